@@ -1,0 +1,259 @@
+"""The ``Effect`` contract: what every estimator returns.
+
+Money and report code depend on this Protocol only, never on a design's own
+class, so a new design plugs in by returning an object that satisfies it.  The
+easiest way is to subclass :class:`EffectResult`, a frozen dataclass that
+implements the whole contract from a :class:`~evaluate.inference.distributions.Distribution`
+and a few descriptive fields; a design adds its own fields (say a fitted
+counterfactual) and may override ``plot``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from evaluate._display import ResultDisplay
+from evaluate.inference.distributions import Distribution
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+Unit = Literal[
+    "persons",
+    "full-time persons",
+    "person-months",
+    "share",
+    "percentage points",
+    "percent",
+    "DKK",
+    "outcome units",
+]
+"""Units an effect may be measured in.  "share" is a proportion (0.05 = 5 %);
+"percentage points" is a difference of percentages (5.0 = 5 pp)."""
+
+TIDY_COLUMNS = ["term", "estimate", "std_error", "ci_low", "ci_high", "p_value", "unit"]
+
+
+@dataclass(frozen=True)
+class NotApplicable:
+    """A diagnostic that could not be computed, with the reason a reader is shown."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return f"not applicable: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A computed diagnostic: a statistic, optionally a p-value, and what it means."""
+
+    name: str
+    value: float
+    p_value: float = math.nan
+    passed: bool | None = None
+    note: str = ""
+
+    def __str__(self) -> str:
+        p = "" if math.isnan(self.p_value) else f" (p = {self.p_value:.3g})"
+        return f"{self.value:.4g}{p}" + (f" — {self.note}" if self.note else "")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a result came from: enough to reproduce it and to audit it.
+
+    ``spec`` holds the options the estimator was called with (plain values only),
+    ``data_hash`` a SHA-256 of the data it saw, ``source`` a citation or file name.
+    """
+
+    spec: Mapping[str, Any] = field(default_factory=dict)
+    data_hash: str | None = None
+    n_rows: int | None = None
+    n_dropped: int = 0
+    source: str = ""
+    simulated: bool = False
+
+
+def hash_frame(frame: pd.DataFrame) -> str:
+    """SHA-256 of a frame's values, index and column names (order matters)."""
+    digest = hashlib.sha256()
+    digest.update(repr(list(map(str, frame.columns))).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+@runtime_checkable
+class Effect(Protocol):
+    """The one result contract.  Money and reports consume only this."""
+
+    name: str
+    estimand: str
+    method: str
+    inference: str
+    unit: str
+    population: str
+    alpha: float
+    distribution: Distribution
+    diagnostics: Mapping[str, Diagnostic | NotApplicable]
+    provenance: Provenance
+
+    @property
+    def estimate(self) -> float: ...
+
+    @property
+    def std_error(self) -> float: ...
+
+    @property
+    def ci(self) -> tuple[float, float]: ...
+
+    @property
+    def p_value(self) -> float: ...
+
+    @property
+    def by_period(self) -> pd.DataFrame | None: ...
+
+    def draws(self, n: int, seed: int | None = None) -> np.ndarray: ...
+
+    def summary(self, fmt: Literal["text", "markdown", "html"] = "text") -> str: ...
+
+    def to_frame(self) -> pd.DataFrame: ...
+
+    def plot(self, ax: Axes | None = None) -> Axes: ...
+
+    def _repr_html_(self) -> str: ...
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class EffectResult(ResultDisplay):
+    """Frozen base implementation of :class:`Effect`.
+
+    Parameters
+    ----------
+    name : short label of the outcome ("ledighedsydelse").
+    estimand : what is estimated, in words a reader understands.
+    distribution : the estimate's reference distribution; estimate, standard error,
+        interval, p-value and draws are all read from it.
+    method, inference : how the estimate and its uncertainty were obtained.
+    unit, population : what the number counts and whom it is about.
+    alpha : 1 - confidence level of ``ci``; change it with :meth:`with_alpha`.
+    periods : effects by period (columns ``period, estimate, std_error, ci_low,
+        ci_high`` and design-specific ones), or ``None`` for a design without them.
+    diagnostics : name -> :class:`Diagnostic` or :class:`NotApplicable`.
+    provenance : spec and data hash.
+    notes : caveats a reader must see next to the number.
+    """
+
+    name: str
+    estimand: str
+    distribution: Distribution
+    method: str
+    inference: str
+    unit: str
+    population: str = "not stated"
+    alpha: float = 0.05
+    periods: pd.DataFrame | None = None
+    diagnostics: Mapping[str, Diagnostic | NotApplicable] = field(default_factory=dict)
+    provenance: Provenance = field(default_factory=Provenance)
+    notes: tuple[str, ...] = ()
+
+    # --- the numbers -------------------------------------------------------
+    @property
+    def estimate(self) -> float:
+        return float(self.distribution.estimate)
+
+    @property
+    def std_error(self) -> float:
+        return float(self.distribution.std_error)
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        return self.distribution.interval(self.alpha)
+
+    @property
+    def p_value(self) -> float:
+        return self.distribution.p_value(0.0)
+
+    @property
+    def by_period(self) -> pd.DataFrame | None:
+        return None if self.periods is None else self.periods.copy()
+
+    def draws(self, n: int, seed: int | None = None) -> np.ndarray:
+        """``n`` draws from the estimate's reference distribution, reproducible by ``seed``."""
+        return self.distribution.draws(int(n), np.random.default_rng(seed))
+
+    def with_alpha(self, alpha: float) -> EffectResult:
+        """The same result reported at confidence level ``1 - alpha``."""
+        self.distribution.interval(alpha)  # validates alpha
+        return replace(self, alpha=alpha)
+
+    # --- tidy output ---------------------------------------------------------
+    def _extra_terms(self) -> list[dict[str, Any]]:
+        """Further rows of ``to_frame`` (other scales of the same effect)."""
+        return []
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy frame: one row per term with ``term, estimate, std_error, ci_low,
+        ci_high, p_value, unit``.  The first row is the main estimate."""
+        low, high = self.ci
+        rows = [
+            {
+                "term": self.name,
+                "estimate": self.estimate,
+                "std_error": self.std_error,
+                "ci_low": low,
+                "ci_high": high,
+                "p_value": self.p_value,
+                "unit": self.unit,
+            }
+        ]
+        rows += self._extra_terms()
+        return pd.DataFrame(rows, columns=TIDY_COLUMNS)
+
+    # --- display ---------------------------------------------------------------
+    def _summary_title(self) -> str:
+        return f"{self.method}: {self.name}"
+
+    def _summary_header(self) -> list[tuple[str, object]]:
+        header: list[tuple[str, object]] = [
+            ("Estimand", self.estimand),
+            ("Population", self.population),
+            ("Unit", self.unit),
+            ("Inference", f"{self.inference}; reference {self.distribution.label}"),
+            ("Confidence level", f"{1 - self.alpha:.0%}"),
+        ]
+        prov = self.provenance
+        if prov.n_rows is not None:
+            header.append(("Rows used / dropped", f"{prov.n_rows} / {prov.n_dropped}"))
+        if prov.source:
+            header.append(("Source", prov.source + (" (SIMULATED)" if prov.simulated else "")))
+        if prov.data_hash:
+            header.append(("Data SHA-256", prov.data_hash[:16] + "…"))
+        return header
+
+    def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
+        tables = [("Effect", self.to_frame().set_index("term"))]
+        if self.diagnostics:
+            diag = pd.DataFrame(
+                {"result": [str(v) for v in self.diagnostics.values()]},
+                index=pd.Index(list(self.diagnostics), name="diagnostic"),
+            )
+            tables.append(("Diagnostics", diag))
+        return tables
+
+    def _summary_notes(self) -> list[str]:
+        return list(self.notes)
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Point estimate with its confidence interval (by period when available)."""
+        from evaluate.plotting import plot_estimates
+
+        frame = self.by_period if self.by_period is not None else self.to_frame()
+        return plot_estimates(frame, unit=self.unit, title=self.name, ax=ax)

@@ -1,0 +1,52 @@
+"""Typed errors and warnings.
+
+Every error a user can trigger with bad input is an :class:`EvaluateError`, a
+``ValueError`` subclass, so ``except ValueError`` keeps working.  The message names
+the column, key or value at fault and says how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class EvaluateError(ValueError):
+    """Base class of every error raised for bad input to ``evaluate``."""
+
+
+class DataError(EvaluateError):
+    """The data cannot be used as given (missing column, NaN, duplicates, ...)."""
+
+
+class SpecError(EvaluateError):
+    """A study spec or an option is invalid (unknown key, wrong type, bad value)."""
+
+
+class DesignError(EvaluateError):
+    """The data do not support the design (no pre-period, no control group, ...)."""
+
+
+class EvaluateWarning(UserWarning):
+    """Base class of the warnings ``evaluate`` emits."""
+
+
+class DroppedRowsWarning(EvaluateWarning):
+    """Rows were left out of an estimate; the result records how many and why."""
+
+
+class PreTrendWarning(EvaluateWarning):
+    """A diagnostic of the identifying assumption (pre-trend, pre-fit) failed."""
+
+
+class SmallSampleWarning(EvaluateWarning):
+    """Too few observations for the chosen inference to be reliable."""
+
+
+__all__ = [
+    "DataError",
+    "DesignError",
+    "DroppedRowsWarning",
+    "EvaluateError",
+    "EvaluateWarning",
+    "PreTrendWarning",
+    "SmallSampleWarning",
+    "SpecError",
+]
