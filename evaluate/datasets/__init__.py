@@ -1,0 +1,86 @@
+"""Real validation datasets shipped with the package, with their sources.
+
+Each loader returns a fresh DataFrame (the caller may modify it freely).  The
+sources and the published reference numbers are in ``tests/reference/REFERENCES.md``.
+
+========================  ======================================================
+loader                    origin
+========================  ======================================================
+``card_krueger()``        Card & Krueger (1994 AER), David Card's public.dat
+                          (njmin.zip), 410 stores x 2 waves in wide form; adds
+                          ``fte = empft + nmgrs + 0.5*emppt`` and ``fte2``.
+``mpdta()``               R ``did`` 2.5.1 ``data/mpdta.rda`` (Callaway &
+                          Sant'Anna 2021): 500 US counties, 2003-2007, teen
+                          employment (log) and minimum-wage adoption year.
+``nsw_experimental()``    Dehejia & Wahba (1999) NSW experimental sample
+                          (R ``DAAG::nsw74demo``): 185 treated, 260 controls.
+``nsw_lalonde()``         LaLonde (1986) 722-observation NSW sample
+                          (``DAAG::nswdemo``).
+``nsw_nonexperimental()`` PSID-1..3 and CPS-1..3 comparison groups
+                          (``DAAG::psid*``, ``cps*``) with a ``sample`` column.
+``prop99()``              Abadie, Diamond & Hainmueller (2010) California
+                          Proposition 99 panel (R ``Synth`` 1.2-0 ``smoking``),
+                          39 states 1970-2000, plus ``treated``.
+``resume_names()``        Bertrand & Mullainathan (2004) résumé audit
+                          (``AER::ResumeNames``).
+========================  ======================================================
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+import pandas as pd
+
+_DATA = files("evaluate.datasets") / "data"
+
+
+def _read(name: str) -> pd.DataFrame:
+    with (_DATA / f"{name}.csv").open("rb") as handle:
+        return pd.read_csv(handle)
+
+
+def card_krueger() -> pd.DataFrame:
+    """Card & Krueger (1994) fast-food stores in NJ and PA, one row per store (wide)."""
+    return _read("card_krueger_1994")
+
+
+def mpdta() -> pd.DataFrame:
+    """County teen-employment panel used by R ``did`` (one row per county-year)."""
+    return _read("mpdta")
+
+
+def nsw_experimental() -> pd.DataFrame:
+    """Dehejia-Wahba NSW experimental sample (``re78`` = 1978 earnings, US$)."""
+    return _read("nsw_dw_experimental")
+
+
+def nsw_lalonde() -> pd.DataFrame:
+    """LaLonde's original 722-observation NSW experimental sample."""
+    return _read("nsw_lalonde_original")
+
+
+def nsw_nonexperimental() -> pd.DataFrame:
+    """Non-experimental comparison groups (PSID-1..3, CPS-1..3) for the NSW treated."""
+    return _read("nsw_dw_nonexperimental_controls")
+
+
+def prop99() -> pd.DataFrame:
+    """California Proposition 99 state-year cigarette-sales panel (ADH 2010)."""
+    return _read("prop99_smoking")
+
+
+def resume_names() -> pd.DataFrame:
+    """Bertrand-Mullainathan résumé audit: one row per résumé sent."""
+    return _read("resume_names_bertrand_mullainathan")
+
+
+__all__ = [
+    "card_krueger",
+    "mpdta",
+    "nsw_experimental",
+    "nsw_lalonde",
+    "nsw_nonexperimental",
+    "prop99",
+    "resume_names",
+]
