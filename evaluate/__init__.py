@@ -30,3 +30,21 @@ __all__ = [
     "Provenance",
     "SpecError",
 ]
+
+# Front doors: a researcher needs only `import evaluate as ev`.
+from evaluate import money  # noqa: E402
+from evaluate.business_case import BusinessCase  # noqa: E402
+from evaluate.estimators.forecast import trend_forecast  # noqa: E402
+from evaluate.estimators.stated import stated_effect, stated_expectation  # noqa: E402
+from evaluate.money import monetize  # noqa: E402
+from evaluate.study import run_study  # noqa: E402
+
+__all__ += [
+    "BusinessCase",
+    "money",
+    "monetize",
+    "run_study",
+    "stated_effect",
+    "stated_expectation",
+    "trend_forecast",
+]

@@ -24,7 +24,9 @@ _HTML = jinja2.Environment(autoescape=True).from_string(
     """<div class="evaluate-result">
 <h4>{{ title }}</h4>
 <table class="evaluate-header">
-{%- for key, value in header %}<tr><th style="text-align:left">{{ key }}</th><td style="text-align:left">{{ value }}</td></tr>{% endfor %}
+{%- for key, value in header %}
+<tr><th style="text-align:left">{{ key }}</th><td style="text-align:left">{{ value }}</td></tr>
+{%- endfor %}
 </table>
 {%- for caption, table in tables %}
 <p><b>{{ caption }}</b></p>
@@ -50,7 +52,7 @@ def format_number(value: object, digits: int = 4) -> str:
             return "—"
         if value != 0 and (abs(value) >= 1e7 or abs(value) < 1e-4):
             return f"{value:.{digits}e}"
-        if abs(value) >= 10 ** digits:
+        if abs(value) >= 10**digits:
             return f"{value:,.0f}"
         return f"{value:.{digits}g}" if abs(value) < 1 else f"{value:,.{digits}g}"
     return str(value)
@@ -89,7 +91,12 @@ def render_summary(
         rule = "=" * max(len(title), 60)
         parts = [title, rule, tabulate(head, tablefmt="plain")]
         for caption, t in shown:
-            parts += ["", caption, "-" * len(caption), tabulate(t, headers="keys", tablefmt="simple")]
+            parts += [
+                "",
+                caption,
+                "-" * len(caption),
+                tabulate(t, headers="keys", tablefmt="simple"),
+            ]
         parts += [""] + [f"Note: {note}" for note in notes] if notes else []
         return "\n".join(parts)
     raise SpecError(f"Unknown summary format {fmt!r}; use 'text', 'markdown' or 'html'.")

@@ -72,11 +72,17 @@ def plot_counterfactual(
     time = frame["time"]
     x = time.dt.to_timestamp() if isinstance(time.dtype, pd.PeriodDtype) else time
     ax.plot(x, frame["observed"], color=palette[0], marker="o", markersize=3, label=observed_label)
-    ax.plot(x, frame["counterfactual"], color=palette[1], linestyle="--", label=counterfactual_label)
+    ax.plot(
+        x, frame["counterfactual"], color=palette[1], linestyle="--", label=counterfactual_label
+    )
     band = frame["cf_low"].notna()
     ax.fill_between(
-        x[band], frame.loc[band, "cf_low"], frame.loc[band, "cf_high"],
-        color=palette[1], alpha=0.2, label=band_label,
+        x[band],
+        frame.loc[band, "cf_low"],
+        frame.loc[band, "cf_high"],
+        color=palette[1],
+        alpha=0.2,
+        label=band_label,
     )
     marker = start.to_timestamp() if isinstance(start, pd.Period) else start
     ax.axvline(marker, color="0.3", linewidth=1.0, linestyle=":")

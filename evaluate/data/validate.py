@@ -39,7 +39,9 @@ def check_columns(data: pd.DataFrame, columns: Iterable[str], what: str = "data"
 
 def check_numeric(data: pd.DataFrame, column: str) -> None:
     """``column`` must hold numbers (integers, floats or booleans)."""
-    if not (pd.api.types.is_numeric_dtype(data[column]) or pd.api.types.is_bool_dtype(data[column])):
+    if not (
+        pd.api.types.is_numeric_dtype(data[column]) or pd.api.types.is_bool_dtype(data[column])
+    ):
         example = data[column].dropna().iloc[0] if data[column].notna().any() else None
         raise DataError(
             f"Column {column!r} must be numeric but has dtype {data[column].dtype} "

@@ -1,0 +1,279 @@
+"""The business case: does the intervention pay, for whom, and how sure are we?
+
+A :class:`BusinessCase` is a frozen collection of cash-flow lines with a price
+level, a sign convention and (optionally) a discount schedule.  From it follow
+the net gain by year and in total, the present value, the payback year, the
+break-even effect and, by redrawing every effect-linked line from its effect's
+``draws``, the probability that the intervention pays.
+
+Internally amounts are expenditure (plus = spent).  The *net gain* is the
+negative of net expenditure: plus = the intervention saves money.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+
+from evaluate._display import ResultDisplay
+from evaluate.errors import SpecError
+from evaluate.money.cashflow import CashFlowLine
+from evaluate.money.discount import DiscountSchedule
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+Sign = Literal["municipal", "plain"]
+SIGN_NOTES = {
+    "municipal": "Plus = expenditure, minus = income or saving (mindreudgift).",
+    "plain": "Plus = gain (income or saving), minus = cost.",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class BusinessCase(ResultDisplay):
+    """Cash-flow lines -> net gain, NPV, payback, break-even and probability of a gain.
+
+    Parameters
+    ----------
+    title : what the case is about.
+    lines : the cash-flow lines (see :func:`evaluate.money.monetize`, :func:`~evaluate.money.cost`).
+    price_level : the stated price level of all amounts, e.g. "2019 p/l".
+    sign : how tables show amounts: "municipal" (plus = expenditure) or "plain" (plus = gain).
+    discount : a :class:`DiscountSchedule`, or None for undiscounted sums.
+    base_year : the year amounts are discounted to (default: the first year).
+    n_draws, seed : Monte Carlo size and seed for the uncertainty of effect-linked lines.
+    alpha : 1 - level of the reported interval of the net gain.
+    """
+
+    title: str
+    lines: tuple[CashFlowLine, ...]
+    price_level: str
+    sign: Sign = "municipal"
+    discount: DiscountSchedule | None = None
+    base_year: int | None = None
+    n_draws: int = 10_000
+    seed: int = 0
+    alpha: float = 0.05
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if not self.lines:
+            raise SpecError(f"Business case {self.title!r} has no cash-flow lines.")
+        if self.sign not in SIGN_NOTES:
+            raise SpecError(f"sign must be 'municipal' or 'plain', got {self.sign!r}.")
+        names = [line.name for line in self.lines]
+        if len(set(names)) != len(names):
+            raise SpecError(f"Business case {self.title!r} has duplicate line names: {names}.")
+        if self.n_draws < 100:
+            raise SpecError(f"n_draws must be at least 100, got {self.n_draws}.")
+        if self.base_year is not None and self.base_year > self.years[0]:
+            raise SpecError(f"base_year {self.base_year} is after the first year {self.years[0]}.")
+
+    # --- the deterministic case ------------------------------------------------
+    @property
+    def years(self) -> list[int]:
+        return sorted({y for line in self.lines for y in line.amounts})
+
+    def _factors(self) -> np.ndarray:
+        if self.discount is None:
+            return np.ones(len(self.years))
+        base = self.years[0] if self.base_year is None else self.base_year
+        return np.array([self.discount.factor(y - base) for y in self.years])
+
+    def expenditure(self) -> pd.DataFrame:
+        """Lines x years of expenditure in DKK (plus = spent), undiscounted."""
+        rows = {line.name: [line.amounts.get(y, 0.0) for y in self.years] for line in self.lines}
+        return pd.DataFrame.from_dict(rows, orient="index", columns=self.years)
+
+    @property
+    def net_gain_by_year(self) -> pd.Series:
+        """Net gain per year in DKK (plus = saving), undiscounted."""
+        return -self.expenditure().sum(axis=0)
+
+    @property
+    def net_gain(self) -> float:
+        """Undiscounted net gain over all years in DKK (plus = saving)."""
+        return float(self.net_gain_by_year.sum())
+
+    @property
+    def npv(self) -> float:
+        """Net gain discounted to the base year (equals ``net_gain`` without discounting)."""
+        return float(self.net_gain_by_year.to_numpy() @ self._factors())
+
+    @property
+    def payback_year(self) -> int | None:
+        """First year in which the cumulative (discounted) net gain is no longer negative."""
+        cumulative = np.cumsum(self.net_gain_by_year.to_numpy() * self._factors())
+        reached = np.nonzero(cumulative >= 0)[0]
+        return None if len(reached) == 0 else self.years[int(reached[0])]
+
+    def _linked_and_fixed(self) -> tuple[float, float]:
+        """Present value of the gain from effect-linked lines, and from fixed lines."""
+        factors = dict(zip(self.years, self._factors(), strict=True))
+        linked = fixed = 0.0
+        for line in self.lines:
+            pv = -sum(a * factors[y] for y, a in line.amounts.items())
+            if line.linked:
+                linked += pv
+            else:
+                fixed += pv
+        return linked, fixed
+
+    @property
+    def break_even(self) -> float:
+        """The share of the estimated effects at which the case breaks even.
+
+        All effect-linked lines are scaled by one factor ``k``; the case pays when
+        ``k * linked + fixed >= 0``.  ``0.44`` means the investment pays as long as
+        the effects are at least 44 % of their estimates; NaN when no line is linked.
+        """
+        linked, fixed = self._linked_and_fixed()
+        if linked == 0:
+            return math.nan
+        return -fixed / linked
+
+    # --- uncertainty -----------------------------------------------------------
+    @cached_property
+    def simulation(self) -> np.ndarray:
+        """``n_draws`` Monte Carlo draws of the (discounted) net gain.
+
+        Each distinct effect is drawn once, so lines that share an effect move
+        together; fixed lines are constants.
+        """
+        factors = dict(zip(self.years, self._factors(), strict=True))
+        effects: dict[int, np.ndarray] = {}
+        streams = np.random.SeedSequence(self.seed)
+        total = np.zeros(self.n_draws)
+        for line in self.lines:
+            if line.effect is None:
+                total -= sum(a * factors[y] for y, a in line.amounts.items())
+                continue
+            key = id(line.effect)
+            if key not in effects:
+                child = streams.spawn(1)[0]
+                effects[key] = line.effect.distribution.draws(
+                    self.n_draws, np.random.default_rng(child)
+                )
+            per_unit_pv = sum(p * factors[y] for y, p in line.per_unit.items())
+            total -= effects[key] * per_unit_pv
+        total.setflags(write=False)
+        return total
+
+    @property
+    def probability_of_gain(self) -> float:
+        """Share of Monte Carlo draws in which the net gain is positive."""
+        return float(np.mean(self.simulation > 0))
+
+    @property
+    def net_gain_interval(self) -> tuple[float, float]:
+        lo, hi = np.quantile(self.simulation, [self.alpha / 2, 1 - self.alpha / 2])
+        return float(lo), float(hi)
+
+    @property
+    def uncertain(self) -> bool:
+        """True when some linked effect carries uncertainty (draws that vary)."""
+        return bool(np.ptp(self.simulation) > 0)
+
+    def for_perspective(self, perspective: str) -> BusinessCase:
+        """The same case with only the lines of one perspective."""
+        lines = tuple(line for line in self.lines if line.perspective == perspective)
+        if not lines:
+            raise SpecError(f"No lines for perspective {perspective!r} in {self.title!r}.")
+        return replace(self, lines=lines, title=f"{self.title} ({perspective})")
+
+    # --- tables ----------------------------------------------------------------
+    def table(self, scale: float = 1_000.0) -> pd.DataFrame:
+        """The business-case table in ``scale`` DKK (default 1,000 DKK) with the sign
+        convention applied: one row per line plus the net, one column per year plus total."""
+        expenditure = self.expenditure() / scale
+        shown = expenditure if self.sign == "municipal" else -expenditure
+        shown.loc["Net"] = shown.sum(axis=0)
+        shown["Total"] = shown.sum(axis=1)
+        shown.columns = [str(c) for c in shown.columns]
+        shown.index.name = "line"
+        return shown
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy: one row per line and year with ``expenditure_dkk`` (plus = spent)."""
+        rows = [
+            {
+                "line": line.name,
+                "perspective": line.perspective,
+                "year": year,
+                "expenditure_dkk": amount,
+                "linked_to_effect": line.effect.name if line.effect is not None else "",
+                "source": line.source,
+            }
+            for line in self.lines
+            for year, amount in sorted(line.amounts.items())
+        ]
+        return pd.DataFrame(rows)
+
+    def key_figures(self) -> dict[str, float | int | None]:
+        lo, hi = self.net_gain_interval if self.uncertain else (math.nan, math.nan)
+        return {
+            "net_gain": self.net_gain,
+            "npv": self.npv,
+            "net_gain_ci_low": lo,
+            "net_gain_ci_high": hi,
+            "probability_of_gain": self.probability_of_gain if self.uncertain else math.nan,
+            "break_even_share_of_effect": self.break_even,
+            "payback_year": self.payback_year,
+        }
+
+    # --- display ---------------------------------------------------------------
+    def _summary_title(self) -> str:
+        return f"Business case: {self.title}"
+
+    def _summary_header(self) -> list[tuple[str, object]]:
+        k = self.key_figures()
+        header: list[tuple[str, object]] = [
+            ("Price level", self.price_level),
+            ("Net gain (DKK, plus = saving)", k["net_gain"]),
+        ]
+        if self.discount is not None:
+            header.append(("Present value (DKK)", k["npv"]))
+            header.append(("Discounting", self.discount.source))
+        if self.uncertain:
+            header.append(
+                (
+                    f"{1 - self.alpha:.0%} interval of net gain",
+                    f"{k['net_gain_ci_low']:,.0f} to {k['net_gain_ci_high']:,.0f}",
+                )
+            )
+            header.append(("Probability of a gain", k["probability_of_gain"]))
+        header.append(("Break-even: share of estimated effect", k["break_even_share_of_effect"]))
+        header.append(
+            ("Payback year", "never" if k["payback_year"] is None else str(k["payback_year"]))
+        )
+        return header
+
+    def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
+        return [(f"Cash flows, 1,000 DKK, {self.price_level}", self.table())]
+
+    def _summary_notes(self) -> list[str]:
+        return [SIGN_NOTES[self.sign], *self.notes]
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Net gain by year (bars) and its cumulative sum (line), in 1,000 DKK."""
+        import matplotlib.pyplot as plt
+        import seaborn as sns
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7.0, 4.0))
+        palette = sns.color_palette("deep")
+        gain = self.net_gain_by_year / 1_000
+        labels = [str(y) for y in gain.index]
+        ax.bar(labels, gain.to_numpy(), color=[palette[2] if g >= 0 else palette[3] for g in gain])
+        ax.plot(labels, np.cumsum(gain.to_numpy()), color="0.2", marker="o", label="cumulative")
+        ax.axhline(0, color="0.4", linewidth=0.8)
+        ax.set_ylabel(f"net gain, 1,000 DKK ({self.price_level})")
+        ax.set_title(self.title)
+        ax.legend(frameon=False)
+        return ax

@@ -1,0 +1,17 @@
+"""Money: rates, refusion, discounting and cash-flow lines made from effects."""
+
+from evaluate.money.cashflow import CashFlowLine, cost, monetize, staff_cost
+from evaluate.money.discount import DiscountSchedule
+from evaluate.money.rates import Rate, RateTable
+from evaluate.money.refusion import RefusionSchedule
+
+__all__ = [
+    "CashFlowLine",
+    "DiscountSchedule",
+    "Rate",
+    "RateTable",
+    "RefusionSchedule",
+    "cost",
+    "monetize",
+    "staff_cost",
+]

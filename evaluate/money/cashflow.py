@@ -1,0 +1,182 @@
+"""Cash-flow lines: an effect turned into money, and the costs of the intervention.
+
+Amounts are kept as *expenditure* in DKK at the case's price level: plus is money
+spent, minus is money saved or earned (the municipal convention of Danish
+business cases).  A line made from an effect keeps the effect and its price per
+unit, so the business case can redraw the amount from the effect's uncertainty
+and scale it for break-even analysis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from evaluate.effect import Effect
+from evaluate.errors import SpecError
+
+Perspective = Literal["municipality", "state", "society"]
+PERSPECTIVES: tuple[str, ...] = ("municipality", "state", "society")
+
+
+@dataclass(frozen=True, eq=False)
+class CashFlowLine:
+    """One line of a business case.
+
+    ``amounts`` maps year -> expenditure (DKK) at the effect's point estimate.  For a
+    line made from an effect, ``per_unit`` maps year -> expenditure per unit of the
+    effect, so that ``amounts[y] == effect.estimate * per_unit[y]``.
+    """
+
+    name: str
+    amounts: Mapping[int, float]
+    perspective: Perspective = "municipality"
+    source: str = ""
+    effect: Effect | None = None
+    per_unit: Mapping[int, float] = field(default_factory=dict)
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.perspective not in PERSPECTIVES:
+            raise SpecError(
+                f"Line {self.name!r}: perspective must be one of {PERSPECTIVES}, "
+                f"got {self.perspective!r}."
+            )
+        for year, amount in self.amounts.items():
+            if not isinstance(year, int) or isinstance(year, bool):
+                raise SpecError(f"Line {self.name!r}: years must be integers, got {year!r}.")
+            if not math.isfinite(amount):
+                raise SpecError(f"Line {self.name!r}: the {year} amount {amount!r} is not finite.")
+
+    @property
+    def linked(self) -> bool:
+        """True when the line scales with an effect."""
+        return self.effect is not None
+
+    @property
+    def total(self) -> float:
+        return float(sum(self.amounts.values()))
+
+
+def _exposure(years: Mapping[int, float] | Sequence[int] | int) -> dict[int, float]:
+    if isinstance(years, int):
+        return {years: 1.0}
+    if isinstance(years, Mapping):
+        exposure = {int(y): float(v) for y, v in years.items()}
+    else:
+        exposure = {int(y): 1.0 for y in years}
+    if not exposure or any(v < 0 or not math.isfinite(v) for v in exposure.values()):
+        raise SpecError(
+            f"years must name at least one year with a non-negative exposure: {years!r}"
+        )
+    return exposure
+
+
+def monetize(
+    effect: Effect,
+    *,
+    name: str,
+    years: Mapping[int, float] | Sequence[int] | int,
+    dkk_per_unit: float | None = None,
+    total_at_estimate: float | None = None,
+    refusion_share: float = 0.0,
+    perspective: Perspective = "municipality",
+    source: str = "",
+) -> CashFlowLine:
+    """Turn an effect into an expenditure line.
+
+    Parameters
+    ----------
+    effect : any result satisfying the :class:`~evaluate.effect.Effect` contract.
+    name : the line's label ("ledighedsydelse").
+    years : the years the effect lasts, or a mapping year -> exposure (how many
+        effect-years fall in that year; 8/12 for May-December).
+    dkk_per_unit : gross expenditure per unit of the effect per effect-year (e.g.
+        the annual benefit for one full-time person: an effect of -10 persons then
+        saves 10 annual benefits).
+    total_at_estimate : instead of a unit price, the total stated by a source at the
+        point estimate; the implied unit price is derived from it and reported.
+    refusion_share : share of the gross amount the state reimburses; the municipality
+        bears ``1 - refusion_share`` of it.
+    perspective : whose money it is.
+
+    Examples
+    --------
+    >>> from evaluate.estimators.stated import stated_expectation
+    >>> effect = stated_expectation(name="ledighedsydelse", observed_change=-0.08,
+    ...                             expected_change=0.18)
+    >>> line = monetize(effect, name="ledighedsydelse", years=2019, total_at_estimate=-7.8e6)
+    >>> round(line.per_unit[2019])  # implied spending per unit share of the baseline
+    30000000
+    """
+    exposure = _exposure(years)
+    if (dkk_per_unit is None) == (total_at_estimate is None):
+        raise SpecError(f"Line {name!r}: give exactly one of dkk_per_unit and total_at_estimate.")
+    if not 0.0 <= refusion_share < 1.0:
+        raise SpecError(f"Line {name!r}: refusion_share must be in [0, 1), got {refusion_share!r}.")
+    net = 1.0 - refusion_share
+    total_exposure = sum(exposure.values())
+    if dkk_per_unit is None:
+        if effect.estimate == 0 or total_exposure == 0:
+            raise SpecError(
+                f"Line {name!r}: a stated total cannot be spread over an effect of 0 "
+                "or an exposure of 0; give dkk_per_unit instead."
+            )
+        dkk_per_unit = float(total_at_estimate) / (effect.estimate * total_exposure * net)
+        note = f"unit price implied by the stated total: {dkk_per_unit:,.0f} DKK per unit"
+    else:
+        note = f"{dkk_per_unit:,.0f} DKK per unit per year"
+    if refusion_share:
+        note += f", net of {refusion_share:.1%} refusion"
+    per_unit = {y: dkk_per_unit * net * e for y, e in exposure.items()}
+    return CashFlowLine(
+        name=name,
+        amounts={y: effect.estimate * p for y, p in per_unit.items()},
+        perspective=perspective,
+        source=source,
+        effect=effect,
+        per_unit=per_unit,
+        note=note,
+    )
+
+
+def cost(
+    name: str,
+    amounts: Mapping[int, float],
+    *,
+    perspective: Perspective = "municipality",
+    source: str = "",
+    note: str = "",
+) -> CashFlowLine:
+    """A fixed expenditure line (positive = money spent), e.g. extra caseworkers."""
+    return CashFlowLine(
+        name=name,
+        amounts={int(y): float(a) for y, a in amounts.items()},
+        perspective=perspective,
+        source=source,
+        note=note,
+    )
+
+
+def staff_cost(
+    name: str,
+    *,
+    fte: float,
+    annual_cost: float,
+    years: Mapping[int, float] | Sequence[int] | int,
+    perspective: Perspective = "municipality",
+    source: str = "",
+) -> CashFlowLine:
+    """Full-time equivalents times an annual cost per FTE, by year (exposure as in monetize)."""
+    if fte <= 0 or annual_cost <= 0:
+        raise SpecError(f"Line {name!r}: fte and annual_cost must be positive.")
+    exposure = _exposure(years)
+    return cost(
+        name,
+        {y: fte * annual_cost * e for y, e in exposure.items()},
+        perspective=perspective,
+        source=source,
+        note=f"{fte:g} FTE x {annual_cost:,.0f} DKK per year",
+    )

@@ -1,0 +1,228 @@
+"""The study spec: a strict, declarative description of one evaluation.
+
+A spec is TOML parsed into frozen pydantic models that forbid unknown keys, so a
+typo is an error, not a silent default.  Specs are data: they name data files,
+designs, money lines and report options, and never execute code.  Every step is
+validated (files exist, effects referenced by money lines exist, ...) before
+anything is fitted.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from evaluate.errors import SpecError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StudyInfo(_Strict):
+    title: str
+    description: str = ""
+    language: Literal["en", "da"] = "en"
+    seed: int = 0
+    population: str = "not stated"
+
+
+class DataSource(_Strict):
+    name: str
+    path: str
+    source: str = ""
+    simulated: bool = False
+    note: str = ""
+
+
+class StatedExpectationSpec(_Strict):
+    design: Literal["stated_expectation"]
+    name: str
+    label: str = ""
+    observed_change: float
+    expected_change: float
+    expected_range: tuple[float, float] | None = None
+    baseline: float | None = None
+    population: str | None = None
+    source: str = ""
+
+
+class StatedEffectSpec(_Strict):
+    design: Literal["stated_effect"]
+    name: str
+    label: str = ""
+    estimate: float
+    unit: str
+    estimate_range: tuple[float, float] | None = None
+    population: str | None = None
+    source: str = ""
+
+
+class TrendForecastSpec(_Strict):
+    design: Literal["trend_forecast"]
+    name: str
+    label: str = ""
+    data: str
+    outcome: str
+    time: str
+    start: str | int
+    end: str | int | None = None
+    trend: Literal["linear", "quadratic", "none"] = "linear"
+    seasonality: Literal["month", "quarter"] | None = None
+    unit: str = "persons"
+    population: str | None = None
+    drop_missing: bool = False
+
+
+EffectSpec = Annotated[
+    StatedExpectationSpec | StatedEffectSpec | TrendForecastSpec, Field(discriminator="design")
+]
+
+
+class RateRef(_Strict):
+    benefit: str
+    year: int
+
+
+class EffectLineSpec(_Strict):
+    kind: Literal["effect"]
+    name: str
+    effect: str
+    years: dict[int, float] | list[int]
+    dkk_per_unit: float | None = None
+    total_dkk: float | None = None
+    rate: RateRef | None = None
+    sign: Literal[1, -1] = 1
+    refusion_weeks: tuple[int, int] | None = None
+    perspective: Literal["municipality", "state", "society"] = "municipality"
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _one_price(self) -> EffectLineSpec:
+        given = [k for k in ("dkk_per_unit", "total_dkk", "rate") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"line {self.name!r}: give exactly one of dkk_per_unit, total_dkk or rate "
+                f"(got {given or 'none'})"
+            )
+        return self
+
+
+class StaffLineSpec(_Strict):
+    kind: Literal["staff"]
+    name: str
+    fte: float
+    annual_cost_dkk: float
+    years: dict[int, float] | list[int]
+    perspective: Literal["municipality", "state", "society"] = "municipality"
+    source: str = ""
+
+
+class CostLineSpec(_Strict):
+    kind: Literal["cost"]
+    name: str
+    amounts_dkk: dict[int, float]
+    perspective: Literal["municipality", "state", "society"] = "municipality"
+    source: str = ""
+
+
+LineSpec = Annotated[EffectLineSpec | StaffLineSpec | CostLineSpec, Field(discriminator="kind")]
+
+
+class BusinessCaseSpec(_Strict):
+    name: str
+    title: str
+    price_level: str
+    sign: Literal["municipal", "plain"] = "municipal"
+    discount: Literal["none", "finansministeriet"] | float = "none"
+    base_year: int | None = None
+    n_draws: int = Field(default=10_000, ge=100, le=1_000_000)
+    note: str = ""
+    line: list[LineSpec] = Field(min_length=1)
+
+
+class ReportSpec(_Strict):
+    formats: list[Literal["html", "md"]] = ["html", "md"]
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+
+
+class StudySpec(_Strict):
+    study: StudyInfo
+    data: list[DataSource] = []
+    effect: list[EffectSpec] = Field(min_length=1)
+    business_case: list[BusinessCaseSpec] = []
+    report: ReportSpec = ReportSpec()
+
+    @model_validator(mode="after")
+    def _references(self) -> StudySpec:
+        data_names = [d.name for d in self.data]
+        effect_names = [e.name for e in self.effect]
+        for kind, names in (
+            ("data", data_names),
+            ("effect", effect_names),
+            ("business_case", [b.name for b in self.business_case]),
+        ):
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            if duplicates:
+                raise ValueError(f"duplicate {kind} names: {duplicates}")
+        for effect in self.effect:
+            if isinstance(effect, TrendForecastSpec) and effect.data not in data_names:
+                raise ValueError(
+                    f"effect {effect.name!r} uses data {effect.data!r}, which no [[data]] "
+                    f"entry defines (defined: {data_names})"
+                )
+        for case in self.business_case:
+            for line in case.line:
+                if isinstance(line, EffectLineSpec) and line.effect not in effect_names:
+                    raise ValueError(
+                        f"business case {case.name!r}, line {line.name!r}: unknown effect "
+                        f"{line.effect!r} (defined: {effect_names})"
+                    )
+        return self
+
+
+def _location(loc: tuple) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1] = f"{parts[-1]}[{item}]" if parts else f"[{item}]"
+        else:
+            parts.append(str(item))
+    return ".".join(parts) or "(top level)"
+
+
+def parse_spec(text: str, *, origin: str = "<spec>") -> StudySpec:
+    """Parse TOML text into a :class:`StudySpec`, or raise :class:`SpecError`."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"{origin}: not valid TOML: {err}") from None
+    try:
+        return StudySpec.model_validate(raw)
+    except ValidationError as err:
+        problems = []
+        for e in err.errors():
+            message = e["msg"].removeprefix("Value error, ")
+            if e["type"] == "extra_forbidden":
+                message = "unknown key (a typo?); remove it or check the spelling"
+            problems.append(f"  {_location(e['loc'])}: {message}")
+        raise SpecError(f"{origin}: invalid study spec\n" + "\n".join(problems)) from None
+
+
+def load_spec(path: str | Path) -> StudySpec:
+    """Read and validate a study spec file; data paths are checked to exist."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"Study spec {str(path)!r} not found.")
+    spec = parse_spec(path.read_text(encoding="utf-8"), origin=str(path))
+    for source in spec.data:
+        file = path.parent / source.path
+        if not file.is_file():
+            raise SpecError(
+                f"{path}: data {source.name!r} points to {source.path!r}, which does not "
+                f"exist (looked for {file})."
+            )
+    return spec

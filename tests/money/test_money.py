@@ -1,0 +1,87 @@
+"""Rates, refusion, discounting and cash-flow lines."""
+
+import pytest
+
+from evaluate import SpecError
+from evaluate.estimators.stated import stated_effect, stated_expectation
+from evaluate.money import DiscountSchedule, RateTable, RefusionSchedule, cost, monetize, staff_cost
+
+
+def test_rates_are_data_with_source_and_override():
+    table = RateTable.danish()
+    rate = table.get("ledighedsydelse", 2024)
+    assert rate.amount == 4185 and rate.per == "week" and "STAR" in rate.source
+    assert rate.annual == 4185 * 52
+    assert table.get("dagpenge", 2025).amount == 21092
+    with pytest.raises(SpecError, match="known years: \\[2024\\]"):
+        table.get("ledighedsydelse", 2019)
+    with pytest.raises(SpecError, match="known benefits"):
+        table.get("basic income", 2024)
+    custom = table.with_rate("ledighedsydelse", 2019, 16_000, "month", source="council memo 2019")
+    assert custom.get("ledighedsydelse", 2019).annual == 192_000
+    with pytest.raises(SpecError, match="source"):
+        table.with_rate("ledighedsydelse", 2019, 16_000, "month", source="")
+    assert len(table.frame) == len(RateTable.danish().frame)  # the original is unchanged
+
+
+def test_refusion_schedule_lbk_221_2021():
+    # LBK nr. 221 af 12/02/2021 § 5: 80 % weeks 1-4, 40 % 5-26, 30 % 27-52, 20 % after.
+    schedule = RefusionSchedule.danish()
+    assert list(schedule.share([1, 4, 5, 26, 27, 52, 53, 500])) == [
+        0.8,
+        0.8,
+        0.4,
+        0.4,
+        0.3,
+        0.3,
+        0.2,
+        0.2,
+    ]
+    expected = (4 * 0.8 + 22 * 0.4 + 26 * 0.3 + 52 * 0.2) / 104
+    assert schedule.average_share(1, 104) == pytest.approx(expected)
+    with pytest.raises(SpecError):
+        schedule.average_share(10, 5)
+
+
+def test_finansministeriet_discounting():
+    schedule = DiscountSchedule.danish()
+    assert schedule.factor(0) == 1.0
+    assert schedule.factor(35) == pytest.approx(1.035**-35)
+    assert schedule.factor(40) == pytest.approx(1.035**-35 * 1.025**-5)
+    assert schedule.factor(80) == pytest.approx(1.035**-35 * 1.025**-35 * 1.015**-10)
+    assert DiscountSchedule.constant(0.0).factor(30) == 1.0
+
+
+def test_monetize_effect_times_price_net_of_refusion():
+    effect = stated_effect(name="fewer recipients", estimate=-10.0, unit="full-time persons")
+    line = monetize(
+        effect,
+        name="benefit",
+        years={2024: 0.5, 2025: 1.0},
+        dkk_per_unit=200_000,
+        refusion_share=0.2,
+    )
+    assert line.amounts == pytest.approx({2024: -800_000, 2025: -1_600_000})
+    assert line.linked and line.total == pytest.approx(-2_400_000)
+
+
+def test_monetize_calibrates_to_a_stated_total():
+    faxe = stated_expectation(name="l", observed_change=-0.08, expected_change=0.18)
+    line = monetize(faxe, name="l", years=2019, total_at_estimate=-7_800_000)
+    assert line.amounts[2019] == pytest.approx(-7_800_000)
+    assert line.per_unit[2019] == pytest.approx(30_000_000)
+    zero = stated_effect(name="z", estimate=0.0, unit="persons")
+    with pytest.raises(SpecError, match="effect of 0"):
+        monetize(zero, name="z", years=2019, total_at_estimate=1.0)
+    with pytest.raises(SpecError, match="exactly one"):
+        monetize(faxe, name="l", years=2019)
+
+
+def test_cost_lines_validate():
+    assert staff_cost("cw", fte=3, annual_cost=500_000, years=[2019, 2020]).total == 3_000_000
+    with pytest.raises(SpecError, match="positive"):
+        staff_cost("cw", fte=0, annual_cost=500_000, years=2019)
+    with pytest.raises(SpecError, match="perspective"):
+        cost("x", {2019: 1.0}, perspective="county")
+    with pytest.raises(SpecError, match="not finite"):
+        cost("x", {2019: float("inf")})

@@ -1,0 +1,91 @@
+"""Study specs are strict: unknown keys, bad references and bad files are errors."""
+
+from pathlib import Path
+
+import pytest
+
+from evaluate import SpecError
+from evaluate.cli import main
+from evaluate.spec import load_spec, parse_spec
+
+STUDIES = Path(__file__).parents[1] / "studies"
+
+MINIMAL = """
+[study]
+title = "t"
+[[effect]]
+design = "stated_effect"
+name = "e"
+estimate = 1.0
+unit = "persons"
+"""
+
+
+def test_bundled_specs_validate():
+    spec = load_spec(STUDIES / "faxe_fleksjob.toml")
+    assert [e.name for e in spec.effect][:2] == ["ledighedsydelse", "flexjob"]
+
+
+def test_unknown_key_is_named():
+    with pytest.raises(SpecError, match=r"effect\[0\].*estimat\b.*unknown key"):
+        parse_spec(MINIMAL.replace("estimate = 1.0", "estimate = 1.0\nestimat = 2"))
+    with pytest.raises(SpecError, match=r"study.langauge: unknown key"):
+        parse_spec(MINIMAL.replace('title = "t"', 'title = "t"\nlangauge = "da"'))
+
+
+def test_bad_values_and_references():
+    with pytest.raises(SpecError, match="language"):
+        parse_spec(MINIMAL.replace('title = "t"', 'title = "t"\nlanguage = "de"'))
+    with pytest.raises(SpecError, match="unknown effect 'nope'"):
+        parse_spec(
+            MINIMAL
+            + """
+[[business_case]]
+name = "b"
+title = "b"
+price_level = "x"
+[[business_case.line]]
+kind = "effect"
+name = "l"
+effect = "nope"
+years = [2020]
+dkk_per_unit = 1.0
+"""
+        )
+    with pytest.raises(SpecError, match="exactly one of dkk_per_unit"):
+        parse_spec(
+            MINIMAL
+            + """
+[[business_case]]
+name = "b"
+title = "b"
+price_level = "x"
+[[business_case.line]]
+kind = "effect"
+name = "l"
+effect = "e"
+years = [2020]
+"""
+        )
+    with pytest.raises(SpecError, match="not valid TOML"):
+        parse_spec("[study\n")
+    with pytest.raises(SpecError, match="duplicate effect names"):
+        parse_spec(MINIMAL + MINIMAL.split("[[effect]]")[1].join(["[[effect]]", ""]))
+
+
+def test_missing_files(tmp_path):
+    with pytest.raises(SpecError, match="not found"):
+        load_spec(tmp_path / "nope.toml")
+    spec = tmp_path / "s.toml"
+    spec.write_text(MINIMAL + '[[data]]\nname = "d"\npath = "missing.csv"\n')
+    with pytest.raises(SpecError, match="does not exist"):
+        load_spec(spec)
+
+
+def test_cli_validate_and_errors(tmp_path, capsys):
+    assert main(["validate", str(STUDIES / "faxe_fleksjob.toml")]) == 0
+    assert "valid" in capsys.readouterr().out
+    bad = tmp_path / "bad.toml"
+    bad.write_text(MINIMAL.replace("estimate = 1.0", "estimate = 'one'"))
+    assert main(["validate", str(bad)]) == 2
+    assert "effect[0]" in capsys.readouterr().err
