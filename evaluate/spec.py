@@ -9,11 +9,21 @@ anything is fitted.
 
 from __future__ import annotations
 
+import inspect
 import tomllib
+import typing
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PydanticSchemaGenerationError,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from evaluate.errors import SpecError
 
@@ -31,55 +41,105 @@ class StudyInfo(_Strict):
 
 
 class DataSource(_Strict):
+    """A data file (CSV, Parquet, Excel) relative to the spec, or a bundled dataset."""
+
     name: str
-    path: str
+    path: str | None = None
+    dataset: str | None = None
     source: str = ""
     simulated: bool = False
     note: str = ""
 
+    @model_validator(mode="after")
+    def _one_location(self) -> DataSource:
+        if (self.path is None) == (self.dataset is None):
+            raise ValueError(f"data {self.name!r}: give exactly one of path and dataset")
+        if self.dataset is not None:
+            import evaluate.datasets as bundled
 
-class StatedExpectationSpec(_Strict):
-    design: Literal["stated_expectation"]
+            if self.dataset not in bundled.__all__:
+                raise ValueError(
+                    f"data {self.name!r}: unknown dataset {self.dataset!r}; "
+                    f"bundled: {', '.join(bundled.__all__)}"
+                )
+        return self
+
+
+def _check_option_types(function: Any, options: dict[str, Any], design: str) -> None:
+    """Validate each option against the function's type hint, before anything runs."""
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception:  # pragma: no cover - unresolvable hints: the function validates
+        return
+    for key, value in options.items():
+        if key not in hints:
+            continue
+        try:
+            TypeAdapter(hints[key]).validate_python(value)
+        except PydanticSchemaGenerationError:  # pragma: no cover - an exotic type
+            continue
+        except ValidationError as err:
+            reason = err.errors()[0]["msg"]
+            raise ValueError(
+                f"option {key!r} of design {design!r}: {reason} (got {value!r})"
+            ) from None
+
+
+_RESERVED = {"name", "design", "label", "data", "population", "source", "simulated"}
+
+
+class EffectSpec(BaseModel):
+    """One effect: a design from :data:`evaluate.estimators.DESIGNS` and its options.
+
+    ``name`` is the key other parts of the spec refer to; ``label`` is what the
+    report shows.  Every other key is passed to the design's function as a keyword
+    option and must be one of its parameters.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
     name: str
+    design: str
     label: str = ""
-    observed_change: float
-    expected_change: float
-    expected_range: tuple[float, float] | None = None
-    baseline: float | None = None
+    data: str | None = None
     population: str | None = None
     source: str = ""
 
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
 
-class StatedEffectSpec(_Strict):
-    design: Literal["stated_effect"]
-    name: str
-    label: str = ""
-    estimate: float
-    unit: str
-    estimate_range: tuple[float, float] | None = None
-    population: str | None = None
-    source: str = ""
+    @model_validator(mode="after")
+    def _known_design_and_options(self) -> EffectSpec:
+        from evaluate.estimators import DESIGNS
 
-
-class TrendForecastSpec(_Strict):
-    design: Literal["trend_forecast"]
-    name: str
-    label: str = ""
-    data: str
-    outcome: str
-    time: str
-    start: str | int
-    end: str | int | None = None
-    trend: Literal["linear", "quadratic", "none"] = "linear"
-    seasonality: Literal["month", "quarter"] | None = None
-    unit: str = "persons"
-    population: str | None = None
-    drop_missing: bool = False
-
-
-EffectSpec = Annotated[
-    StatedExpectationSpec | StatedEffectSpec | TrendForecastSpec, Field(discriminator="design")
-]
+        if self.design not in DESIGNS:
+            raise ValueError(
+                f"unknown design {self.design!r}; available: {', '.join(sorted(DESIGNS))}"
+            )
+        design = DESIGNS[self.design]
+        parameters = inspect.signature(design.function).parameters
+        accepted = (
+            {
+                n
+                for n, p in parameters.items()
+                if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+            }
+            - {"data"}
+            - _RESERVED
+        )
+        unknown = sorted(set(self.options) - accepted)
+        if unknown:
+            raise ValueError(
+                f"unknown option(s) {unknown} for design {self.design!r} (a typo?); "
+                f"it accepts: {', '.join(sorted(accepted))}"
+            )
+        _check_option_types(design.function, self.options, self.design)
+        if design.takes_data and self.data is None:
+            raise ValueError(f'design {self.design!r} needs data = "<name of a [[data]] entry>"')
+        if not design.takes_data and self.data is not None:
+            raise ValueError(f"design {self.design!r} takes no data; remove data = {self.data!r}")
+        return self
 
 
 class RateRef(_Strict):
@@ -169,7 +229,7 @@ class StudySpec(_Strict):
             if duplicates:
                 raise ValueError(f"duplicate {kind} names: {duplicates}")
         for effect in self.effect:
-            if isinstance(effect, TrendForecastSpec) and effect.data not in data_names:
+            if effect.data is not None and effect.data not in data_names:
                 raise ValueError(
                     f"effect {effect.name!r} uses data {effect.data!r}, which no [[data]] "
                     f"entry defines (defined: {data_names})"
@@ -219,6 +279,8 @@ def load_spec(path: str | Path) -> StudySpec:
         raise SpecError(f"Study spec {str(path)!r} not found.")
     spec = parse_spec(path.read_text(encoding="utf-8"), origin=str(path))
     for source in spec.data:
+        if source.path is None:
+            continue
         file = path.parent / source.path
         if not file.is_file():
             raise SpecError(

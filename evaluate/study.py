@@ -9,17 +9,18 @@ the report writers.  Nothing is written outside ``out``.
 from __future__ import annotations
 
 import hashlib
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from evaluate.business_case import BusinessCase
 from evaluate.effect import Effect
-from evaluate.errors import DataError, SpecError
-from evaluate.estimators.forecast import trend_forecast
-from evaluate.estimators.stated import stated_effect, stated_expectation
+from evaluate.errors import DataError
+from evaluate.estimators import DESIGNS
 from evaluate.money import CashFlowLine, RateTable, RefusionSchedule, cost, monetize, staff_cost
 from evaluate.money.discount import DiscountSchedule
 from evaluate.spec import (
@@ -27,11 +28,9 @@ from evaluate.spec import (
     CostLineSpec,
     DataSource,
     EffectLineSpec,
+    EffectSpec,
     StaffLineSpec,
-    StatedEffectSpec,
-    StatedExpectationSpec,
     StudySpec,
-    TrendForecastSpec,
     load_spec,
 )
 
@@ -56,6 +55,12 @@ class StudyResult:
 
 
 def _read_data(source: DataSource, base: Path) -> LoadedData:
+    if source.dataset is not None:
+        import evaluate.datasets as bundled
+
+        frame = getattr(bundled, source.dataset)()
+        raw = bundled.raw_bytes(source.dataset)
+        return LoadedData(source, frame, hashlib.sha256(raw).hexdigest(), len(frame))
     path = base / source.path
     raw = path.read_bytes()
     suffix = path.suffix.lower()
@@ -72,50 +77,25 @@ def _read_data(source: DataSource, base: Path) -> LoadedData:
     return LoadedData(source, frame, hashlib.sha256(raw).hexdigest(), len(frame))
 
 
-def _fit_effect(spec, data: Mapping[str, LoadedData], study: StudySpec) -> Effect:
-    population = spec.population or study.study.population
-    alpha = study.report.alpha
-    label = spec.label or spec.name
-    if isinstance(spec, StatedExpectationSpec):
-        return stated_expectation(
-            name=label,
-            observed_change=spec.observed_change,
-            expected_change=spec.expected_change,
-            expected_range=spec.expected_range,
-            baseline=spec.baseline,
-            population=population,
-            source=spec.source,
-            alpha=alpha,
-        )
-    if isinstance(spec, StatedEffectSpec):
-        return stated_effect(
-            name=label,
-            estimate=spec.estimate,
-            unit=spec.unit,
-            estimate_range=spec.estimate_range,
-            population=population,
-            source=spec.source,
-            alpha=alpha,
-        )
-    if isinstance(spec, TrendForecastSpec):
+def _fit_effect(spec: EffectSpec, data: Mapping[str, LoadedData], study: StudySpec) -> Effect:
+    """Call the design's front door with the spec's options and the study's defaults."""
+    design = DESIGNS[spec.design]
+    accepted = inspect.signature(design.function).parameters
+    context = {
+        "name": spec.label or spec.name,
+        "population": spec.population or study.study.population,
+        "alpha": study.report.alpha,
+        "source": spec.source,
+    }
+    args: list[Any] = []
+    if spec.data is not None:
         loaded = data[spec.data]
-        return trend_forecast(
-            loaded.frame,
-            outcome=spec.outcome,
-            time=spec.time,
-            start=spec.start,
-            end=spec.end,
-            trend=spec.trend,
-            seasonality=spec.seasonality,
-            unit=spec.unit,
-            population=population,
-            name=label,
-            source=loaded.source.source or loaded.source.path,
-            simulated=loaded.source.simulated,
-            drop_missing=spec.drop_missing,
-            alpha=alpha,
-        )
-    raise SpecError(f"Unknown design in effect {spec.name!r}.")  # pragma: no cover
+        args.append(loaded.frame)
+        context["source"] = spec.source or loaded.source.source or str(loaded.source.path)
+        context["simulated"] = loaded.source.simulated
+    kwargs = {k: v for k, v in context.items() if k in accepted}
+    kwargs.update(spec.options)
+    return design.function(*args, **kwargs)
 
 
 def _line(spec, effects: Mapping[str, Effect], rates: RateTable) -> CashFlowLine:

@@ -27,7 +27,7 @@ def test_bundled_specs_validate():
 
 
 def test_unknown_key_is_named():
-    with pytest.raises(SpecError, match=r"effect\[0\].*estimat\b.*unknown key"):
+    with pytest.raises(SpecError, match=r"effect\[0\]: unknown option\(s\) \['estimat'\]"):
         parse_spec(MINIMAL.replace("estimate = 1.0", "estimate = 1.0\nestimat = 2"))
     with pytest.raises(SpecError, match=r"study.langauge: unknown key"):
         parse_spec(MINIMAL.replace('title = "t"', 'title = "t"\nlangauge = "da"'))
@@ -71,6 +71,22 @@ years = [2020]
         parse_spec("[study\n")
     with pytest.raises(SpecError, match="duplicate effect names"):
         parse_spec(MINIMAL + MINIMAL.split("[[effect]]")[1].join(["[[effect]]", ""]))
+
+
+def test_unknown_design_and_bad_option_type():
+    with pytest.raises(SpecError, match="unknown design 'stated_efect'"):
+        parse_spec(MINIMAL.replace('design = "stated_effect"', 'design = "stated_efect"'))
+    with pytest.raises(SpecError, match="option 'estimate'.*got 'one'"):
+        parse_spec(MINIMAL.replace("estimate = 1.0", "estimate = 'one'"))
+    with pytest.raises(SpecError, match="needs data"):
+        parse_spec(
+            '[study]\ntitle = "t"\n[[effect]]\nname = "e"\ndesign = "trend_forecast"\n'
+            'outcome = "y"\ntime = "t"\nstart = 3\n'
+        )
+    with pytest.raises(SpecError, match="exactly one of path and dataset"):
+        parse_spec(MINIMAL + '[[data]]\nname = "d"\n')
+    with pytest.raises(SpecError, match="unknown dataset"):
+        parse_spec(MINIMAL + '[[data]]\nname = "d"\ndataset = "mtcars"\n')
 
 
 def test_missing_files(tmp_path):

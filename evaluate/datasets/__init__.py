@@ -40,6 +40,20 @@ def _read(name: str) -> pd.DataFrame:
         return pd.read_csv(handle)
 
 
+def raw_bytes(name: str) -> bytes:
+    """The bytes of a bundled dataset's file (for provenance hashes)."""
+    files_by_loader = {
+        "card_krueger": "card_krueger_1994",
+        "mpdta": "mpdta",
+        "nsw_experimental": "nsw_dw_experimental",
+        "nsw_lalonde": "nsw_lalonde_original",
+        "nsw_nonexperimental": "nsw_dw_nonexperimental_controls",
+        "prop99": "prop99_smoking",
+        "resume_names": "resume_names_bertrand_mullainathan",
+    }
+    return (_DATA / f"{files_by_loader[name]}.csv").read_bytes()
+
+
 def card_krueger() -> pd.DataFrame:
     """Card & Krueger (1994) fast-food stores in NJ and PA, one row per store (wide)."""
     return _read("card_krueger_1994")
