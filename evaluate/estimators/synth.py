@@ -1,0 +1,777 @@
+"""Synthetic control (Abadie, Diamond & Hainmueller 2010) with placebo inference.
+
+One treated unit, a pool of untreated donors, a panel of outcomes.  The
+counterfactual is a weighted average of donors (weights on the simplex) chosen to
+match the treated unit's predictors, with predictor importances ``V`` chosen to
+minimise the pre-period outcome gap (nested optimisation, several starts: see
+:mod:`evaluate.estimators._synth_core`).  Inference is by placebos in space:
+every donor is in turn treated as if it had been treated and refitted.
+
+Example
+-------
+>>> import evaluate.datasets as ds
+>>> from evaluate.estimators.synth import synthetic_control
+>>> res = synthetic_control(
+...     ds.prop99(), outcome="cigsale", unit="state_name", time="year",
+...     treated_unit="California", start=1989,
+...     predictors=["lnincome", "retprice", "age15to24"], predictor_window=(1980, 1988),
+...     special_predictors=[("beer", (1984, 1988)), ("cigsale", 1975),
+...                         ("cigsale", 1980), ("cigsale", 1988)],
+...     seed=1)  # doctest: +SKIP
+>>> round(res.estimate, 1)  # doctest: +SKIP
+-19.0
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from evaluate.data.validate import check_columns, check_frame, check_no_duplicates, check_numeric
+from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
+from evaluate.errors import DataError, DesignError, DroppedRowsWarning, PreTrendWarning, SpecError
+from evaluate.estimators._synth_core import VFit, fit_weights
+from evaluate.estimators._synth_placebo import (
+    PlaceboDistribution,
+    inversion_interval,
+    permutation_p,
+)
+from evaluate.inference.distributions import PointMass
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+VMethod = Literal["nested", "equal", "outcome-only"]
+
+#: Pre-fit R^2 (1 - pre-MSPE / variance of the treated pre-period outcome) below
+#: which the pre-period fit is called poor and a PreTrendWarning is raised.
+POOR_FIT_R2 = 0.9
+
+
+@dataclass(frozen=True)
+class _Spec:
+    outcome: str
+    unit: str
+    time: str
+    treated_unit: Any
+    start: Any
+    predictors: tuple[str, ...]
+    predictor_window: tuple[Any, Any] | None
+    special_predictors: tuple[tuple[str, Any], ...]
+    fit_window: tuple[Any, Any] | None
+    donors: tuple[Any, ...] | None
+    v_method: str
+    n_starts: int | None
+    placebo_starts: int
+    placebo: bool
+    exclude_placebos_above: float | None
+    placebo_time: Any
+    leave_one_out: bool
+    alpha: float
+    seed: int | None
+
+
+@dataclass(frozen=True)
+class _Panel:
+    times: np.ndarray  # sorted periods
+    units: list[Any]  # units[0] is the treated unit, then the donors
+    y: np.ndarray  # T x N outcomes
+    wide: dict[str, pd.DataFrame]  # predictor column -> T x N frame (NaN allowed)
+
+
+# --- front door -----------------------------------------------------------------
+def synthetic_control(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    treated_unit: Any,
+    start: Any,
+    predictors: Sequence[str] = (),
+    predictor_window: tuple[Any, Any] | None = None,
+    special_predictors: Sequence[tuple[str, Any]] = (),
+    fit_window: tuple[Any, Any] | None = None,
+    donors: Sequence[Any] | None = None,
+    v_method: VMethod = "nested",
+    n_starts: int | None = None,
+    placebo_starts: int = 4,
+    placebo: bool = True,
+    exclude_placebos_above: float | None = None,
+    placebo_time: Any = "auto",
+    leave_one_out: bool = True,
+    alpha: float = 0.05,
+    seed: int | None = None,
+) -> SynthResult:
+    """Synthetic control estimate of the effect on one treated unit.
+
+    Parameters
+    ----------
+    data : long panel, one row per unit and period.
+    outcome, unit, time : column names.  ``time`` must be sortable (years, dates, periods).
+    treated_unit : the value of ``unit`` that was treated.
+    start : first treated period; periods before it form the pre-period.
+    predictors : columns averaged (ignoring missing values, as R ``Synth``) over
+        ``predictor_window`` (inclusive; default the whole pre-period).
+    special_predictors : ``(column, when)`` pairs, ``when`` a single period or an
+        inclusive ``(first, last)`` pair, e.g. ``[("beer", (1984, 1988)), ("cigsale", 1975)]``.
+    fit_window : inclusive pre-period window whose outcome gap ``V`` minimises
+        (default the whole pre-period).
+    donors : the donor pool (default every other unit).  Donors whose outcome is
+        missing in any period are dropped with a :class:`DroppedRowsWarning`.
+    v_method : "nested" (ADH: V minimises the pre-period outcome gap), "equal"
+        (V = identity on standardised predictors) or "outcome-only" (the pre-period
+        outcomes in ``fit_window`` are the only predictors; without predictors
+        "nested" means this too).
+    n_starts : starts of the nested V search for the main fit and leave-one-out
+        (default ``8 + number of predictors``): equal V, regression-based V, each
+        predictor in turn given 90 % of V, then random draws (``seed``).
+    placebo_starts : starts for each placebo fit (placebos are many; their fit
+        matters less than the main one).
+    placebo : run placebos in space (needed for any uncertainty statement).
+    exclude_placebos_above : drop placebos whose pre-period RMSPE exceeds this many
+        times the treated unit's (ADH use 2, 5, 20 on the MSPE scale); default keep all.
+    placebo_time : fake start for a placebo in time: a period, "auto" (one third of
+        the pre-period before ``start``) or ``None`` (skip).
+    leave_one_out : refit without each donor of positive weight.
+    alpha : 1 - confidence level.
+    seed : seed of the random V starts (``None``: fresh randomness).
+
+    Returns
+    -------
+    SynthResult
+        Main estimate: the average post-period gap (treated minus synthetic), in
+        outcome units.  Its reference distribution is a :class:`PlaceboDistribution`:
+        the p-value is the ADH permutation p-value of the post/pre RMSPE ratio, the
+        interval inverts that test for a constant effect (Firpo & Possebom 2018).
+
+    Notes
+    -----
+    Why not ``Empirical`` or ``PointMass``: a synthetic control has no sampling
+    standard error; its evidence is the rank of the treated unit among placebos.
+    ``PointMass`` would let money and reports carry no uncertainty at all, and an
+    ``Empirical`` of placebo gaps would give a p-value (share of placebo gaps larger
+    than ours, which can be 0) that contradicts the ADH permutation p-value.  The
+    placebo distribution keeps the permutation p-value (never below 1/(n+1)),
+    gives an interval that is exactly the set of constant effects that test does
+    not reject, and draws from the placebo average gaps around the estimate.
+    """
+    check_frame(data)
+    if v_method not in ("nested", "equal", "outcome-only"):
+        raise SpecError(f"v_method must be 'nested', 'equal' or 'outcome-only', got {v_method!r}.")
+    if v_method == "outcome-only" and (predictors or special_predictors):
+        raise SpecError(
+            "v_method='outcome-only' uses the pre-period outcomes as the only predictors; "
+            "drop predictors/special_predictors or use v_method='nested'."
+        )
+    for name, value, low in (("n_starts", n_starts, 1), ("placebo_starts", placebo_starts, 1)):
+        if value is not None and (not isinstance(value, int | np.integer) or value < low):
+            raise SpecError(f"{name} must be a positive integer, got {value!r}.")
+    if exclude_placebos_above is not None and not exclude_placebos_above > 0:
+        raise SpecError(
+            f"exclude_placebos_above must be positive or None, got {exclude_placebos_above!r}."
+        )
+    if not 0 < alpha < 1:
+        raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
+    special = tuple(_parse_special(p) for p in special_predictors)
+    spec = _Spec(
+        outcome=outcome,
+        unit=unit,
+        time=time,
+        treated_unit=treated_unit,
+        start=start,
+        predictors=tuple(predictors),
+        predictor_window=_window(predictor_window, "predictor_window"),
+        special_predictors=special,
+        fit_window=_window(fit_window, "fit_window"),
+        donors=None if donors is None else tuple(donors),
+        v_method="outcome-only" if not (predictors or special) else v_method,
+        n_starts=n_starts,
+        placebo_starts=int(placebo_starts),
+        placebo=bool(placebo),
+        exclude_placebos_above=exclude_placebos_above,
+        placebo_time=placebo_time,
+        leave_one_out=bool(leave_one_out),
+        alpha=float(alpha),
+        seed=seed,
+    )
+    panel, used, n_dropped = _prepare(data, spec)
+    return _fit(panel, spec, used, n_dropped)
+
+
+def _window(value: Any, name: str) -> tuple[Any, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise SpecError(f"{name} must be an inclusive (first, last) pair, got {value!r}.")
+    return (value[0], value[1])
+
+
+def _parse_special(item: Any) -> tuple[str, Any]:
+    if not isinstance(item, tuple | list) or len(item) != 2 or not isinstance(item[0], str):
+        raise SpecError(
+            f"Each special predictor must be (column, period) or (column, (first, last)), "
+            f"got {item!r}; e.g. ('beer', (1984, 1988)) or ('cigsale', 1975)."
+        )
+    col, when = item
+    return (col, tuple(when) if isinstance(when, tuple | list) else when)
+
+
+def _prepare(data: pd.DataFrame, spec: _Spec) -> tuple[_Panel, pd.DataFrame, int]:
+    cols = [spec.outcome, *spec.predictors, *(c for c, _ in spec.special_predictors)]
+    check_columns(data, [spec.unit, spec.time, *dict.fromkeys(cols)])
+    for col in dict.fromkeys(cols):
+        check_numeric(data, col)
+    check_no_duplicates(data, [spec.unit, spec.time])
+    if data[spec.unit].isna().any() or data[spec.time].isna().any():
+        raise DataError(f"Columns {spec.unit!r} and {spec.time!r} must not have missing values.")
+    all_units = list(pd.unique(data[spec.unit]))
+    if spec.treated_unit not in all_units:
+        raise DataError(
+            f"Treated unit {spec.treated_unit!r} not found in column {spec.unit!r} "
+            f"(e.g. {all_units[:5]}). Check the spelling and the column's type."
+        )
+    pool = [u for u in all_units if u != spec.treated_unit] if spec.donors is None else []
+    if spec.donors is not None:
+        unknown = [d for d in spec.donors if d not in all_units]
+        if unknown:
+            raise DataError(f"Donors {unknown} not found in column {spec.unit!r}.")
+        if spec.treated_unit in spec.donors:
+            raise SpecError(
+                f"The donor pool contains the treated unit {spec.treated_unit!r}; remove it."
+            )
+        pool = list(dict.fromkeys(spec.donors))
+    times = np.sort(pd.unique(data[spec.time]))
+    try:
+        pre = times < spec.start
+    except TypeError as exc:
+        raise SpecError(
+            f"start={spec.start!r} cannot be compared with column {spec.time!r} "
+            f"(dtype {data[spec.time].dtype}); pass a value of the same type."
+        ) from exc
+    if pre.sum() < 2 or (~pre).sum() < 1:
+        raise DesignError(
+            f"start={spec.start!r} leaves {int(pre.sum())} pre-period(s) and "
+            f"{int((~pre).sum())} post-period(s); a synthetic control needs at least 2 and 1."
+        )
+    y = data.pivot(index=spec.time, columns=spec.unit, values=spec.outcome).reindex(times)
+    if y[spec.treated_unit].isna().any():
+        gaps = list(times[y[spec.treated_unit].isna().to_numpy()][:5])
+        raise DataError(
+            f"The treated unit's {spec.outcome!r} is missing in periods {gaps}; the synthetic "
+            "control needs its full series. Fill the gaps or shorten the panel."
+        )
+    incomplete = [u for u in pool if y[u].isna().any()]
+    n_dropped = 0
+    if incomplete:
+        n_dropped = int(data[spec.unit].isin(incomplete).sum())
+        warnings.warn(
+            f"Dropped donors {incomplete} ({n_dropped} rows): {spec.outcome!r} is missing in "
+            "some period. Fill their gaps to keep them in the donor pool.",
+            DroppedRowsWarning,
+            stacklevel=3,
+        )
+        pool = [u for u in pool if u not in incomplete]
+    if len(pool) < 2:
+        raise DesignError(f"Only {len(pool)} usable donor(s); a synthetic control needs 2 or more.")
+    units = [spec.treated_unit, *pool]
+    used = data.loc[data[spec.unit].isin(units)]
+    wide = {
+        c: data.pivot(index=spec.time, columns=spec.unit, values=c).reindex(times)[units]
+        for c in dict.fromkeys([*spec.predictors, *(c for c, _ in spec.special_predictors)])
+    }
+    if spec.outcome in wide:
+        wide[spec.outcome] = y[units]
+    return _Panel(times, units, y[units].to_numpy(dtype=float), wide), used, n_dropped
+
+
+# --- predictors -------------------------------------------------------------------
+def _predictor_matrix(
+    panel: _Panel, spec: _Spec, cutoff: Any, strict: bool
+) -> tuple[np.ndarray, list[str]]:
+    """k x N predictor matrix using periods before ``cutoff``; windows reaching past the
+    cutoff raise (``strict``) or are clipped/dropped (placebo in time)."""
+    times = panel.times
+    rows: list[np.ndarray] = []
+    labels: list[str] = []
+    items: list[tuple[str, tuple[Any, Any]]] = []
+    window = spec.predictor_window or (times[0], times[times < spec.start][-1])
+    items += [(c, window) for c in spec.predictors]
+    items += [(c, w if isinstance(w, tuple) else (w, w)) for c, w in spec.special_predictors]
+    for col, (first, last) in items:
+        mask = (times >= first) & (times <= last)
+        if strict and (last >= spec.start or not mask.any()):
+            raise SpecError(
+                f"Predictor {col!r} window {first}-{last} must lie in the pre-period "
+                f"(before {spec.start!r}) and contain data periods."
+            )
+        mask &= times < cutoff
+        if not mask.any():
+            continue
+        block = panel.wide[col].to_numpy(dtype=float)[mask]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            values = np.nanmean(block, axis=0)
+        if np.isnan(values).any():
+            if not strict:
+                continue
+            bad = [panel.units[i] for i in np.flatnonzero(np.isnan(values))[:5]]
+            raise DataError(
+                f"Predictor {col!r} has no values in {first}-{last} for units {bad}. "
+                "Choose another window or drop the predictor."
+            )
+        rows.append(values)
+        labels.append(f"{col} ({first})" if first == last else f"{col} ({first}-{last} mean)")
+    if not rows:
+        return np.empty((0, len(panel.units))), []
+    return np.vstack(rows), labels
+
+
+# --- fitting ----------------------------------------------------------------------
+def _fit_one(
+    x: np.ndarray,
+    y: np.ndarray,
+    fit_mask: np.ndarray,
+    treated: int,
+    pool: np.ndarray,
+    method: str,
+    n_starts: int,
+    n_polish: int,
+    polish_evals: int,
+    rng: np.random.Generator,
+    first_starts: tuple[tuple[str, np.ndarray], ...] = (),
+) -> tuple[VFit, np.ndarray]:
+    """Weights for ``treated`` from donors ``pool``; returns the fit and the gap series."""
+    z = y[fit_mask]
+    if method != "outcome-only" and x.shape[0] == 0:
+        method = "outcome-only"
+    fit = fit_weights(
+        x[:, treated],
+        x[:, pool],
+        z[:, treated],
+        z[:, pool],
+        v_method=method,
+        n_starts=n_starts,
+        rng=rng,
+        n_polish=n_polish,
+        polish_evals=polish_evals,
+        first_starts=first_starts,
+    )
+    return fit, y[:, treated] - y[:, pool] @ fit.weights
+
+
+def _rmspe(gap: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(gap**2)))
+
+
+def _progress(iterable: Sequence[Any], desc: str):
+    from tqdm.auto import tqdm
+
+    # disable=None: a bar only when stderr is a terminal (silent in CI and tests).
+    return tqdm(iterable, desc=desc, disable=None, leave=False)
+
+
+def _fit(panel: _Panel, spec: _Spec, used: pd.DataFrame, n_dropped: int) -> SynthResult:
+    rng = np.random.default_rng(spec.seed)
+    times, y = panel.times, panel.y
+    pre = times < spec.start
+    fit_mask = pre.copy()
+    if spec.fit_window is not None:
+        fit_mask &= (times >= spec.fit_window[0]) & (times <= spec.fit_window[1])
+        if not fit_mask.any():
+            raise SpecError(f"fit_window {spec.fit_window} holds no pre-period.")
+    x, labels = _predictor_matrix(panel, spec, spec.start, strict=True)
+    if x.shape[0]:
+        sd = x.std(axis=1)
+        if np.any(sd == 0):
+            raise DataError(
+                f"Predictor(s) {[labels[i] for i in np.flatnonzero(sd == 0)]} take the same "
+                "value for every unit and cannot discriminate donors; drop them."
+            )
+    n_main = spec.n_starts or 8 + x.shape[0]
+    donors = np.arange(1, len(panel.units))
+    main, gap = _fit_one(x, y, fit_mask, 0, donors, spec.v_method, n_main, 3, 150, rng)
+    synthetic = y[:, 0] - gap
+    pre_rmspe, post_gaps = _rmspe(gap[pre]), gap[~pre]
+    estimate = float(post_gaps.mean())
+
+    def light(treated: int, pool: np.ndarray, xx: np.ndarray, mask: np.ndarray):
+        return _fit_one(xx, y, mask, treated, pool, spec.v_method, spec.placebo_starts, 1, 50, rng)
+
+    # Placebos in space: each donor treated as if treated, the real one left out.
+    placebo_gaps = pd.DataFrame(index=pd.Index(times, name="period"))
+    rows = []
+    if spec.placebo:
+        for j in _progress(list(donors), "placebos in space"):
+            _, g = light(int(j), donors[donors != j], x, fit_mask)
+            placebo_gaps[panel.units[j]] = g
+            pre_j = _rmspe(g[pre])
+            rows.append(
+                {
+                    "unit": panel.units[j],
+                    "pre_rmspe": pre_j,
+                    "post_rmspe": _rmspe(g[~pre]),
+                    "ratio": _rmspe(g[~pre]) / pre_j if pre_j > 0 else np.inf,
+                    "avg_gap": float(g[~pre].mean()),
+                }
+            )
+    table = pd.DataFrame(rows, columns=["unit", "pre_rmspe", "post_rmspe", "ratio", "avg_gap"])
+    keep = np.ones(len(table), dtype=bool)
+    if spec.exclude_placebos_above is not None and len(table):
+        keep = table["pre_rmspe"].to_numpy() <= spec.exclude_placebos_above * pre_rmspe
+    table["included"] = keep
+
+    # Leave-one-out over donors with positive weight: dropping one donor moves the
+    # optimum little, so the main fit's V is the first start.
+    loo_rows = []
+    if spec.leave_one_out:
+        for j in _progress([int(d) for d in donors[main.weights > 1e-6]], "leave-one-out"):
+            fit_j, g = _fit_one(
+                x,
+                y,
+                fit_mask,
+                0,
+                donors[donors != j],
+                spec.v_method,
+                spec.placebo_starts + 1,
+                1,
+                100,
+                rng,
+                first_starts=(("main fit's V", main.v),),
+            )
+            loo_rows.append(
+                {
+                    "left_out": panel.units[j],
+                    "estimate": float(g[~pre].mean()),
+                    "pre_rmspe": _rmspe(g[pre]),
+                    "v_loss": fit_j.loss,
+                }
+            )
+    loo = pd.DataFrame(loo_rows, columns=["left_out", "estimate", "pre_rmspe", "v_loss"])
+
+    diagnostics = _diagnostics(panel, spec, x, main, gap, pre, fit_mask, loo, light)
+    periods = _periods(
+        times, pre, y[:, 0], synthetic, gap, pre_rmspe, table, placebo_gaps, keep, spec.alpha
+    )
+    if spec.placebo and keep.sum() > 0:
+        distribution: Any = PlaceboDistribution(
+            estimate=estimate,
+            post_gaps=post_gaps,
+            pre_rmspe=pre_rmspe,
+            placebo_ratios=table["ratio"].to_numpy()[keep],
+            placebo_effects=table["avg_gap"].to_numpy()[keep],
+        )
+        inference = (
+            f"placebos in space ({int(keep.sum())} donors refitted as if treated): "
+            "permutation p-value of the post/pre RMSPE ratio; interval = constant effects "
+            "not rejected by that test"
+        )
+    else:
+        distribution = PointMass(estimate)
+        inference = "none (placebo inference switched off)"
+    balance = _balance(x, labels, main, panel)
+    weights = pd.Series(main.weights, index=pd.Index(panel.units[1:], name="donor"), name="weight")
+    spec_dict = {k: v for k, v in spec.__dict__.items()}
+    return SynthResult(
+        name=spec.outcome,
+        estimand=(
+            f"average effect on {spec.treated_unit} over {times[~pre][0]}-{times[-1]} "
+            f"(treated minus synthetic {spec.treated_unit})"
+        ),
+        distribution=distribution,
+        method="Synthetic control (Abadie-Diamond-Hainmueller)",
+        inference=inference,
+        unit="outcome units",
+        population=f"{spec.treated_unit}; donor pool of {len(donors)} units",
+        alpha=spec.alpha,
+        periods=periods,
+        diagnostics=diagnostics,
+        provenance=Provenance(
+            spec=spec_dict, data_hash=hash_frame(used), n_rows=len(used), n_dropped=n_dropped
+        ),
+        notes=_notes(spec, keep, table, pre_rmspe),
+        weights=weights,
+        v_weights=pd.Series(
+            main.v,
+            index=pd.Index(labels or _fit_labels(times, fit_mask), name="predictor"),
+            name="v",
+        ),
+        v_loss=main.loss,
+        v_starts=pd.DataFrame(main.starts, columns=["start", "loss"]),
+        balance=balance,
+        trajectory=pd.DataFrame(
+            {"period": times, "treated": y[:, 0], "synthetic": synthetic, "gap": gap, "post": ~pre}
+        ),
+        placebo_table=table,
+        placebo_gaps=placebo_gaps,
+        leave_one_out=loo,
+        start=spec.start,
+        treated_unit=spec.treated_unit,
+    )
+
+
+def _fit_labels(times: np.ndarray, fit_mask: np.ndarray) -> list[str]:
+    return [f"outcome ({t})" for t in times[fit_mask]]
+
+
+def _balance(x: np.ndarray, labels: list[str], main: VFit, panel: _Panel) -> pd.DataFrame:
+    if not labels:
+        return pd.DataFrame(columns=["treated", "synthetic", "donor mean", "v"])
+    return pd.DataFrame(
+        {
+            "treated": x[:, 0],
+            "synthetic": x[:, 1:] @ main.weights,
+            "donor mean": x[:, 1:].mean(axis=1),
+            "v": main.v,
+        },
+        index=pd.Index(labels, name="predictor"),
+    )
+
+
+def _periods(times, pre, treated, synthetic, gap, pre_rmspe, table, placebo_gaps, keep, alpha):
+    post = ~pre
+    rows = []
+    pre_j = table["pre_rmspe"].to_numpy()[keep]
+    for t in np.flatnonzero(post):
+        row = {
+            "period": times[t],
+            "estimate": gap[t],
+            "std_error": math.nan,
+            "ci_low": math.nan,
+            "ci_high": math.nan,
+            "p_value": math.nan,
+        }
+        if keep.sum() > 0:
+            g = placebo_gaps.iloc[t].to_numpy()[keep]
+            ratios = np.abs(g) / pre_j
+            low, high = inversion_interval(gap[[t]], pre_rmspe, ratios, alpha)
+            row.update(
+                std_error=float(np.std(g, ddof=1)) if g.size > 1 else math.nan,
+                ci_low=low,
+                ci_high=high,
+                p_value=permutation_p(abs(gap[t]) / pre_rmspe, ratios),
+            )
+        rows.append(row | {"treated": treated[t], "synthetic": synthetic[t]})
+    return pd.DataFrame(rows)
+
+
+def _diagnostics(panel, spec, x, main, gap, pre, fit_mask, loo, light) -> dict[str, Any]:
+    y = panel.y
+    diag: dict[str, Diagnostic | NotApplicable] = {}
+    var = float(np.var(y[pre, 0]))
+    mspe = float(np.mean(gap[pre] ** 2))
+    r2 = 1 - mspe / var if var > 0 else math.nan
+    poor = not (r2 >= POOR_FIT_R2)
+    diag["pre-period fit"] = Diagnostic(
+        "pre-period RMSPE",
+        math.sqrt(mspe),
+        passed=not poor,
+        note=f"pre-fit R² {r2:.3f} (poor below {POOR_FIT_R2}); V loss {main.loss:.4g}",
+    )
+    if poor:
+        warnings.warn(
+            f"Poor pre-period fit: RMSPE {math.sqrt(mspe):.4g}, pre-fit R² {r2:.3f} < "
+            f"{POOR_FIT_R2}. The synthetic control does not track the treated unit before "
+            "the start; its post-period gap is not a credible effect.",
+            PreTrendWarning,
+            stacklevel=4,
+        )
+    # Bracketing: can convex combinations of donors reach the treated pre-period path?
+    z = y[fit_mask]
+    outside = (z[:, 0] > z[:, 1:].max(axis=1)) | (z[:, 0] < z[:, 1:].min(axis=1))
+    share = float(outside.mean())
+    diag["donor pool brackets treated"] = Diagnostic(
+        "share of fit-window periods outside the donors' range",
+        share,
+        passed=share == 0,
+        note="treated outcome above every donor or below every donor in those periods",
+    )
+    if share > 0:
+        warnings.warn(
+            f"The treated unit's outcome lies outside the donors' range in {share:.0%} of the "
+            "fit-window periods: no weighted average of donors can reach it (outside the "
+            "convex hull). Consider another donor pool or an intercept-shifted design (SDID).",
+            PreTrendWarning,
+            stacklevel=4,
+        )
+    diag["leave-one-out range"] = (
+        Diagnostic(
+            "range of leave-one-out estimates",
+            float(loo["estimate"].max() - loo["estimate"].min()),
+            note=f"{loo['estimate'].min():.4g} to {loo['estimate'].max():.4g} "
+            f"over {len(loo)} donors left out",
+        )
+        if len(loo) > 1
+        else NotApplicable("fewer than two donors with positive weight, or off")
+    )
+    diag["placebo in time"] = _placebo_in_time(panel, spec, pre, light)
+    return diag
+
+
+def _placebo_in_time(panel: _Panel, spec: _Spec, pre: np.ndarray, light) -> Any:
+    times = panel.times
+    pre_times = times[pre]
+    if spec.placebo_time is None:
+        return NotApplicable("not requested (placebo_time=None)")
+    fake = (
+        pre_times[len(pre_times) - max(len(pre_times) // 3, 1)]
+        if isinstance(spec.placebo_time, str) and spec.placebo_time == "auto"
+        else spec.placebo_time
+    )
+    fake_pre = times < fake
+    if fake_pre.sum() < 2 or not (pre & ~fake_pre).any():
+        return NotApplicable(f"fake start {fake!r} leaves too few periods on either side")
+    x, _ = _predictor_matrix(panel, spec, fake, strict=False)
+    mask = fake_pre.copy()
+    if spec.fit_window is not None:
+        mask &= times >= spec.fit_window[0]
+    if not mask.any():
+        mask = fake_pre
+    _, g = light(0, np.arange(1, len(panel.units)), x, mask)
+    fake_gap = float(g[pre & ~fake_pre].mean())
+    fake_rmspe = _rmspe(g[fake_pre])
+    return Diagnostic(
+        f"average gap after fake start {fake}",
+        fake_gap,
+        passed=abs(fake_gap) <= 2 * fake_rmspe,
+        note=f"before the real start; should be near 0 (fit RMSPE {fake_rmspe:.4g})",
+    )
+
+
+def _notes(spec: _Spec, keep: np.ndarray, table: pd.DataFrame, pre_rmspe: float) -> tuple:
+    notes = [
+        "The estimate is the average post-period gap, treated minus synthetic, in the "
+        "outcome's own units.",
+    ]
+    if spec.placebo and keep.sum() > 0:
+        n = int(keep.sum())
+        notes.append(
+            "Uncertainty is not a sampling error: the p-value is the treated unit's rank "
+            f"among {n} placebo units by post/pre RMSPE ratio, (1 + number of placebos with a "
+            f"ratio at least as large) / {n + 1}, so it cannot fall below {1 / (n + 1):.3g}. "
+            "The interval holds the constant effects this test does not reject; the standard "
+            "error is the spread of the placebo average gaps."
+        )
+    if spec.exclude_placebos_above is not None:
+        notes.append(
+            f"{int((~keep).sum())} placebo(s) with pre-RMSPE above "
+            f"{spec.exclude_placebos_above} x the treated's ({pre_rmspe:.4g}) were excluded."
+        )
+    return tuple(notes)
+
+
+# --- result -------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SynthResult(EffectResult):
+    """Result of :func:`synthetic_control`.
+
+    Beyond the :class:`~evaluate.effect.EffectResult` contract: ``weights`` (donor
+    weights), ``v_weights`` (predictor importances), ``v_loss`` (mean squared
+    pre-period gap reached by the V search) and ``v_starts`` (loss per start),
+    ``balance`` (predictors: treated, synthetic, donor mean), ``trajectory`` (all
+    periods), ``placebo_table``/``placebo_gaps`` and ``leave_one_out``.
+    """
+
+    weights: pd.Series
+    v_weights: pd.Series
+    v_loss: float
+    v_starts: pd.DataFrame
+    balance: pd.DataFrame
+    trajectory: pd.DataFrame
+    placebo_table: pd.DataFrame
+    placebo_gaps: pd.DataFrame
+    leave_one_out: pd.DataFrame
+    start: Any
+    treated_unit: Any
+
+    def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
+        tables = super()._summary_tables()
+        w = self.weights[self.weights > 0.0005].sort_values(ascending=False)
+        tables.append(("Donor weights (above 0.0005)", w.to_frame()))
+        if len(self.balance):
+            tables.append(("Predictor balance", self.balance))
+        tables.append(
+            (
+                f"V search: loss reached per start (best {self.v_loss:.6g})",
+                self.v_starts.set_index("start"),
+            )
+        )
+        if self.periods is not None:
+            tables.append(("Gap by period", self.periods.set_index("period")))
+        if len(self.placebo_table):
+            top = self.placebo_table.sort_values("ratio", ascending=False).head(10)
+            tables.append(("Placebos in space: largest RMSPE ratios", top.set_index("unit")))
+        if len(self.leave_one_out):
+            tables.append(("Leave-one-out", self.leave_one_out.set_index("left_out")))
+        return tables
+
+    def _summary_header(self) -> list[tuple[str, object]]:
+        head = super()._summary_header()
+        if isinstance(self.distribution, PlaceboDistribution):
+            head.append(("Post/pre RMSPE ratio", self.distribution.post_ratio(0.0)))
+        return head
+
+    def _xaxis(self) -> pd.Series:
+        period = self.trajectory["period"]
+        return period.dt.to_timestamp() if isinstance(period.dtype, pd.PeriodDtype) else period
+
+    def _start_marker(self, ax: Axes) -> None:
+        s = self.start.to_timestamp() if isinstance(self.start, pd.Period) else self.start
+        ax.axvline(s, color="0.3", linewidth=1.0, linestyle=":")
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Treated unit against its synthetic control, with the start marked."""
+        from evaluate.plotting import _axes
+
+        ax = _axes(ax, figsize=(8.0, 4.2))
+        x = self._xaxis()
+        ax.plot(x, self.trajectory["treated"], color="black", label=str(self.treated_unit))
+        ax.plot(
+            x,
+            self.trajectory["synthetic"],
+            color="C1",
+            linestyle="--",
+            label=f"synthetic {self.treated_unit}",
+        )
+        self._start_marker(ax)
+        ax.set_ylabel(self.name)
+        ax.set_title(f"{self.name}: {self.treated_unit} vs synthetic control")
+        ax.legend(frameon=False)
+        return ax
+
+    def plot_gaps(self, ax: Axes | None = None) -> Axes:
+        """Gap of the treated unit (black) and of each included placebo (grey)."""
+        from evaluate.plotting import _axes
+
+        ax = _axes(ax, figsize=(8.0, 4.2))
+        x = self._xaxis()
+        included = self.placebo_table.loc[self.placebo_table["included"], "unit"]
+        for u in included:
+            ax.plot(x, self.placebo_gaps[u].to_numpy(), color="0.75", linewidth=0.8)
+        ax.plot(x, self.trajectory["gap"], color="black", linewidth=2, label=f"{self.treated_unit}")
+        ax.axhline(0.0, color="0.4", linewidth=0.8, linestyle="--")
+        self._start_marker(ax)
+        ax.set_ylabel(f"gap in {self.name} (treated - synthetic)")
+        ax.set_title(f"{self.name}: gap and {len(included)} placebo gaps")
+        ax.legend(frameon=False)
+        return ax
+
+    def plot_weights(self, ax: Axes | None = None) -> Axes:
+        """Donor weights above 0.0005 as horizontal bars."""
+        from evaluate.plotting import _axes
+
+        ax = _axes(ax, figsize=(6.0, 4.0))
+        w = self.weights[self.weights > 0.0005].sort_values()
+        ax.barh([str(u) for u in w.index], w.to_numpy(), color="C0")
+        ax.set_xlabel("donor weight")
+        ax.set_title(f"Synthetic {self.treated_unit}: donor weights")
+        return ax
+
+
+__all__ = ["PlaceboDistribution", "SynthResult", "synthetic_control"]
