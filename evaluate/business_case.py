@@ -49,6 +49,11 @@ class BusinessCase(ResultDisplay):
     base_year : the year amounts are discounted to (default: the first year).
     n_draws, seed : Monte Carlo size and seed for the uncertainty of effect-linked lines.
     alpha : 1 - level of the reported interval of the net gain.
+    deadweight, displacement : shares of the effect-linked amounts that would have
+        happened anyway, or are offset elsewhere (Green Book / GMCA).  Leave them at 0
+        when the effect is estimated against a counterfactual: deadweight is then
+        already netted out.
+    optimism_bias : uplift of fixed costs (0.2 = costs 20 % above the plan).
     """
 
     title: str
@@ -61,6 +66,9 @@ class BusinessCase(ResultDisplay):
     seed: int = 0
     alpha: float = 0.05
     notes: tuple[str, ...] = field(default_factory=tuple)
+    deadweight: float = 0.0
+    displacement: float = 0.0
+    optimism_bias: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.lines:
@@ -72,6 +80,17 @@ class BusinessCase(ResultDisplay):
             raise SpecError(f"Business case {self.title!r} has duplicate line names: {names}.")
         if self.n_draws < 100:
             raise SpecError(f"n_draws must be at least 100, got {self.n_draws}.")
+        for name in ("deadweight", "displacement"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise SpecError(
+                    f"{name} is a share in [0, 1), got {getattr(self, name)!r}; "
+                    "give 0.1 for 10 %, not 10."
+                )
+        if not 0.0 <= self.optimism_bias <= 2.0:
+            raise SpecError(
+                f"optimism_bias is a share between 0 and 2, got {self.optimism_bias!r}; "
+                "give 0.2 for 20 %."
+            )
         if self.base_year is not None and self.base_year > self.years[0]:
             raise SpecError(f"base_year {self.base_year} is after the first year {self.years[0]}.")
 
@@ -86,9 +105,19 @@ class BusinessCase(ResultDisplay):
         base = self.years[0] if self.base_year is None else self.base_year
         return np.array([self.discount.factor(y - base) for y in self.years])
 
+    def adjustment(self, line: CashFlowLine) -> float:
+        """The factor attribution adjustments apply to ``line``: effect-linked lines lose
+        deadweight and displacement, fixed costs gain the optimism-bias uplift."""
+        if line.linked:
+            return (1.0 - self.deadweight) * (1.0 - self.displacement)
+        return 1.0 + self.optimism_bias if line.total > 0 else 1.0
+
     def expenditure(self) -> pd.DataFrame:
-        """Lines x years of expenditure in DKK (plus = spent), undiscounted."""
-        rows = {line.name: [line.amounts.get(y, 0.0) for y in self.years] for line in self.lines}
+        """Lines x years of expenditure in DKK (plus = spent), undiscounted and adjusted."""
+        rows = {
+            line.name: [line.amounts.get(y, 0.0) * self.adjustment(line) for y in self.years]
+            for line in self.lines
+        }
         return pd.DataFrame.from_dict(rows, orient="index", columns=self.years)
 
     @property
@@ -118,7 +147,7 @@ class BusinessCase(ResultDisplay):
         factors = dict(zip(self.years, self._factors(), strict=True))
         linked = fixed = 0.0
         for line in self.lines:
-            pv = -sum(a * factors[y] for y, a in line.amounts.items())
+            pv = -sum(a * factors[y] for y, a in line.amounts.items()) * self.adjustment(line)
             if line.linked:
                 linked += pv
             else:
@@ -138,6 +167,24 @@ class BusinessCase(ResultDisplay):
             return math.nan
         return -fixed / linked
 
+    def present_values(self) -> pd.Series:
+        """Each line's present value as expenditure (plus = spent), adjusted."""
+        factors = self._factors()
+        return self.expenditure() @ pd.Series(factors, index=self.years)
+
+    @property
+    def benefit_cost_ratio(self) -> float:
+        """Present value of savings over present value of expenditure (lines by sign)."""
+        pv = self.present_values()
+        costs = float(pv[pv > 0].sum())
+        return math.nan if costs == 0 else float(-pv[pv < 0].sum()) / costs
+
+    def by_perspective(self) -> pd.Series:
+        """Net gain (present value, plus = saving) for each perspective with lines."""
+        pv = -self.present_values()
+        perspective = pd.Series({line.name: line.perspective for line in self.lines})
+        return pv.groupby(perspective).sum()
+
     # --- uncertainty -----------------------------------------------------------
     @cached_property
     def simulation(self) -> np.ndarray:
@@ -151,8 +198,9 @@ class BusinessCase(ResultDisplay):
         streams = np.random.SeedSequence(self.seed)
         total = np.zeros(self.n_draws)
         for line in self.lines:
+            scale = self.adjustment(line)
             if line.effect is None:
-                total -= sum(a * factors[y] for y, a in line.amounts.items())
+                total -= sum(a * factors[y] for y, a in line.amounts.items()) * scale
                 continue
             key = id(line.effect)
             if key not in effects:
@@ -160,7 +208,7 @@ class BusinessCase(ResultDisplay):
                 effects[key] = line.effect.distribution.draws(
                     self.n_draws, np.random.default_rng(child)
                 )
-            per_unit_pv = sum(p * factors[y] for y, p in line.per_unit.items())
+            per_unit_pv = sum(p * factors[y] for y, p in line.per_unit.items()) * scale
             total -= effects[key] * per_unit_pv
         total.setflags(write=False)
         return total
@@ -224,6 +272,7 @@ class BusinessCase(ResultDisplay):
             "net_gain_ci_high": hi,
             "probability_of_gain": self.probability_of_gain if self.uncertain else math.nan,
             "break_even_share_of_effect": self.break_even,
+            "benefit_cost_ratio": self.benefit_cost_ratio,
             "payback_year": self.payback_year,
         }
 
@@ -249,6 +298,16 @@ class BusinessCase(ResultDisplay):
             )
             header.append(("Probability of a gain", k["probability_of_gain"]))
         header.append(("Break-even: share of estimated effect", k["break_even_share_of_effect"]))
+        header.append(("Benefit-cost ratio", k["benefit_cost_ratio"]))
+        adjustments = {
+            "deadweight": self.deadweight,
+            "displacement": self.displacement,
+            "optimism bias": self.optimism_bias,
+        }
+        if any(adjustments.values()):
+            header.append(
+                ("Adjustments", ", ".join(f"{k} {v:.0%}" for k, v in adjustments.items()))
+            )
         header.append(
             ("Payback year", "never" if k["payback_year"] is None else str(k["payback_year"]))
         )

@@ -158,6 +158,7 @@ class EffectLineSpec(_Strict):
     sign: Literal[1, -1] = 1
     refusion_weeks: tuple[int, int] | None = None
     perspective: Literal["municipality", "state", "society"] = "municipality"
+    category: Literal["service", "transfers", "capital"] = "transfers"
     source: str = ""
 
     @model_validator(mode="after")
@@ -178,6 +179,7 @@ class StaffLineSpec(_Strict):
     annual_cost_dkk: float
     years: dict[int, float] | list[int]
     perspective: Literal["municipality", "state", "society"] = "municipality"
+    category: Literal["service", "transfers", "capital"] = "service"
     source: str = ""
 
 
@@ -186,6 +188,7 @@ class CostLineSpec(_Strict):
     name: str
     amounts_dkk: dict[int, float]
     perspective: Literal["municipality", "state", "society"] = "municipality"
+    category: Literal["service", "transfers", "capital"] = "service"
     source: str = ""
 
 
@@ -200,6 +203,9 @@ class BusinessCaseSpec(_Strict):
     discount: Literal["none", "finansministeriet"] | float = "none"
     base_year: int | None = None
     n_draws: int = Field(default=10_000, ge=100, le=1_000_000)
+    deadweight: float = Field(default=0.0, ge=0, lt=1)
+    displacement: float = Field(default=0.0, ge=0, lt=1)
+    optimism_bias: float = Field(default=0.0, ge=0, le=2)
     note: str = ""
     line: list[LineSpec] = Field(min_length=1)
 

@@ -8,6 +8,7 @@ the report writers.  Nothing is written outside ``out``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 from collections.abc import Mapping
@@ -86,6 +87,7 @@ def _fit_effect(spec: EffectSpec, data: Mapping[str, LoadedData], study: StudySp
         "population": spec.population or study.study.population,
         "alpha": study.report.alpha,
         "source": spec.source,
+        "seed": study.study.seed,
     }
     args: list[Any] = []
     if spec.data is not None:
@@ -95,7 +97,12 @@ def _fit_effect(spec: EffectSpec, data: Mapping[str, LoadedData], study: StudySp
         context["simulated"] = loaded.source.simulated
     kwargs = {k: v for k, v in context.items() if k in accepted}
     kwargs.update(spec.options)
-    return design.function(*args, **kwargs)
+    result = design.function(*args, **kwargs)
+    # A design without a name/population option still shows the spec's label.
+    missing = {k: context[k] for k in ("name", "population") if k not in accepted}
+    if missing and dataclasses.is_dataclass(result):
+        result = dataclasses.replace(result, **missing)
+    return result
 
 
 def _line(spec, effects: Mapping[str, Effect], rates: RateTable) -> CashFlowLine:
@@ -109,7 +116,13 @@ def _line(spec, effects: Mapping[str, Effect], rates: RateTable) -> CashFlowLine
             source=spec.source,
         )
     if isinstance(spec, CostLineSpec):
-        return cost(spec.name, spec.amounts_dkk, perspective=spec.perspective, source=spec.source)
+        return cost(
+            spec.name,
+            spec.amounts_dkk,
+            perspective=spec.perspective,
+            category=spec.category,
+            source=spec.source,
+        )
     assert isinstance(spec, EffectLineSpec)
     refusion = 0.0
     source = spec.source
@@ -117,19 +130,18 @@ def _line(spec, effects: Mapping[str, Effect], rates: RateTable) -> CashFlowLine
         schedule = RefusionSchedule.danish()
         refusion = schedule.average_share(*spec.refusion_weeks)
         source = f"{source}; refusion {schedule.source}".strip("; ")
-    per_unit = spec.dkk_per_unit
-    if spec.rate is not None:
-        rate = rates.get(spec.rate.benefit, spec.rate.year)
-        per_unit = rate.annual
-        source = f"{source}; {rate.describe()}".strip("; ")
+    rate = None if spec.rate is None else rates.get(spec.rate.benefit, spec.rate.year)
     return monetize(
         effects[spec.effect],
         name=spec.name,
         years=spec.years,
-        dkk_per_unit=None if per_unit is None else spec.sign * per_unit,
+        dkk_per_unit=None if spec.dkk_per_unit is None else spec.sign * spec.dkk_per_unit,
         total_at_estimate=spec.total_dkk,
+        rate=rate,
+        sign=spec.sign if rate is not None else 1,
         refusion_share=refusion,
         perspective=spec.perspective,
+        category=spec.category,
         source=source,
     )
 
@@ -150,6 +162,9 @@ def _business_case(spec: BusinessCaseSpec, effects, study: StudySpec) -> Busines
         discount=discount,
         base_year=spec.base_year,
         n_draws=spec.n_draws,
+        deadweight=spec.deadweight,
+        displacement=spec.displacement,
+        optimism_bias=spec.optimism_bias,
         seed=study.study.seed,
         alpha=study.report.alpha,
         notes=(spec.note,) if spec.note else (),

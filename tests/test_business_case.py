@@ -121,3 +121,35 @@ def test_bad_business_cases():
         BusinessCase("c", (line,), price_level="x", sign="upside-down")
     with pytest.raises(SpecError, match="perspective"):
         BusinessCase("c", (line,), price_level="x").for_perspective("state")
+
+
+def test_benefit_cost_ratio_perspectives_and_adjustments():
+    effect = stated_effect(name="e", estimate=-10.0, unit="persons")
+    lines = (
+        monetize(effect, name="benefit", years=2020, dkk_per_unit=100_000),
+        monetize(effect, name="tax", years=2020, dkk_per_unit=50_000, perspective="state"),
+        cost("programme", {2020: 500_000}),
+    )
+    case = BusinessCase("c", lines, price_level="x")
+    assert case.benefit_cost_ratio == pytest.approx(1_500_000 / 500_000)
+    by = case.by_perspective()
+    assert by.sum() == pytest.approx(case.npv)  # perspectives add up to the total
+    assert by["state"] == pytest.approx(500_000) and by["municipality"] == pytest.approx(500_000)
+    adjusted = BusinessCase(
+        "c", lines, price_level="x", deadweight=0.2, displacement=0.1, optimism_bias=0.3
+    )
+    assert adjusted.net_gain == pytest.approx(1_500_000 * 0.8 * 0.9 - 500_000 * 1.3)
+    with pytest.raises(SpecError, match="0.1 for 10 %"):
+        BusinessCase("c", lines, price_level="x", deadweight=10)
+
+
+def test_sensitivity_table_and_tornado():
+    from matplotlib.axes import Axes
+
+    from evaluate.sensitivity import plot_tornado, sensitivity
+
+    table = sensitivity(faxe_case())
+    assert list(table["assumption"])[0].startswith("l ")  # the biggest swing first
+    row = table.set_index("assumption").loc["Caseworkers ±20%"]
+    assert (row.npv_low, row.npv_high) == pytest.approx((2_200_000, 1_600_000))
+    assert isinstance(plot_tornado(faxe_case()), Axes)

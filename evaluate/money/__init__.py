@@ -1,6 +1,6 @@
 """Money: rates, refusion, discounting and cash-flow lines made from effects."""
 
-from evaluate.money.cashflow import CashFlowLine, cost, monetize, staff_cost
+from evaluate.money.cashflow import CashFlowLine, cost, effect_years, monetize, staff_cost
 from evaluate.money.discount import DiscountSchedule
 from evaluate.money.rates import Rate, RateTable
 from evaluate.money.refusion import RefusionSchedule
@@ -12,6 +12,7 @@ __all__ = [
     "RateTable",
     "RefusionSchedule",
     "cost",
+    "effect_years",
     "monetize",
     "staff_cost",
 ]

@@ -16,9 +16,14 @@ from typing import Literal
 
 from evaluate.effect import Effect
 from evaluate.errors import SpecError
+from evaluate.money.rates import Rate
 
 Perspective = Literal["municipality", "state", "society"]
 PERSPECTIVES: tuple[str, ...] = ("municipality", "state", "society")
+Category = Literal["service", "transfers", "capital"]
+CATEGORIES: tuple[str, ...] = ("service", "transfers", "capital")
+"""Danish business-case rows: service, overførsler (transfers) and anlæg (capital)."""
+PERSON_UNITS = ("persons", "full-time persons")
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,8 +42,13 @@ class CashFlowLine:
     effect: Effect | None = None
     per_unit: Mapping[int, float] = field(default_factory=dict)
     note: str = ""
+    category: Category = "service"
 
     def __post_init__(self) -> None:
+        if self.category not in CATEGORIES:
+            raise SpecError(
+                f"Line {self.name!r}: category must be one of {CATEGORIES}, got {self.category!r}."
+            )
         if self.perspective not in PERSPECTIVES:
             raise SpecError(
                 f"Line {self.name!r}: perspective must be one of {PERSPECTIVES}, "
@@ -81,8 +91,11 @@ def monetize(
     years: Mapping[int, float] | Sequence[int] | int,
     dkk_per_unit: float | None = None,
     total_at_estimate: float | None = None,
+    rate: Rate | None = None,
+    sign: Literal[1, -1] = 1,
     refusion_share: float = 0.0,
     perspective: Perspective = "municipality",
+    category: Category = "transfers",
     source: str = "",
 ) -> CashFlowLine:
     """Turn an effect into an expenditure line.
@@ -98,6 +111,11 @@ def monetize(
         saves 10 annual benefits).
     total_at_estimate : instead of a unit price, the total stated by a source at the
         point estimate; the implied unit price is derived from it and reported.
+    rate : instead of a unit price, a benefit :class:`~evaluate.money.rates.Rate`; its
+        annual amount is the price of one full-time person, so the effect must be
+        in persons or full-time persons.
+    sign : -1 when more of the effect *saves* money at that price (e.g. more people
+        in work save the benefit); +1 (default) when more of it costs money.
     refusion_share : share of the gross amount the state reimburses; the municipality
         bears ``1 - refusion_share`` of it.
     perspective : whose money it is.
@@ -112,8 +130,23 @@ def monetize(
     30000000
     """
     exposure = _exposure(years)
-    if (dkk_per_unit is None) == (total_at_estimate is None):
-        raise SpecError(f"Line {name!r}: give exactly one of dkk_per_unit and total_at_estimate.")
+    given = [p for p in (dkk_per_unit, total_at_estimate, rate) if p is not None]
+    if len(given) != 1:
+        raise SpecError(
+            f"Line {name!r}: give exactly one of dkk_per_unit, total_at_estimate and rate."
+        )
+    rate_note = ""
+    if rate is not None:
+        if effect.unit not in PERSON_UNITS:
+            raise SpecError(
+                f"Line {name!r}: a benefit rate is DKK per full-time person, but the effect "
+                f"{effect.name!r} is in {effect.unit!r}. Express the effect in persons or "
+                "full-time persons (e.g. baseline x share), or give dkk_per_unit."
+            )
+        dkk_per_unit = rate.annual
+        rate_note = f" ({rate.describe()})"
+    if sign not in (1, -1):
+        raise SpecError(f"Line {name!r}: sign must be 1 or -1, got {sign!r}.")
     if not 0.0 <= refusion_share < 1.0:
         raise SpecError(f"Line {name!r}: refusion_share must be in [0, 1), got {refusion_share!r}.")
     net = 1.0 - refusion_share
@@ -127,7 +160,8 @@ def monetize(
         dkk_per_unit = float(total_at_estimate) / (effect.estimate * total_exposure * net)
         note = f"unit price implied by the stated total: {dkk_per_unit:,.0f} DKK per unit"
     else:
-        note = f"{dkk_per_unit:,.0f} DKK per unit per year"
+        dkk_per_unit = sign * dkk_per_unit
+        note = f"{dkk_per_unit:,.0f} DKK per unit per year{rate_note}"
     if refusion_share:
         note += f", net of {refusion_share:.1%} refusion"
     per_unit = {y: dkk_per_unit * net * e for y, e in exposure.items()}
@@ -139,6 +173,7 @@ def monetize(
         effect=effect,
         per_unit=per_unit,
         note=note,
+        category=category,
     )
 
 
@@ -147,6 +182,7 @@ def cost(
     amounts: Mapping[int, float],
     *,
     perspective: Perspective = "municipality",
+    category: Category = "service",
     source: str = "",
     note: str = "",
 ) -> CashFlowLine:
@@ -157,6 +193,7 @@ def cost(
         perspective=perspective,
         source=source,
         note=note,
+        category=category,
     )
 
 
@@ -180,3 +217,23 @@ def staff_cost(
         source=source,
         note=f"{fte:g} FTE x {annual_cost:,.0f} DKK per year",
     )
+
+
+def effect_years(
+    start: int, years: int, *, first_year: float = 1.0, decay: float = 0.0
+) -> dict[int, float]:
+    """Exposure by year for an effect that starts in ``start`` and lasts ``years`` years.
+
+    ``first_year`` is the share of the first year the effect is present (8/12 from
+    May); ``decay`` the share of the effect lost each following year (0.2 keeps 80 %,
+    then 64 %, ...), for effects that fade after the intervention ends.
+
+    >>> effect_years(2018, 3, first_year=8 / 12, decay=0.5)
+    {2018: 0.6666666666666666, 2019: 0.5, 2020: 0.25}
+    """
+    if years < 1 or not 0 < first_year <= 1 or not 0 <= decay < 1:
+        raise SpecError(
+            f"effect_years needs years >= 1, 0 < first_year <= 1 and 0 <= decay < 1; got "
+            f"years={years}, first_year={first_year}, decay={decay}."
+        )
+    return {start + k: (first_year if k == 0 else (1 - decay) ** k) for k in range(years)}

@@ -82,6 +82,8 @@ class RateTable:
             raise SpecError(f"per must be 'week', 'month' or 'year', got {per!r}.")
         if not source:
             raise SpecError("An overriding rate needs a source (who says so, and when).")
+        if not amount > 0:
+            raise SpecError(f"Rate for {benefit!r} {year} must be positive, got {amount!r}.")
         keep = ~((self.frame["benefit"] == benefit) & (self.frame["year"] == year))
         row = pd.DataFrame(
             [

@@ -19,6 +19,7 @@ import evaluate
 from evaluate.effect import Diagnostic, Effect, NotApplicable
 from evaluate.report.figures import render_png
 from evaluate.report.fmt import Formatter, strings
+from evaluate.sensitivity import plot_tornado, sensitivity
 
 if TYPE_CHECKING:
     from evaluate.business_case import BusinessCase
@@ -120,6 +121,25 @@ def _case_context(key: str, case: BusinessCase, f: Formatter, t: dict[str, str])
         "notes": list(case.notes),
         "figure": f"figures/case-{_slug(key)}.png",
         "png": render_png(case.plot),
+        "bcr": f.number(k["benefit_cost_ratio"], 2),
+        "adjustments": [
+            (t[name], f.percent(getattr(case, name), 0))
+            for name in ("deadweight", "displacement", "optimism_bias")
+            if getattr(case, name)
+        ],
+        "perspectives": [
+            (t.get(f"perspective_{p}", p), f.thousands(v)) for p, v in case.by_perspective().items()
+        ],
+        "sensitivity": [
+            {
+                "assumption": row.assumption,
+                "low": f.thousands(row.npv_low),
+                "high": f.thousands(row.npv_high),
+            }
+            for row in sensitivity(case).itertuples(index=False)
+        ],
+        "tornado": f"figures/tornado-{_slug(key)}.png",
+        "tornado_png": render_png(lambda ax: plot_tornado(case, ax=ax)),
         "n_draws": case.n_draws,
         "seed": case.seed,
     }
@@ -190,6 +210,7 @@ def _environment() -> jinja2.Environment:
 def _figures(context: dict[str, Any]) -> dict[str, bytes]:
     figures = {e["figure"]: e["png"] for e in context["effects"]}
     figures.update({c["figure"]: c["png"] for c in context["cases"]})
+    figures.update({c["tornado"]: c["tornado_png"] for c in context["cases"]})
     return figures
 
 

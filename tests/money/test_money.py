@@ -85,3 +85,30 @@ def test_cost_lines_validate():
         cost("x", {2019: 1.0}, perspective="county")
     with pytest.raises(SpecError, match="not finite"):
         cost("x", {2019: float("inf")})
+
+
+def test_rate_needs_an_effect_in_persons():
+    rate = RateTable.danish().get("ledighedsydelse", 2024)
+    persons = stated_effect(name="p", estimate=-10.0, unit="full-time persons")
+    line = monetize(persons, name="b", years=2024, rate=rate)
+    assert line.amounts[2024] == pytest.approx(-10 * 4185 * 52)
+    share = stated_expectation(name="s", observed_change=-0.08, expected_change=0.18)
+    with pytest.raises(SpecError, match="full-time person.*'share'"):
+        monetize(share, name="b", years=2024, rate=rate)
+    with pytest.raises(SpecError, match="positive"):
+        RateTable.danish().with_rate("x", 2024, -1.0, "week", source="typo")
+
+
+def test_refusion_of_a_52_week_spell_closed_form():
+    # 4 weeks at 80 %, 22 at 40 %, 26 at 30 %: (3.2 + 8.8 + 7.8) / 52
+    assert RefusionSchedule.danish().average_share(1, 52) == pytest.approx(19.8 / 52)
+
+
+def test_effect_years_persistence():
+    from evaluate.money import effect_years
+
+    assert effect_years(2018, 3, first_year=8 / 12, decay=0.5) == pytest.approx(
+        {2018: 8 / 12, 2019: 0.5, 2020: 0.25}
+    )
+    with pytest.raises(SpecError):
+        effect_years(2018, 0)
