@@ -12,7 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaluate.estimators.forecast import trend_forecast
+from evaluate.estimators.shares import outcome_distribution, share, share_difference
+from evaluate.estimators.staggered import callaway_santanna
 from evaluate.estimators.stated import stated_effect, stated_expectation
+from evaluate.estimators.synth import synthetic_control
+from evaluate.estimators.trial import trial
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,12 @@ DESIGNS: dict[str, Design] = {
     "stated_expectation": Design(stated_expectation, False, "observed vs a stated expected change"),
     "stated_effect": Design(stated_effect, False, "an effect reported by a source"),
     "trend_forecast": Design(trend_forecast, True, "pre-period trend projected past the start"),
+    "trial": Design(trial, True, "randomized trial: arms vs control"),
+    "share": Design(share, False, "a proportion on a (small) group"),
+    "share_difference": Design(share_difference, False, "two proportions compared"),
+    "outcome_distribution": Design(outcome_distribution, False, "multinomial outcome shares"),
+    "synthetic_control": Design(synthetic_control, True, "synthetic control with placebos"),
+    "callaway_santanna": Design(callaway_santanna, True, "staggered DiD (Callaway-Sant'Anna)"),
 }
 
 
@@ -36,4 +46,17 @@ def register(name: str, function: Callable[..., Any], *, takes_data: bool, doc: 
     DESIGNS[name] = Design(function, takes_data, doc)
 
 
-__all__ = ["DESIGNS", "Design", "register", "stated_effect", "stated_expectation", "trend_forecast"]
+__all__ = [
+    "DESIGNS",
+    "Design",
+    "callaway_santanna",
+    "outcome_distribution",
+    "register",
+    "share",
+    "share_difference",
+    "stated_effect",
+    "stated_expectation",
+    "synthetic_control",
+    "trend_forecast",
+    "trial",
+]
