@@ -34,13 +34,36 @@ __all__ = [
 # Front doors: a researcher needs only `import evaluate as ev`.
 from evaluate import money  # noqa: E402
 from evaluate.business_case import BusinessCase  # noqa: E402
-from evaluate.estimators.forecast import trend_forecast  # noqa: E402
-from evaluate.estimators.stated import stated_effect, stated_expectation  # noqa: E402
+from evaluate.estimators import (  # noqa: E402
+    DESIGNS,
+    callaway_santanna,
+    did,
+    event_study,
+    outcome_distribution,
+    share,
+    share_difference,
+    stated_effect,
+    stated_expectation,
+    synthetic_control,
+    trend_forecast,
+    trial,
+    twfe,
+)
 from evaluate.money import monetize  # noqa: E402
 from evaluate.study import run_study  # noqa: E402
 
 __all__ += [
+    "DESIGNS",
     "BusinessCase",
+    "callaway_santanna",
+    "did",
+    "event_study",
+    "outcome_distribution",
+    "share",
+    "share_difference",
+    "synthetic_control",
+    "trial",
+    "twfe",
     "money",
     "monetize",
     "run_study",

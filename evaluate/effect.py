@@ -83,10 +83,26 @@ class Provenance:
 
 
 def hash_frame(frame: pd.DataFrame) -> str:
-    """SHA-256 of a frame's values, index and column names (order matters)."""
+    """SHA-256 of a frame's column names, dtypes, values and index (order matters).
+
+    Numeric columns are hashed from their raw bytes (fast: a 5M-row frame takes a
+    fraction of a second); other columns through pandas' stable value hashing.
+    """
     digest = hashlib.sha256()
-    digest.update(repr(list(map(str, frame.columns))).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    for name in frame.columns:
+        column = frame[name]
+        digest.update(f"{name!s}\x00{column.dtype!s}\x00".encode())
+        if pd.api.types.is_numeric_dtype(column.dtype) and not isinstance(
+            column.dtype, pd.CategoricalDtype
+        ):
+            digest.update(np.ascontiguousarray(column.to_numpy()).tobytes())
+        else:
+            digest.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
+    index = frame.index
+    if isinstance(index, pd.RangeIndex):
+        digest.update(f"range({index.start},{index.stop},{index.step})".encode())
+    else:
+        digest.update(pd.util.hash_pandas_object(index).to_numpy().tobytes())
     return digest.hexdigest()
 
 

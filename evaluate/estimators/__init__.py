@@ -11,12 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from evaluate.estimators.did import did
+from evaluate.estimators.event_study import event_study
 from evaluate.estimators.forecast import trend_forecast
 from evaluate.estimators.shares import outcome_distribution, share, share_difference
 from evaluate.estimators.staggered import callaway_santanna
 from evaluate.estimators.stated import stated_effect, stated_expectation
 from evaluate.estimators.synth import synthetic_control
 from evaluate.estimators.trial import trial
+from evaluate.estimators.twfe import twfe
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,9 @@ DESIGNS: dict[str, Design] = {
     "share_difference": Design(share_difference, False, "two proportions compared"),
     "outcome_distribution": Design(outcome_distribution, False, "multinomial outcome shares"),
     "synthetic_control": Design(synthetic_control, True, "synthetic control with placebos"),
+    "did": Design(did, True, "2x2 difference-in-differences"),
+    "twfe": Design(twfe, True, "two-way fixed effects regression"),
+    "event_study": Design(event_study, True, "event study with leads and lags"),
     "callaway_santanna": Design(callaway_santanna, True, "staggered DiD (Callaway-Sant'Anna)"),
 }
 
@@ -50,6 +56,8 @@ __all__ = [
     "DESIGNS",
     "Design",
     "callaway_santanna",
+    "did",
+    "event_study",
     "outcome_distribution",
     "register",
     "share",
@@ -59,4 +67,5 @@ __all__ = [
     "synthetic_control",
     "trend_forecast",
     "trial",
+    "twfe",
 ]

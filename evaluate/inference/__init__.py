@@ -1,6 +1,13 @@
-"""Shared inference: reference distributions (and, as designs arrive, covariance
-estimators, bootstraps and randomization inference)."""
+"""Shared inference: reference distributions, the covariance registry (HC1, HC2,
+CR0, CR1, CR1-stata, CR2) and the wild cluster bootstrap."""
 
+from evaluate.inference.bootstrap import wild_cluster_bootstrap
+from evaluate.inference.covariance import (
+    COVARIANCE_ESTIMATORS,
+    RegressionDesign,
+    choose_covariance,
+    covariance,
+)
 from evaluate.inference.distributions import (
     Distribution,
     Empirical,
@@ -10,4 +17,16 @@ from evaluate.inference.distributions import (
     StudentT,
 )
 
-__all__ = ["Distribution", "Empirical", "Normal", "PointMass", "SplitNormal", "StudentT"]
+__all__ = [
+    "COVARIANCE_ESTIMATORS",
+    "Distribution",
+    "Empirical",
+    "Normal",
+    "PointMass",
+    "RegressionDesign",
+    "SplitNormal",
+    "StudentT",
+    "choose_covariance",
+    "covariance",
+    "wild_cluster_bootstrap",
+]

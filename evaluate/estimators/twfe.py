@@ -1,0 +1,543 @@
+"""Two-way fixed effects (TWFE) regression: ``y_it = a_i + l_t + b * D_it + e_it``.
+
+A lean numpy engine rather than a general fixed-effects solver, because the
+designs here have exactly two fixed-effect dimensions (unit and time):
+
+* balanced panel: the within transformation is closed-form,
+  ``x - mean_i(x) - mean_t(x) + mean(x)``, four ``bincount`` passes, no iteration;
+* unbalanced panel: demean by unit, then solve the small ``T x T`` normal equations
+  of the time effects exactly (``(V' M_U V) g = V' M_U x``, FWL), again no iteration.
+  Only when both dimensions exceed a few thousand levels do we fall back to
+  alternating projections.
+
+Memory stays at a few arrays of length n (5M rows ~ 40 MB each).  Inference comes
+from :mod:`evaluate.inference.covariance` (CR0/CR1/CR1-stata/CR2, HC1/HC2) or the
+wild cluster bootstrap.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from evaluate.data.validate import check_columns, check_frame, check_numeric, drop_missing
+from evaluate.effect import EffectResult, Provenance, hash_frame
+from evaluate.errors import DataError, DesignError, SpecError
+from evaluate.inference.bootstrap import wild_cluster_bootstrap
+from evaluate.inference.covariance import (
+    COVARIANCE_ESTIMATORS,
+    CovarianceEstimate,
+    RegressionDesign,
+    choose_covariance,
+    covariance,
+    is_nested,
+)
+from evaluate.inference.distributions import Distribution, Empirical, Normal, StudentT
+
+Inference = Literal["auto", "HC1", "HC2", "CR0", "CR1", "CR1-stata", "CR2", "wild"]
+
+_EXACT_LIMIT = 2000  # largest fixed-effect dimension solved exactly (dense T x T system)
+_MAX_EXPLICIT = 500  # largest number of explicit time dummies for HC2 / CR2
+
+
+# --------------------------------------------------------------------------- engine
+@dataclass(frozen=True, eq=False)
+class PanelIndex:
+    """Integer codes of the unit and time of each row, and the panel's shape."""
+
+    unit: np.ndarray
+    time: np.ndarray
+    n_units: int
+    n_times: int
+    unit_counts: np.ndarray
+    time_counts: np.ndarray
+    grid: bool = False  # balanced and sorted by unit, then period
+
+    @property
+    def n(self) -> int:
+        return len(self.unit)
+
+    @property
+    def balanced(self) -> bool:
+        return self.n == self.n_units * self.n_times
+
+
+def panel_index(unit: pd.Series, time: pd.Series) -> PanelIndex:
+    """Factorize unit and time; duplicated unit-period rows are a :class:`DataError`."""
+    u, u_levels = pd.factorize(unit, sort=False)
+    t, t_levels = pd.factorize(time, sort=True)
+    u = u.astype(np.intp, copy=False)
+    t = t.astype(np.intp, copy=False)
+    n_u, n_t = len(u_levels), len(t_levels)
+    n = len(u)
+    # Rows sorted by unit then period with every pair present: no duplicates are
+    # possible and the within transformation becomes a reshape.  The check compares
+    # against broadcast ranges, so it allocates only boolean temporaries.
+    grid = n == n_u * n_t and bool(
+        np.array_equal(t.reshape(n_u, n_t), np.broadcast_to(np.arange(n_t), (n_u, n_t)))
+        and (u.reshape(n_u, n_t) == np.arange(n_u)[:, None]).all()
+    )
+    if not grid:
+        key = u * n_t
+        key += t
+        counts = np.bincount(key, minlength=n_u * n_t)
+        del key
+        if counts.max() > 1:
+            first = int(np.flatnonzero(counts > 1)[0])
+            raise DataError(
+                f"{int((counts > 1).sum())} unit-period pairs occur more than once (first: "
+                f"unit {u_levels[first // n_t]!r}, period {t_levels[first % n_t]!r}). A panel "
+                "needs one row per unit and period: aggregate or remove the duplicates."
+            )
+    return PanelIndex(
+        unit=u,
+        time=t,
+        n_units=n_u,
+        n_times=n_t,
+        unit_counts=np.bincount(u, minlength=n_u),
+        time_counts=np.bincount(t, minlength=n_t),
+        grid=grid,
+    )
+
+
+def _group_mean(codes: np.ndarray, values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    return np.bincount(codes, weights=values, minlength=len(counts)) / counts
+
+
+def within(index: PanelIndex, columns: np.ndarray | list[np.ndarray]) -> np.ndarray:
+    """Two-way within transformation of each column; returns a new (n, q) array.
+
+    ``columns`` is an (n, q) array or a list of q arrays of length n.
+    """
+    cols = (
+        [columns[:, j] for j in range(columns.shape[1])]
+        if isinstance(columns, np.ndarray)
+        else list(columns)
+    )
+    out = np.empty((index.n, len(cols)), dtype=float, order="F")
+    if index.grid:
+        shape = (index.n_units, index.n_times)
+        for j, x in enumerate(cols):
+            xg = np.asarray(x, dtype=float).reshape(shape)
+            target = out[:, j].reshape(shape)  # a view: F-order columns are contiguous
+            np.subtract(xg, xg.mean(axis=1, keepdims=True), out=target)
+            target -= xg.mean(axis=0, keepdims=True) - xg.mean()
+        return out
+    if index.balanced:
+        for j, x in enumerate(cols):
+            x = np.asarray(x, dtype=float)
+            mu = _group_mean(index.unit, x, index.unit_counts)
+            mt = _group_mean(index.time, x, index.time_counts) - x.mean()
+            out[:, j] = x - mu[index.unit] - mt[index.time]
+        return out
+    # Absorb the larger dimension by demeaning, solve the smaller one exactly.
+    big, small = (index.unit, index.time)
+    n_big, n_small, big_counts = index.n_units, index.n_times, index.unit_counts
+    if index.n_times > index.n_units:
+        big, small, n_big, n_small = index.time, index.unit, index.n_times, index.n_units
+        big_counts = index.time_counts
+    if n_small > _EXACT_LIMIT:
+        return _alternating_projections(index, np.column_stack(cols))
+    incidence = sparse.csr_matrix((np.ones(index.n), (big, small)), shape=(n_big, n_small))
+    gram = np.diag(np.bincount(small, minlength=n_small).astype(float))
+    gram -= (incidence.T @ sparse.diags(1.0 / big_counts) @ incidence).toarray()
+    # Singular (one redundant level per connected set): pseudo-inverse with a
+    # tolerance well above rounding noise, which is ~1e-12 relative here.
+    vals, vecs = np.linalg.eigh(gram)
+    keep = vals > 1e-9 * vals.max()
+    gram_pinv = (vecs[:, keep] / vals[keep]) @ vecs[:, keep].T
+    for j, x in enumerate(cols):
+        x = np.asarray(x, dtype=float)
+        x1 = x - _group_mean(big, x, big_counts)[big]
+        gamma = gram_pinv @ np.bincount(small, weights=x1, minlength=n_small)
+        fitted = gamma[small]
+        out[:, j] = x1 - (fitted - _group_mean(big, fitted, big_counts)[big])
+    return out
+
+
+def _alternating_projections(
+    index: PanelIndex, columns: np.ndarray, tol: float = 1e-11, max_iter: int = 10_000
+) -> np.ndarray:
+    out = np.array(columns, dtype=float)
+    for j in range(out.shape[1]):
+        x = out[:, j]
+        scale = max(float(np.abs(x).max()), 1.0)
+        for _ in range(max_iter):
+            x -= _group_mean(index.unit, x, index.unit_counts)[index.unit]
+            shift = _group_mean(index.time, x, index.time_counts)
+            x -= shift[index.time]
+            if np.abs(shift).max() < tol * scale:
+                break
+        else:  # pragma: no cover - pathological designs only
+            warnings.warn("Alternating projections did not converge.", RuntimeWarning, 2)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class WithinFit:
+    """Coefficients and residuals of a regression on within-transformed data."""
+
+    beta: np.ndarray
+    resid: np.ndarray
+    x: np.ndarray  # within-transformed regressors (n, k)
+    y: np.ndarray  # within-transformed outcome
+
+
+def fit_within(index: PanelIndex, y: np.ndarray, x: np.ndarray, names: list[str]) -> WithinFit:
+    """Least squares of within-transformed ``y`` on within-transformed ``x``."""
+    yx = within(index, [y, *(x[:, j] for j in range(x.shape[1]))])
+    yd, xd = yx[:, 0], yx[:, 1:]
+    xtx = xd.T @ xd
+    scale = np.sqrt(np.maximum(np.diag(xtx), 1e-300))
+    raw = x.var(axis=0) * len(x)
+    bad = [n for n, s, r in zip(names, scale, raw, strict=True) if s**2 <= 1e-10 * max(r, 1e-300)]
+    if bad or np.linalg.matrix_rank(xtx / np.outer(scale, scale)) < xd.shape[1]:
+        raise DesignError(
+            f"{', '.join(bad) or 'The regressors'} have no variation left after removing unit "
+            "and period effects (e.g. treatment constant within every unit, or collinear "
+            "regressors). A TWFE regression needs units whose treatment changes over time."
+        )
+    beta = np.linalg.solve(xtx, xd.T @ yd)
+    return WithinFit(beta=beta, resid=yd - xd @ beta, x=xd, y=yd)
+
+
+def panel_covariance(
+    index: PanelIndex,
+    fit: WithinFit,
+    x_raw: np.ndarray,
+    clusters: np.ndarray | None,
+    method: str,
+) -> CovarianceEstimate:
+    """Covariance of the within coefficients under ``method`` (unit + time FE absorbed)."""
+    k = fit.x.shape[1]
+    if method in ("HC2", "CR2"):
+        if clusters is not None and not is_nested(index.unit, clusters) and method == "CR2":
+            raise SpecError(
+                "CR2 here needs clusters that contain whole units (cluster by unit or by a "
+                "group of units); use CR1 or inference='wild' for other clusterings."
+            )
+        if index.n_times - 1 > _MAX_EXPLICIT or index.n * index.n_times > 2e8:
+            raise SpecError(
+                f"{method} needs the {index.n_times} period effects as explicit columns of "
+                f"an {index.n} x {index.n_times} matrix, too large here. Use CR1 (or HC1); "
+                "with this many clusters the small-sample refinement matters little."
+            )
+        # Time effects explicit, unit effects absorbed (FWL): same coefficients and
+        # residuals, and the leverage the estimators need is now computable.
+        dummies = np.zeros((index.n, index.n_times - 1))
+        rows = np.flatnonzero(index.time > 0)
+        dummies[rows, index.time[rows] - 1] = 1.0
+        z = np.column_stack([x_raw, dummies])
+        means = np.stack(
+            [_group_mean(index.unit, z[:, j], index.unit_counts) for j in range(z.shape[1])], 1
+        )
+        z -= means[index.unit]
+        design = RegressionDesign(
+            x=z,
+            resid=fit.resid,
+            clusters=clusters if method == "CR2" else None,
+            fe_levels=(index.n_units,),
+            fe_nested=(True,) if method == "CR2" else (False,),
+            absorbed_groups=index.unit,
+        )
+        est = covariance(design, method, n_interest=k)  # type: ignore[arg-type]
+        return CovarianceEstimate(est.cov[:k, :k], est.df[:k], est.method, est.n_clusters)
+    if clusters is None:
+        nested = (False, False)
+    elif clusters is index.unit:  # the common case: skip two O(n) passes
+        nested = (True, index.n_units == 1)
+    else:
+        nested = (is_nested(index.unit, clusters), is_nested(index.time, clusters))
+    design = RegressionDesign(
+        x=fit.x,
+        resid=fit.resid,
+        clusters=clusters,
+        fe_levels=(index.n_units, index.n_times),
+        fe_nested=nested,
+    )
+    return covariance(design, method)  # type: ignore[arg-type]
+
+
+def resolve_inference(
+    inference: str, clusters: np.ndarray | None, treated_by_cluster: np.ndarray | None
+) -> tuple[str, str]:
+    """The covariance to use and a note when ``"auto"`` did not pick CR1."""
+    allowed = ("auto", "wild", *COVARIANCE_ESTIMATORS)
+    if inference not in allowed:
+        raise SpecError(f"inference={inference!r} is not one of {', '.join(allowed)}.")
+    if inference != "auto":
+        if (
+            clusters is None
+            and inference.startswith("CR")
+            or (clusters is None and inference == "wild")
+        ):
+            raise SpecError(f"inference={inference!r} is cluster-robust; pass cluster=.")
+        return inference, ""
+    if clusters is None:
+        return choose_covariance(None)
+    n_g = int(clusters.max()) + 1
+    n_treated = None if treated_by_cluster is None else int(treated_by_cluster.sum())
+    n_control = None if treated_by_cluster is None else int((~treated_by_cluster).sum())
+    return choose_covariance(n_g, n_treated, n_control_clusters=n_control)
+
+
+def coefficient_distribution(
+    estimate: float,
+    se: float,
+    df: float,
+    *,
+    wild: dict[str, Any] | None = None,
+) -> Distribution:
+    """Student-t (finite df), normal (infinite df) or a bootstrap-t distribution."""
+    if wild is not None:
+        # Symmetrised bootstrap-t draws, so that the percentile interval and the
+        # p-value of the distribution agree with the symmetric WCR test.
+        t = wild["t_draws"]
+        return Empirical(estimate, estimate + wild["se"] * np.concatenate([t, -t]))
+    if math.isfinite(df):
+        return StudentT(estimate, se, float(df))
+    return Normal(estimate, se)
+
+
+# --------------------------------------------------------------------------- result
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TWFEResult(EffectResult):
+    """Result of :func:`twfe`: the treatment coefficient and the panel's description.
+
+    ``coefficients`` holds every regressor (treatment first) with its standard
+    error, reference df and interval; ``covariance_method`` the convention used.
+    """
+
+    coefficients: pd.DataFrame = field(default_factory=pd.DataFrame)
+    covariance_method: str = ""
+    n_units: int = 0
+    n_periods: int = 0
+    n_clusters: int | None = None
+    balanced: bool = True
+
+    def _extra_terms(self) -> list[dict[str, Any]]:
+        rows = []
+        for _, row in self.coefficients.iloc[1:].iterrows():
+            rows.append(
+                {
+                    **{c: row[c] for c in ("term", "estimate", "std_error")},
+                    "ci_low": row["ci_low"],
+                    "ci_high": row["ci_high"],
+                    "p_value": row["p_value"],
+                    "unit": "outcome units",
+                }
+            )
+        return rows
+
+    def _summary_header(self) -> list[tuple[str, object]]:
+        panel = "balanced" if self.balanced else "unbalanced"
+        return super()._summary_header() + [
+            ("Panel", f"{self.n_units} units x {self.n_periods} periods ({panel})"),
+            ("Clusters", "none" if self.n_clusters is None else self.n_clusters),
+        ]
+
+
+def _coefficient_table(
+    names: list[str], beta: np.ndarray, cov: CovarianceEstimate, alpha: float
+) -> pd.DataFrame:
+    se = cov.std_errors
+    rows = []
+    for j, name in enumerate(names):
+        dist = coefficient_distribution(float(beta[j]), float(se[j]), float(cov.df[j]))
+        low, high = dist.interval(alpha)
+        rows.append(
+            {
+                "term": name,
+                "estimate": float(beta[j]),
+                "std_error": float(se[j]),
+                "df": float(cov.df[j]),
+                "ci_low": low,
+                "ci_high": high,
+                "p_value": dist.p_value(0.0),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def cluster_codes(frame: pd.DataFrame, cluster: str | None, unit: str, index: PanelIndex):
+    """Integer cluster codes (``"unit"`` or the unit column means the unit codes)."""
+    if cluster is None:
+        return None
+    if cluster in ("unit", unit):
+        return index.unit
+    return pd.factorize(frame[cluster])[0].astype(np.intp)
+
+
+# --------------------------------------------------------------------------- front door
+def twfe(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    treatment: str,
+    covariates: tuple[str, ...] | list[str] = (),
+    cluster: str | None = "unit",
+    inference: Inference = "auto",
+    alpha: float = 0.05,
+    drop_missing_rows: bool = True,
+    n_boot: int = 999,
+    seed: int | None = 0,
+    name: str | None = None,
+) -> TWFEResult:
+    """Two-way fixed-effects regression of ``outcome`` on ``treatment`` (+ covariates).
+
+    Parameters
+    ----------
+    data : long panel, one row per unit and period (never modified).
+    outcome, unit, time, treatment : column names; ``treatment`` is numeric (usually 0/1).
+    covariates : further time-varying regressors.
+    cluster : column to cluster on (``"unit"`` = the unit column) or ``None`` for
+        heteroskedasticity-robust errors.
+    inference : a covariance from :data:`~evaluate.inference.covariance.COVARIANCE_ESTIMATORS`,
+        ``"wild"`` (wild cluster bootstrap, restricted) or ``"auto"``: CR1, but CR2 with
+        fewer than 30 clusters or a single treated cluster (the result's notes say why),
+        HC2 without clusters.
+    alpha : 1 - confidence level.
+    drop_missing_rows : drop (and count, and warn about) rows with missing values;
+        ``False`` raises instead.
+    n_boot, seed : wild bootstrap draws and seed (``inference="wild"`` only).
+
+    Examples
+    --------
+    >>> from evaluate.datasets import mpdta
+    >>> df = mpdta()
+    >>> df["D"] = ((df["first.treat"] > 0) & (df["year"] >= df["first.treat"])).astype(int)
+    >>> res = twfe(df, outcome="lemp", unit="countyreal", time="year", treatment="D")
+    >>> round(res.estimate, 6)
+    -0.036549
+    """
+    check_frame(data)
+    covariates = tuple(covariates)
+    cols = [outcome, unit, time, treatment, *covariates]
+    if cluster not in (None, "unit"):
+        cols.append(cluster)
+    check_columns(data, dict.fromkeys(cols))
+    for c in (outcome, treatment, *covariates):
+        check_numeric(data, c)
+    if not 0 < alpha < 1:
+        raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
+    used = list(dict.fromkeys(cols))
+    frame, n_dropped = drop_missing(data[used], used, allow=drop_missing_rows)
+    index = panel_index(frame[unit], frame[time])
+    if index.n_times < 2 or index.n_units < 2:
+        raise DesignError(
+            f"TWFE needs at least 2 units and 2 periods; found {index.n_units} units and "
+            f"{index.n_times} periods."
+        )
+    y = frame[outcome].to_numpy(dtype=float)
+    x = frame[[treatment, *covariates]].to_numpy(dtype=float)
+    names = [treatment, *covariates]
+    fit = fit_within(index, y, x, names)
+    clusters = cluster_codes(frame, cluster, unit, index)
+    treated_by_cluster = None
+    if clusters is not None:
+        n_g = int(clusters.max()) + 1
+        treated_by_cluster = np.bincount(clusters, weights=(x[:, 0] != 0), minlength=n_g) > 0
+    method, note = resolve_inference(inference, clusters, treated_by_cluster)
+    wild = None
+    if method == "wild":
+        boot = wild_cluster_bootstrap(
+            fit.x, fit.y, clusters, coef=0, n_boot=n_boot, seed=seed, alpha=alpha
+        )
+        cov = panel_covariance(index, fit, x, clusters, "CR1")
+        wild = {"t_draws": boot.t_draws, "se": boot.std_error}
+        note = (
+            f"Wild cluster bootstrap ({boot.weights}, {boot.n_boot} draws, null imposed): "
+            f"p = {boot.p_value:.4g}, test-inversion interval [{boot.ci[0]:.4g}, {boot.ci[1]:.4g}]."
+        )
+    else:
+        cov = panel_covariance(index, fit, x, clusters, method)
+    table = _coefficient_table(names, fit.beta, cov, alpha)
+    dist = coefficient_distribution(
+        float(fit.beta[0]), float(cov.std_errors[0]), float(cov.df[0]), wild=wild
+    )
+    notes = [note] if note else []
+    singletons = int((index.unit_counts == 1).sum())
+    if singletons:
+        notes.append(
+            f"{singletons} units are observed once: they do not inform the estimate but count "
+            "in n (Stata reghdfe and pyfixest drop them by default, which changes CR1 slightly)."
+        )
+    d_vals = x[:, 0]
+    if np.isin(d_vals, (0.0, 1.0)).all():
+        first_on = _adoption_times(index, d_vals)
+        if len(np.unique(first_on[first_on >= 0])) > 1:
+            notes.append(
+                "Treatment starts at different times: with heterogeneous effects a TWFE "
+                "coefficient can weight some cohort-period effects negatively (Goodman-Bacon "
+                "2021); compare with a heterogeneity-robust staggered-adoption estimator."
+            )
+    data_hash, hash_method = data_fingerprint(frame, used)
+    return TWFEResult(
+        name=name or outcome,
+        estimand=f"Effect of {treatment} on {outcome} (two-way fixed effects: {unit} and {time})",
+        distribution=dist,
+        method="Two-way fixed effects regression",
+        inference=_inference_label(cov, method, clusters is not None, cluster),
+        unit="outcome units",
+        population=f"{index.n_units} units observed over {index.n_times} periods",
+        alpha=alpha,
+        provenance=Provenance(
+            spec={
+                "outcome": outcome,
+                "unit": unit,
+                "time": time,
+                "treatment": treatment,
+                "covariates": list(covariates),
+                "cluster": cluster,
+                "inference": inference,
+                "method": method,
+                "alpha": alpha,
+                "n_boot": n_boot,
+                "seed": seed,
+            },
+            data_hash=data_hash,
+            n_rows=index.n,
+            n_dropped=n_dropped,
+        ),
+        notes=tuple(notes),
+        coefficients=table,
+        covariance_method=method,
+        n_units=index.n_units,
+        n_periods=index.n_times,
+        n_clusters=cov.n_clusters,
+        balanced=index.balanced,
+    )
+
+
+def data_fingerprint(frame: pd.DataFrame, columns: list[str]) -> tuple[str, str]:
+    """SHA-256 of the data used (:func:`evaluate.effect.hash_frame`), and its method."""
+    return hash_frame(frame[columns]), "hash_frame"
+
+
+def _inference_label(cov: CovarianceEstimate, method: str, clustered: bool, cluster) -> str:
+    if method == "wild":
+        return f"wild cluster bootstrap by {cluster} (bootstrap-t)"
+    where = f" by {cluster}, {cov.n_clusters} clusters" if clustered else ""
+    return f"{method}{where}"
+
+
+def _adoption_times(index: PanelIndex, d: np.ndarray) -> np.ndarray:
+    """First period code with treatment on, per unit (-1 if never)."""
+    if index.grid:
+        on = d.reshape(index.n_units, index.n_times) > 0
+        return np.where(on.any(axis=1), on.argmax(axis=1), -1)
+    big = np.where(d > 0, index.time, index.n_times)
+    first = np.full(index.n_units, index.n_times)
+    np.minimum.at(first, index.unit, big)
+    return np.where(first == index.n_times, -1, first)
+
+
+__all__ = ["PanelIndex", "TWFEResult", "fit_within", "panel_index", "twfe", "within"]
