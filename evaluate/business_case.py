@@ -163,7 +163,7 @@ class BusinessCase(ResultDisplay):
         the effects are at least 44 % of their estimates; NaN when no line is linked.
         """
         linked, fixed = self._linked_and_fixed()
-        if linked == 0:
+        if linked == 0 or fixed == 0:
             return math.nan
         return -fixed / linked
 
@@ -184,6 +184,16 @@ class BusinessCase(ResultDisplay):
         pv = -self.present_values()
         perspective = pd.Series({line.name: line.perspective for line in self.lines})
         return pv.groupby(perspective).sum()
+
+    @property
+    def break_even_effect(self) -> tuple[float, str] | None:
+        """The effect at which the case breaks even, in the effect's unit, when exactly
+        one effect drives the money (the switching value); otherwise None."""
+        effects = {id(line.effect): line.effect for line in self.lines if line.effect is not None}
+        if len(effects) != 1 or math.isnan(self.break_even):
+            return None
+        (effect,) = effects.values()
+        return self.break_even * effect.estimate, effect.unit
 
     # --- uncertainty -----------------------------------------------------------
     @cached_property
@@ -330,9 +340,10 @@ class BusinessCase(ResultDisplay):
         gain = self.net_gain_by_year / 1_000
         labels = [str(y) for y in gain.index]
         ax.bar(labels, gain.to_numpy(), color=[palette[2] if g >= 0 else palette[3] for g in gain])
-        ax.plot(labels, np.cumsum(gain.to_numpy()), color="0.2", marker="o", label="cumulative")
+        if len(labels) > 1:
+            ax.plot(labels, np.cumsum(gain.to_numpy()), color="0.2", marker="o", label="cumulative")
+            ax.legend(frameon=False)
         ax.axhline(0, color="0.4", linewidth=0.8)
-        ax.set_ylabel(f"net gain, 1,000 DKK ({self.price_level})")
-        ax.set_title(self.title)
-        ax.legend(frameon=False)
+        ax.set_ylabel("net gain, 1,000 DKK (plus = saving)")
+        ax.set_title(f"{self.title}\n{self.price_level}", fontsize="medium")
         return ax

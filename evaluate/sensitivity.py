@@ -27,6 +27,11 @@ def _scaled_line(line: CashFlowLine, factor: float) -> CashFlowLine:
     return replace(line, amounts={y: a * factor for y, a in line.amounts.items()})
 
 
+def _at_effect(line: CashFlowLine, value: float) -> CashFlowLine:
+    """The line as it would be if its effect were ``value``."""
+    return replace(line, amounts={y: value * p for y, p in line.per_unit.items()})
+
+
 def _with_lines(case: BusinessCase, lines: list[CashFlowLine]) -> BusinessCase:
     return replace(case, lines=tuple(lines))
 
@@ -46,17 +51,14 @@ def sensitivity(case: BusinessCase, *, spread: float = 0.2) -> pd.DataFrame:
             effects.setdefault(id(line.effect), line.effect)
     for effect in effects.values():
         low, high = effect.ci
-        if math.isnan(low) or effect.estimate == 0:
+        if math.isnan(low):
             low, high = effect.estimate * (1 - spread), effect.estimate * (1 + spread)
             label = f"{effect.name} ±{spread:.0%}"
         else:
             label = f"{effect.name} ({1 - effect.alpha:.0%} CI)"
         npv = []
         for value in (low, high):
-            factor = value / effect.estimate
-            lines = [
-                _scaled_line(line, factor) if line.effect is effect else line for line in case.lines
-            ]
+            lines = [_at_effect(x, value) if x.effect is effect else x for x in case.lines]
             npv.append(_with_lines(case, lines).npv)
         rows.append((label, low, high, *npv))
     for line in case.lines:

@@ -211,7 +211,7 @@ class BusinessCaseSpec(_Strict):
 
 
 class ReportSpec(_Strict):
-    formats: list[Literal["html", "md"]] = ["html", "md"]
+    formats: list[Literal["html", "md", "xlsx"]] = ["html", "md", "xlsx"]
     alpha: float = Field(default=0.05, gt=0, lt=1)
 
 

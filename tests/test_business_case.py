@@ -94,8 +94,11 @@ def test_money_identities(estimate, price, fixed, scale, years):
     assert case2.net_gain + fixed == pytest.approx(
         scale * (case.net_gain + fixed), rel=1e-9, abs=1e-4
     )
-    # at the break-even share of the effect the case nets to zero
+    # at the break-even share of the effect the case nets to zero (undefined without costs)
     k = case.break_even
+    if fixed == 0:
+        assert math.isnan(k)
+        return
     at_k = stated_effect(name="e", estimate=estimate * k, unit="persons")
     even = BusinessCase(
         "c", (monetize(at_k, name="l", years=years, dkk_per_unit=price), costs), price_level="x"

@@ -144,7 +144,7 @@ def monetize(
                 "full-time persons (e.g. baseline x share), or give dkk_per_unit."
             )
         dkk_per_unit = rate.annual
-        rate_note = f" ({rate.describe()})"
+        rate_note = f"; {rate.describe()}"
     if sign not in (1, -1):
         raise SpecError(f"Line {name!r}: sign must be 1 or -1, got {sign!r}.")
     if not 0.0 <= refusion_share < 1.0:

@@ -44,7 +44,7 @@ def _effect_context(key: str, effect: Effect, f: Formatter, t: dict[str, str]) -
                 "estimate": f.value(row.estimate, row.unit),
                 "ci": f.interval(row.ci_low, row.ci_high, row.unit),
                 "p_value": f.p_value(row.p_value),
-                "unit": row.unit,
+                "unit": t["units"].get(row.unit, row.unit),
             }
         )
     diagnostics = []
@@ -82,7 +82,9 @@ def _case_context(key: str, case: BusinessCase, f: Formatter, t: dict[str, str])
     columns = [t["total"] if c == "Total" else c for c in table.columns]
     body = [
         {
-            "line": t["net"] if name == "Net" else name,
+            "line": (t["net_municipal"] if case.sign == "municipal" else t["net"])
+            if name == "Net"
+            else name,
             "cells": [f.thousands(v * 1_000) for v in row],
             "net": name == "Net",
         }
@@ -122,6 +124,12 @@ def _case_context(key: str, case: BusinessCase, f: Formatter, t: dict[str, str])
         "figure": f"figures/case-{_slug(key)}.png",
         "png": render_png(case.plot),
         "bcr": f.number(k["benefit_cost_ratio"], 2),
+        "break_even_effect": None
+        if case.break_even_effect is None
+        else t["break_even_effect"].format(
+            value=f.value(case.break_even_effect[0], case.break_even_effect[1]),
+            unit=t["units"].get(case.break_even_effect[1], case.break_even_effect[1]),
+        ),
         "adjustments": [
             (t[name], f.percent(getattr(case, name), 0))
             for name in ("deadweight", "displacement", "optimism_bias")
@@ -231,12 +239,18 @@ def write_report(result: StudyResult, out: Path) -> list[Path]:
     """Write the report in each format the spec asks for into ``out``; return the paths.
 
     The Markdown report links its figures from ``out/figures``; the HTML report is
-    one self-contained file with the figures embedded.
+    one self-contained file with the figures embedded; the Excel workbook holds the
+    effect tables, the business cases (with live SUM formulas) and the assumptions.
     """
     out.mkdir(parents=True, exist_ok=True)
     context = build_context(result)
     written: list[Path] = []
     for fmt in result.spec.report.formats:
+        if fmt == "xlsx":
+            from evaluate.report.excel import write_excel
+
+            written.append(write_excel(result, out / "report.xlsx"))
+            continue
         target = out / f"report.{fmt}"
         target.write_text(render(context, fmt), encoding="utf-8", newline="\n")
         written.append(target)
