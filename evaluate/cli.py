@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from evaluate.errors import EvaluateError
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning ({category.__name__}): {message}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("validate", help="check a study spec without running it")
     check.add_argument("spec", type=Path)
     args = parser.parse_args(argv)
+    warnings.showwarning = _show_warning
     try:
         if args.command == "validate":
             from evaluate.spec import load_spec

@@ -9,6 +9,7 @@ loader                    origin
 ``card_krueger()``        Card & Krueger (1994 AER), David Card's public.dat
                           (njmin.zip), 410 stores x 2 waves in wide form; adds
                           ``fte = empft + nmgrs + 0.5*emppt`` and ``fte2``.
+``card_krueger_long()``   the same in long form, one row per store and wave.
 ``mpdta()``               R ``did`` 2.5.1 ``data/mpdta.rda`` (Callaway &
                           Sant'Anna 2021): 500 US counties, 2003-2007, teen
                           employment (log) and minimum-wage adoption year.
@@ -44,6 +45,7 @@ def raw_bytes(name: str) -> bytes:
     """The bytes of a bundled dataset's file (for provenance hashes)."""
     files_by_loader = {
         "card_krueger": "card_krueger_1994",
+        "card_krueger_long": "card_krueger_1994",
         "mpdta": "mpdta",
         "nsw_experimental": "nsw_dw_experimental",
         "nsw_lalonde": "nsw_lalonde_original",
@@ -59,9 +61,30 @@ def card_krueger() -> pd.DataFrame:
     return _read("card_krueger_1994")
 
 
+def card_krueger_long() -> pd.DataFrame:
+    """Card & Krueger in long form: two waves per store (``wave`` 0 = Feb/Mar 1992,
+    1 = Nov/Dec 1992), ``nj`` (1 = New Jersey), ``fte``; stores are keyed on
+    ``store = sheet_state`` because sheet 407 occurs once in each state."""
+    ck = card_krueger()
+    waves = [
+        pd.DataFrame({"sheet": ck["sheet"], "nj": ck["state"], "wave": w, "fte": ck[col]})
+        for w, col in ((0, "fte"), (1, "fte2"))
+    ]
+    long = pd.concat(waves, ignore_index=True)
+    long["store"] = long["sheet"].astype(str) + "_" + long["nj"].astype(str)
+    return long
+
+
 def mpdta() -> pd.DataFrame:
-    """County teen-employment panel used by R ``did`` (one row per county-year)."""
-    return _read("mpdta")
+    """County teen-employment panel used by R ``did`` (one row per county-year).
+
+    Adds ``post_treated = 1{first.treat > 0 and year >= first.treat}``, the TWFE
+    regressor (``treat`` in the original is the ever-treated dummy).
+    """
+    frame = _read("mpdta")
+    first = frame["first.treat"]
+    frame["post_treated"] = ((first > 0) & (frame["year"] >= first)).astype(int)
+    return frame
 
 
 def nsw_experimental() -> pd.DataFrame:
@@ -91,6 +114,7 @@ def resume_names() -> pd.DataFrame:
 
 __all__ = [
     "card_krueger",
+    "card_krueger_long",
     "mpdta",
     "nsw_experimental",
     "nsw_lalonde",

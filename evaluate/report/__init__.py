@@ -47,6 +47,8 @@ def _effect_context(key: str, effect: Effect, f: Formatter, t: dict[str, str]) -
                 "unit": t["units"].get(row.unit, row.unit),
             }
         )
+    if rows and rows[0]["ci"] == "–":
+        rows[0]["ci"] = t["no_uncertainty"]
     diagnostics = []
     for name, diag in effect.diagnostics.items():
         if isinstance(diag, NotApplicable):

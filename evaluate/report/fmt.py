@@ -69,6 +69,6 @@ class Formatter:
 
     def interval(self, low: float, high: float, unit: str) -> str:
         if math.isnan(low) or math.isnan(high):
-            return strings(self.language)["no_uncertainty"]
+            return "–"
         word = " til " if self.language == "da" else " to "
         return self.value(low, unit) + word + self.value(high, unit)
