@@ -211,8 +211,15 @@ class BusinessCaseSpec(_Strict):
 
 
 class ReportSpec(_Strict):
+    """Report options: formats, confidence level, and further languages.
+
+    ``also_in = ["da"]`` writes the same report once more, in Danish, into the
+    sub-folder ``da/`` of the output folder.
+    """
+
     formats: list[Literal["html", "md", "xlsx"]] = ["html", "md", "xlsx"]
     alpha: float = Field(default=0.05, gt=0, lt=1)
+    also_in: list[Literal["en", "da"]] = []
 
 
 class StudySpec(_Strict):

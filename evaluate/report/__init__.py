@@ -9,6 +9,7 @@ same spec and seed give byte-identical files.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -244,6 +245,18 @@ def write_report(result: StudyResult, out: Path) -> list[Path]:
     one self-contained file with the figures embedded; the Excel workbook holds the
     effect tables, the business cases (with live SUM formulas) and the assumptions.
     """
+    written = _write_one(result, out)
+    spec = result.spec
+    for language in spec.report.also_in:
+        if language == spec.study.language:
+            continue
+        study = spec.study.model_copy(update={"language": language})
+        translated = dataclasses.replace(result, spec=spec.model_copy(update={"study": study}))
+        written += _write_one(translated, out / language)
+    return written
+
+
+def _write_one(result: StudyResult, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     context = build_context(result)
     written: list[Path] = []

@@ -70,3 +70,10 @@ def test_formatter():
     assert da.thousands(-7_800_000) == "-7.800"
     assert en.probability(0.999) == "> 99%" and en.probability(0.5) == "50%"
     assert en.p_value(0.0001) == "< 0.001"
+
+
+def test_also_in_writes_a_second_language(faxe_dir):
+    # studies/faxe_fleksjob.toml asks for a Danish copy: [report] also_in = ["da"]
+    md = (faxe_dir / "da" / "report.md").read_text(encoding="utf-8")
+    assert "Sammenfatning til beslutningstagere" in md and "-1.900" in md
+    assert (faxe_dir / "da" / "report.xlsx").is_file()
