@@ -4,6 +4,7 @@ from evaluate.money.cashflow import CashFlowLine, cost, effect_years, monetize, 
 from evaluate.money.discount import DiscountSchedule
 from evaluate.money.rates import Rate, RateTable
 from evaluate.money.refusion import RefusionSchedule
+from evaluate.money.society import factor, production_value, tax_revenue
 
 __all__ = [
     "CashFlowLine",
@@ -13,6 +14,9 @@ __all__ = [
     "RefusionSchedule",
     "cost",
     "effect_years",
+    "factor",
     "monetize",
+    "production_value",
     "staff_cost",
+    "tax_revenue",
 ]

@@ -112,3 +112,25 @@ def test_effect_years_persistence():
     )
     with pytest.raises(SpecError):
         effect_years(2018, 0)
+
+
+def test_society_production_and_tax_lines():
+    from evaluate.business_case import BusinessCase
+    from evaluate.money import factor, production_value, tax_revenue
+
+    assert factor("net_tax_factor").value == 1.28
+    work = stated_effect(name="in work", estimate=10.0, unit="full-time persons")
+    production = production_value(work, annual_wage=400_000, years=2024)
+    assert production.amounts[2024] == pytest.approx(-10 * 400_000 * 1.28)  # a gain
+    assert production.perspective == "society" and "1.28" in production.source
+    tax = tax_revenue(work, annual_earnings=400_000, tax_rate=0.4, years=2024)
+    benefit = monetize(work, name="benefit", years=2024, dkk_per_unit=-150_000)
+    case = BusinessCase("c", (production, tax, benefit, cost("k", {2024: 1e6})), price_level="x")
+    by = case.by_perspective()
+    assert by.sum() == pytest.approx(case.npv)
+    assert by["society"] == pytest.approx(5_120_000) and by["state"] == pytest.approx(1_600_000)
+    share = stated_expectation(name="s", observed_change=-0.1, expected_change=0.0)
+    with pytest.raises(SpecError, match="persons"):
+        production_value(share, annual_wage=1.0, years=2024)
+    with pytest.raises(SpecError, match="tax_rate"):
+        tax_revenue(work, annual_earnings=1.0, tax_rate=40, years=2024)
