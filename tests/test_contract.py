@@ -88,3 +88,16 @@ def test_business_case_face():
         assert "Business case" in case.summary(fmt)
     assert isinstance(case.plot(), Axes)
     assert case._repr_html_().startswith("<div")
+
+
+def test_every_registered_design_has_a_documented_keyword_front_door():
+    import inspect
+
+    from evaluate.estimators import DESIGNS
+
+    for name, design in DESIGNS.items():
+        function = design.function
+        assert function.__doc__, name
+        parameters = list(inspect.signature(function).parameters.values())
+        if design.takes_data:  # data first, then keyword-only options
+            assert all(p.kind is p.KEYWORD_ONLY for p in parameters[1:]), name
