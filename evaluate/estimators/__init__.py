@@ -44,6 +44,10 @@ DESIGNS: dict[str, Design] = {
         _E + "forecast:trend_forecast", True, "pre-period trend projected past the start"
     ),
     "trial": Design(_E + "trial:trial", True, "randomized trial: arms vs control"),
+    "duration": Design(_E + "duration:duration", True, "time to an event (RMST, Kaplan-Meier)"),
+    "observational": Design(
+        _E + "observational:observational", True, "no randomization: regression/IPW/AIPW/matching"
+    ),
     "share": Design(_E + "shares:share", False, "a proportion on a (small) group"),
     "share_difference": Design(_E + "shares:share_difference", False, "two proportions compared"),
     "outcome_distribution": Design(

@@ -286,6 +286,8 @@ def trial(
     name: str | None = None,
     unit: str = "outcome units",
     population: str = "not stated",
+    source: str = "",
+    simulated: bool = False,
 ) -> TrialResult:
     """Effect of each arm of a randomized trial against the control arm.
 
@@ -305,6 +307,7 @@ def trial(
     drop_missing : drop rows with a missing arm/covariate/block/cluster (counted) instead
         of raising.
     name, unit, population : labels for the report.
+    source, simulated : where the data come from, and whether they are simulated.
 
     Examples
     --------
@@ -469,8 +472,10 @@ def trial(
             data_hash=hash_frame(work),
             n_rows=n_units,
             n_dropped=n_dropped + n_missing,
+            source=source,
+            simulated=simulated,
         ),
-        notes=tuple(notes),
+        notes=tuple(notes) + (("The data are SIMULATED.",) if simulated else ()),
         control=str(control),
         arm_distributions=dists,
         arm_table=pd.DataFrame(rows),

@@ -164,17 +164,18 @@ def build_context(result: StudyResult) -> dict[str, Any]:
     f = Formatter(language)
     effects = [_effect_context(k, e, f, t) for k, e in result.effects.items()]
     cases = [_case_context(k, c, f, t) for k, c in result.business_cases.items()]
-    methods = sorted(
-        {
-            _METHOD_NOTES.get(e.method, "method_forecast" if "trend" in e.method else "")
-            for e in result.effects.values()
-        }
-        - {""}
-    )
+    method_notes: list[str] = []
+    for effect in result.effects.values():
+        key = _METHOD_NOTES.get(effect.method)
+        if key is None and "trend forecast" in effect.method:
+            key = "method_forecast"
+        note = t[key] if key else f"{effect.method}: {effect.estimand}; {effect.inference}."
+        if note not in method_notes:
+            method_notes.append(note)
     data = [
         {
             "name": d.source.name,
-            "file": d.source.path,
+            "file": d.source.path or f"evaluate.datasets.{d.source.dataset}()",
             "rows": d.rows,
             "sha256": d.sha256,
             "simulated": d.source.simulated,
@@ -198,7 +199,7 @@ def build_context(result: StudyResult) -> dict[str, Any]:
         "spec_sha256": result.spec_sha256,
         "version": evaluate.__version__,
         "seed": spec.study.seed,
-        "method_notes": [t[m] for m in methods],
+        "method_notes": method_notes,
         "money_note": t["method_money"].format(
             draws=f.number(cases[0]["n_draws"], 0), seed=spec.study.seed
         )
