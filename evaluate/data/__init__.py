@@ -1,5 +1,22 @@
-"""Data in: validation of user frames into what the estimators may rely on."""
+"""Data in: validation of user frames, and register data (person-weeks) to panels.
 
+Register records (one benefit status per person per week) are validated by
+:func:`prepare_records`, derived into spells, the refusion clock, full-time
+persons and transitions by :func:`derive_register` on an embedded DuckDB engine
+(or Spark), and turned into estimator-ready panels by :func:`outcome_panel`.
+"""
+
+from evaluate.data.derive import RegisterDerivation, ResetRule, derive_register, outcome_panel
+from evaluate.data.engines import DuckDBEngine, SparkEngine, get_engine
+from evaluate.data.register import (
+    RegisterRecords,
+    StatusCodes,
+    iso_week_index,
+    iso_week_label,
+    iter_register,
+    prepare_records,
+    read_register,
+)
 from evaluate.data.validate import (
     check_columns,
     check_no_duplicates,
@@ -7,4 +24,23 @@ from evaluate.data.validate import (
     drop_missing,
 )
 
-__all__ = ["check_columns", "check_no_duplicates", "check_numeric", "drop_missing"]
+__all__ = [
+    "DuckDBEngine",
+    "RegisterDerivation",
+    "RegisterRecords",
+    "ResetRule",
+    "SparkEngine",
+    "StatusCodes",
+    "check_columns",
+    "check_no_duplicates",
+    "check_numeric",
+    "derive_register",
+    "drop_missing",
+    "get_engine",
+    "iso_week_index",
+    "iso_week_label",
+    "iter_register",
+    "outcome_panel",
+    "prepare_records",
+    "read_register",
+]
