@@ -72,6 +72,12 @@ def _effect_context(key: str, effect: Effect, f: Formatter, t: dict[str, str]) -
         "inference": effect.inference,
         "source": prov.source,
         "simulated": prov.simulated,
+        "rows_used": None
+        if prov.n_rows is None
+        else t["rows_used"].format(
+            used=f.number(prov.n_rows, 0), dropped=f.number(prov.n_dropped, 0)
+        ),
+        "data_hash": prov.data_hash or "",
         "rows": rows,
         "diagnostics": diagnostics,
         "notes": list(effect.notes),
