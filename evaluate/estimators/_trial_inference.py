@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from evaluate.errors import DesignError
+from evaluate.progress import progress
 
 
 # --------------------------------------------------------------------------- linear algebra
@@ -182,7 +183,7 @@ def randomization_test(
     t_obs = float(w_obs @ design.y)
     a = np.empty(permutations)
     b = np.empty(permutations)
-    for p in range(permutations):
+    for p in progress(range(permutations), total=permutations, desc="randomization inference"):
         d_p = permute_within(design.unit_d, design.unit_block, rng)[design.unit].astype(float)
         w = design.weights(d_p)
         a[p], b[p] = w @ design.y, w @ design.d
@@ -248,7 +249,7 @@ def _permuted_tstats(codes, Y, n_arms, Z, unit, block, permutations, seed) -> np
     unit_block = None if block is None else pd.Series(block).groupby(unit).first().to_numpy()
     rng = np.random.default_rng(seed)
     draws = []
-    for _ in range(permutations):
+    for _ in progress(range(permutations), total=permutations, desc="Westfall-Young"):
         permuted = permute_within(unit_codes.to_numpy(), unit_block, rng)
         draws.append(_tstats(permuted[np.searchsorted(unit_codes.index, unit)], Y, n_arms, Z))
     return np.stack(draws)
