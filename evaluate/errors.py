@@ -36,6 +36,12 @@ class PreTrendWarning(EvaluateWarning):
     """A diagnostic of the identifying assumption (pre-trend, pre-fit) failed."""
 
 
+class NegativeWeightsWarning(EvaluateWarning):
+    """A TWFE coefficient puts negative weight on some treated cells
+    (de Chaisemartin & D'Haultfœuille 2020): with heterogeneous effects it can
+    have the wrong sign.  Compare with a heterogeneity-robust estimator."""
+
+
 class SmallSampleWarning(EvaluateWarning):
     """Too few observations for the chosen inference to be reliable."""
 
@@ -46,6 +52,7 @@ __all__ = [
     "DroppedRowsWarning",
     "EvaluateError",
     "EvaluateWarning",
+    "NegativeWeightsWarning",
     "PreTrendWarning",
     "SmallSampleWarning",
     "SpecError",

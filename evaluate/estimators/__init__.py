@@ -62,6 +62,9 @@ DESIGNS: dict[str, Design] = {
     "callaway_santanna": Design(
         _E + "staggered:callaway_santanna", True, "staggered DiD (Callaway-Sant'Anna)"
     ),
+    "imputation_did": Design(
+        _E + "imputation:imputation_did", True, "staggered DiD (Borusyak-Jaravel-Spiess imputation)"
+    ),
 }
 
 

@@ -470,15 +470,12 @@ def twfe(
             f"{singletons} units are observed once: they do not inform the estimate but count "
             "in n (Stata reghdfe and pyfixest drop them by default, which changes CR1 slightly)."
         )
-    d_vals = x[:, 0]
-    if np.isin(d_vals, (0.0, 1.0)).all():
-        first_on = _adoption_times(index, d_vals)
-        if len(np.unique(first_on[first_on >= 0])) > 1:
-            notes.append(
-                "Treatment starts at different times: with heterogeneous effects a TWFE "
-                "coefficient can weight some cohort-period effects negatively (Goodman-Bacon "
-                "2021); compare with a heterogeneity-robust staggered-adoption estimator."
-            )
+    # Local import: twfe_weights builds on this module's within engine.
+    from evaluate.estimators.twfe_weights import negative_weights_diagnostic
+
+    weights_diagnostic = negative_weights_diagnostic(
+        index, x[:, 0], covariates=x[:, 1:] if covariates else None, warn=True
+    )
     data_hash, hash_method = data_fingerprint(frame, used)
     return TWFEResult(
         name=name or outcome,
@@ -489,6 +486,7 @@ def twfe(
         unit="outcome units",
         population=f"{index.n_units} units observed over {index.n_times} periods",
         alpha=alpha,
+        diagnostics={"negative weights": weights_diagnostic},
         provenance=Provenance(
             spec={
                 "outcome": outcome,
