@@ -26,53 +26,6 @@ def ols_fit(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     return beta, y - X @ beta, xtx_inv
 
 
-def hc2_vcov(X: np.ndarray, resid: np.ndarray, xtx_inv: np.ndarray) -> np.ndarray:
-    """HC2 sandwich ``(X'X)^{-1} X' diag(e²/(1-h)) X (X'X)^{-1}`` (MacKinnon-White 1985)."""
-    h = np.einsum("ij,jk,ik->i", X, xtx_inv, X)
-    if np.any(h > 1 - 1e-10):
-        raise DesignError(
-            "An observation has leverage 1 (it alone determines a coefficient), so the HC2 "
-            "standard error is undefined. Use fewer covariates or merge tiny arms/blocks."
-        )
-    meat = (X * (resid**2 / (1 - h))[:, None]).T @ X
-    return xtx_inv @ meat @ xtx_inv
-
-
-def cr2_se(
-    X: np.ndarray, resid: np.ndarray, xtx_inv: np.ndarray, groups: np.ndarray, coef: int
-) -> tuple[float, float]:
-    """CR2 standard error of coefficient ``coef`` and its Bell-McCaffrey df.
-
-    The CR2 variance is ``(X'X)^{-1} Σ_g X_g' A_g e_g e_g' A_g X_g (X'X)^{-1}`` with
-    ``A_g = (I - H_gg)^{-1/2}`` (Bell & McCaffrey 2002).  The df are
-    ``tr(M)² / tr(M²)`` with ``M = G'G``, ``G = (I - H) E`` and column ``g`` of ``E``
-    holding ``A_g X_g (X'X)^{-1} c`` in cluster ``g``'s rows (Imbens & Kolesar 2016;
-    the working model of ``estimatr`` and ``clubSandwich``).
-    """
-    codes, uniques = pd.factorize(groups)
-    n_groups = len(uniques)
-    w = xtx_inv[:, coef]
-    E = np.zeros((len(codes), n_groups))
-    contrib = np.zeros(n_groups)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(n_groups + 1))
-    for g in range(n_groups):
-        rows = order[bounds[g] : bounds[g + 1]]
-        Xg = X[rows]
-        vals, vecs = np.linalg.eigh(np.eye(len(rows)) - Xg @ xtx_inv @ Xg.T)
-        # A generalized inverse square root, as estimatr, when a cluster is fully fitted.
-        inv_sqrt = np.where(vals > 1e-12, 1 / np.sqrt(np.clip(vals, 1e-12, None)), 0.0)
-        Ag = (vecs * inv_sqrt) @ vecs.T
-        a = Ag @ (Xg @ w)
-        contrib[g] = a @ resid[rows]
-        E[rows, g] = a
-    se = float(math.sqrt(np.sum(contrib**2)))
-    G = E - X @ (xtx_inv @ (X.T @ E))
-    M = G.T @ G
-    df = float(np.trace(M) ** 2 / np.sum(M * M))
-    return se, df
-
-
 def _joint_design(codes: np.ndarray, n_arms: int, Z: np.ndarray) -> np.ndarray:
     """``[1, D_1..D_{K-1}, Z, D_k * Z]`` with ``codes`` 0 = control (Lin's interacted model)."""
     D = (codes[:, None] == np.arange(1, n_arms)[None, :]).astype(float)

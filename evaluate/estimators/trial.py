@@ -58,12 +58,11 @@ from evaluate.estimators._trial_inference import (
     _welch_dim,
     _westfall_young,
     benjamini_hochberg,
-    cr2_se,
-    hc2_vcov,
     holm,
     ols_fit,
     randomization_test,
 )
+from evaluate.inference.covariance import RegressionDesign, covariance
 from evaluate.inference.distributions import Distribution, StudentT
 
 if TYPE_CHECKING:
@@ -214,7 +213,7 @@ def _balance(frame, arm, control, others, covariates):
             continue
         try:
             beta, resid, xtx_inv = ols_fit(X, d)
-            V = hc2_vcov(X, resid, xtx_inv)[1:, 1:]
+            V = covariance(RegressionDesign(x=X, resid=resid), "HC2").cov[1:, 1:]
             q = len(covariates)
             F = float(beta[1:] @ np.linalg.solve(V, beta[1:]) / q)
         except (DesignError, np.linalg.LinAlgError) as err:
@@ -506,14 +505,22 @@ def _estimate(y, codes, Z, unit_ids, work, spec) -> list[tuple[float, float, flo
         )
     beta, resid, xtx_inv = ols_fit(X, y)
     if spec["cluster"] is None:
-        V = hc2_vcov(X, resid, xtx_inv)
+        V = covariance(RegressionDesign(x=X, resid=resid), "HC2").cov
         df = float(len(y) - X.shape[1])
         if df < 1:
             raise DesignError(
                 f"{X.shape[1]} coefficients for {len(y)} units: use fewer covariates."
             )
         return [(float(beta[k]), float(math.sqrt(V[k, k])), df) for k in range(1, n_arms)]
-    return [(float(beta[k]), *cr2_se(X, resid, xtx_inv, unit_ids, k)) for k in range(1, n_arms)]
+    cr2 = covariance(
+        RegressionDesign(x=X, resid=resid, clusters=pd.factorize(unit_ids)[0]),
+        "CR2",
+        n_interest=n_arms,
+    )
+    return [
+        (float(beta[k]), float(math.sqrt(cr2.cov[k, k])), float(cr2.df[k]))
+        for k in range(1, n_arms)
+    ]
 
 
 def _pair_design(y, codes, k, Z, unit_ids, block_ids, work, spec) -> _PairDesign:

@@ -11,7 +11,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from evaluate.datasets import card_krueger, nsw_experimental, nsw_lalonde
+from evaluate.datasets import nsw_experimental, nsw_lalonde
 from evaluate.effect import TIDY_COLUMNS, Effect, NotApplicable
 from evaluate.errors import (
     DataError,
@@ -20,7 +20,7 @@ from evaluate.errors import (
     SmallSampleWarning,
     SpecError,
 )
-from evaluate.estimators._trial_inference import benjamini_hochberg, cr2_se, holm, ols_fit
+from evaluate.estimators._trial_inference import benjamini_hochberg, holm
 from evaluate.estimators.trial import TrialResult, trial, trial_family
 
 matplotlib.use("Agg")
@@ -88,23 +88,6 @@ def test_lalonde_722_difference():
     res = trial(nsw_lalonde(), outcome="re78", arm="treat", permutations=0)
     assert res.estimate == pytest.approx(886.30373, rel=1e-7)
     assert res.std_error == pytest.approx(488.20453, rel=1e-7)
-
-
-def test_cr2_engine_matches_estimatr_on_card_krueger():
-    # R lm_robust(fte ~ nj*post, clusters = store, se_type="CR2"): SE 1.3102334,
-    # Bell-McCaffrey df 116.92867 (REFERENCES.md); rel 1e-7.
-    ck = card_krueger()
-    ck["store"] = ck["sheet"].astype(str) + "_" + ck["state"].astype(str)
-    before = ck[["store", "state", "fte"]].assign(post=0)
-    after = ck[["store", "state", "fte2"]].rename(columns={"fte2": "fte"}).assign(post=1)
-    long = pd.concat([before, after]).dropna(subset=["fte"])
-    s, p = long["state"].to_numpy(float), long["post"].to_numpy(float)
-    X = np.column_stack([np.ones(len(long)), s, p, s * p])
-    beta, resid, xtx_inv = ols_fit(X, long["fte"].to_numpy(float))
-    se, df = cr2_se(X, resid, xtx_inv, long["store"].to_numpy(), 3)
-    assert beta[3] == pytest.approx(2.7536058, rel=1e-7)
-    assert se == pytest.approx(1.3102334, rel=1e-7)
-    assert df == pytest.approx(116.92867, rel=1e-7)
 
 
 def test_multi_arm_equals_pairwise_and_statsmodels_hc2():
