@@ -56,6 +56,12 @@ DESIGNS: dict[str, Design] = {
     "synthetic_control": Design(
         _E + "synth:synthetic_control", True, "synthetic control with placebos"
     ),
+    "synthetic_did": Design(_E + "sdid:synthetic_did", True, "synthetic difference-in-differences"),
+    "its": Design(_E + "its:its", True, "interrupted time series: level and slope change"),
+    "peer_benchmark": Design(_E + "peers:peer_benchmark", True, "a unit vs its peers on a rate"),
+    "model_forecast": Design(
+        _E + "forecast_models:model_forecast", True, "ETS or SARIMAX forecast from the pre-period"
+    ),
     "did": Design(_E + "did:did", True, "2x2 difference-in-differences"),
     "twfe": Design(_E + "twfe:twfe", True, "two-way fixed effects regression"),
     "event_study": Design(_E + "event_study:event_study", True, "event study with leads and lags"),

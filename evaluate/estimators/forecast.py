@@ -124,14 +124,14 @@ class TrendForecastResult(EffectResult):
         )
 
 
-def _positions(time: pd.Series) -> np.ndarray:
+def time_positions(time: pd.Series) -> np.ndarray:
     """Numeric time positions: period ordinals, or the integers themselves."""
     if isinstance(time.dtype, pd.PeriodDtype):
         return np.array([p.ordinal for p in time], dtype=float)
     return time.to_numpy(dtype=float)
 
 
-def _coerce_time(frame: pd.DataFrame, column: str, start: Any, end: Any):
+def coerce_time(frame: pd.DataFrame, column: str, start: Any, end: Any):
     """Time as a monthly/quarterly Period or integer column, and start/end alike."""
     time = frame[column]
     if pd.api.types.is_datetime64_any_dtype(time):
@@ -236,8 +236,8 @@ def trend_forecast(
         raise DataError(f"Column {time!r} has missing periods; every row needs a period.")
     frame, n_dropped = _drop_missing(frame, [outcome], allow=drop_missing, stacklevel=3)
     check_no_duplicates(frame, [time])
-    times, start_p, end_p = _coerce_time(frame, time, start, end)
-    order = np.argsort(_positions(times), kind="stable")
+    times, start_p, end_p = coerce_time(frame, time, start, end)
+    order = np.argsort(time_positions(times), kind="stable")
     times = times.iloc[order]
     y_all = frame[outcome].iloc[order].to_numpy(dtype=float)
     if not np.isfinite(y_all).all():
@@ -250,8 +250,8 @@ def trend_forecast(
     keep = np.ones(len(times), dtype=bool) if end_p is None else (times <= end_p).to_numpy()
     times, y_all = times[keep], y_all[keep]
     post = (times >= start_p).to_numpy()
-    t = _positions(times)
-    t0 = _positions(pd.Series([start_p]))[0]
+    t = time_positions(times)
+    t0 = time_positions(pd.Series([start_p]))[0]
     X = _design(t, times, trend, seasonality, t0)
     X_pre, X_post = X.to_numpy()[~post], X.to_numpy()[post]
     n_pre, k = X_pre.shape

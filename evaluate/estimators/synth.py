@@ -24,7 +24,6 @@ Example
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,26 +31,22 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from evaluate.data.validate import check_columns, check_frame, check_no_duplicates, check_numeric
-from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
-from evaluate.errors import DataError, DesignError, DroppedRowsWarning, PreTrendWarning, SpecError
+from evaluate.effect import EffectResult, Provenance, hash_frame
+from evaluate.errors import DataError, DesignError, DroppedRowsWarning, SpecError
+from evaluate.estimators import _synth_report as report
 from evaluate.estimators._synth_core import VFit, fit_weights
-from evaluate.estimators._synth_placebo import (
-    PlaceboDistribution,
-    inversion_interval,
-    permutation_p,
-)
+from evaluate.estimators._synth_placebo import PlaceboDistribution
+from evaluate.estimators._synth_report import POOR_FIT_R2, rmspe
 from evaluate.inference.distributions import PointMass
+from evaluate.progress import progress
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 VMethod = Literal["nested", "equal", "outcome-only"]
-
-#: Pre-fit R^2 (1 - pre-MSPE / variance of the treated pre-period outcome) below
-#: which the pre-period fit is called poor and a PreTrendWarning is raised.
-POOR_FIT_R2 = 0.9
 
 
 @dataclass(frozen=True)
@@ -202,7 +197,10 @@ def synthetic_control(
         seed=seed,
     )
     panel, used, n_dropped = _prepare(data, spec)
-    return _fit(panel, spec, used, n_dropped)
+    # The fit solves hundreds of tiny (tens of donors) linear problems: BLAS threads
+    # only add start-up overhead there, and on a busy machine they oversubscribe.
+    with threadpool_limits(limits=1):
+        return _fit(panel, spec, used, n_dropped)
 
 
 def _window(value: Any, name: str) -> tuple[Any, Any] | None:
@@ -366,17 +364,6 @@ def _fit_one(
     return fit, y[:, treated] - y[:, pool] @ fit.weights
 
 
-def _rmspe(gap: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(gap**2)))
-
-
-def _progress(iterable: Sequence[Any], desc: str):
-    from tqdm.auto import tqdm
-
-    # disable=None: a bar only when stderr is a terminal (silent in CI and tests).
-    return tqdm(iterable, desc=desc, disable=None, leave=False)
-
-
 def _fit(panel: _Panel, spec: _Spec, used: pd.DataFrame, n_dropped: int) -> SynthResult:
     rng = np.random.default_rng(spec.seed)
     times, y = panel.times, panel.y
@@ -398,7 +385,7 @@ def _fit(panel: _Panel, spec: _Spec, used: pd.DataFrame, n_dropped: int) -> Synt
     donors = np.arange(1, len(panel.units))
     main, gap = _fit_one(x, y, fit_mask, 0, donors, spec.v_method, n_main, 3, 150, rng)
     synthetic = y[:, 0] - gap
-    pre_rmspe, post_gaps = _rmspe(gap[pre]), gap[~pre]
+    pre_rmspe, post_gaps = rmspe(gap[pre]), gap[~pre]
     estimate = float(post_gaps.mean())
 
     def light(treated: int, pool: np.ndarray, xx: np.ndarray, mask: np.ndarray):
@@ -406,32 +393,18 @@ def _fit(panel: _Panel, spec: _Spec, used: pd.DataFrame, n_dropped: int) -> Synt
 
     # Placebos in space: each donor treated as if treated, the real one left out.
     placebo_gaps = pd.DataFrame(index=pd.Index(times, name="period"))
-    rows = []
     if spec.placebo:
-        for j in _progress(list(donors), "placebos in space"):
+        for j in progress(list(donors), desc="placebos in space"):
             _, g = light(int(j), donors[donors != j], x, fit_mask)
             placebo_gaps[panel.units[j]] = g
-            pre_j = _rmspe(g[pre])
-            rows.append(
-                {
-                    "unit": panel.units[j],
-                    "pre_rmspe": pre_j,
-                    "post_rmspe": _rmspe(g[~pre]),
-                    "ratio": _rmspe(g[~pre]) / pre_j if pre_j > 0 else np.inf,
-                    "avg_gap": float(g[~pre].mean()),
-                }
-            )
-    table = pd.DataFrame(rows, columns=["unit", "pre_rmspe", "post_rmspe", "ratio", "avg_gap"])
-    keep = np.ones(len(table), dtype=bool)
-    if spec.exclude_placebos_above is not None and len(table):
-        keep = table["pre_rmspe"].to_numpy() <= spec.exclude_placebos_above * pre_rmspe
-    table["included"] = keep
+    table = report.placebo_table(placebo_gaps, pre, pre_rmspe, spec.exclude_placebos_above)
+    keep = table["included"].to_numpy(dtype=bool)
 
     # Leave-one-out over donors with positive weight: dropping one donor moves the
     # optimum little, so the main fit's V is the first start.
     loo_rows = []
     if spec.leave_one_out:
-        for j in _progress([int(d) for d in donors[main.weights > 1e-6]], "leave-one-out"):
+        for j in progress([int(d) for d in donors[main.weights > 1e-6]], desc="leave-one-out"):
             fit_j, g = _fit_one(
                 x,
                 y,
@@ -449,14 +422,23 @@ def _fit(panel: _Panel, spec: _Spec, used: pd.DataFrame, n_dropped: int) -> Synt
                 {
                     "left_out": panel.units[j],
                     "estimate": float(g[~pre].mean()),
-                    "pre_rmspe": _rmspe(g[pre]),
+                    "pre_rmspe": rmspe(g[pre]),
                     "v_loss": fit_j.loss,
                 }
             )
     loo = pd.DataFrame(loo_rows, columns=["left_out", "estimate", "pre_rmspe", "v_loss"])
 
-    diagnostics = _diagnostics(panel, spec, x, main, gap, pre, fit_mask, loo, light)
-    periods = _periods(
+    in_time = report.placebo_in_time(
+        times,
+        pre,
+        spec.placebo_time,
+        spec.fit_window,
+        len(panel.units),
+        lambda cutoff: _predictor_matrix(panel, spec, cutoff, strict=False)[0],
+        light,
+    )
+    diagnostics = report.diagnostics(y, main, gap, pre, fit_mask, loo, in_time)
+    periods = report.period_table(
         times, pre, y[:, 0], synthetic, gap, pre_rmspe, table, placebo_gaps, keep, spec.alpha
     )
     if spec.placebo and keep.sum() > 0:
@@ -475,7 +457,7 @@ def _fit(panel: _Panel, spec: _Spec, used: pd.DataFrame, n_dropped: int) -> Synt
     else:
         distribution = PointMass(estimate)
         inference = "none (placebo inference switched off)"
-    balance = _balance(x, labels, main, panel)
+    balance = report.balance_table(x, labels, main)
     weights = pd.Series(main.weights, index=pd.Index(panel.units[1:], name="donor"), name="weight")
     spec_dict = {k: v for k, v in spec.__dict__.items()}
     return SynthResult(
@@ -495,11 +477,11 @@ def _fit(panel: _Panel, spec: _Spec, used: pd.DataFrame, n_dropped: int) -> Synt
         provenance=Provenance(
             spec=spec_dict, data_hash=hash_frame(used), n_rows=len(used), n_dropped=n_dropped
         ),
-        notes=_notes(spec, keep, table, pre_rmspe),
+        notes=report.notes(spec.placebo, spec.exclude_placebos_above, keep, pre_rmspe),
         weights=weights,
         v_weights=pd.Series(
             main.v,
-            index=pd.Index(labels or _fit_labels(times, fit_mask), name="predictor"),
+            index=pd.Index(labels or report.fit_labels(times, fit_mask), name="predictor"),
             name="v",
         ),
         v_loss=main.loss,
@@ -514,156 +496,6 @@ def _fit(panel: _Panel, spec: _Spec, used: pd.DataFrame, n_dropped: int) -> Synt
         start=spec.start,
         treated_unit=spec.treated_unit,
     )
-
-
-def _fit_labels(times: np.ndarray, fit_mask: np.ndarray) -> list[str]:
-    return [f"outcome ({t})" for t in times[fit_mask]]
-
-
-def _balance(x: np.ndarray, labels: list[str], main: VFit, panel: _Panel) -> pd.DataFrame:
-    if not labels:
-        return pd.DataFrame(columns=["treated", "synthetic", "donor mean", "v"])
-    return pd.DataFrame(
-        {
-            "treated": x[:, 0],
-            "synthetic": x[:, 1:] @ main.weights,
-            "donor mean": x[:, 1:].mean(axis=1),
-            "v": main.v,
-        },
-        index=pd.Index(labels, name="predictor"),
-    )
-
-
-def _periods(times, pre, treated, synthetic, gap, pre_rmspe, table, placebo_gaps, keep, alpha):
-    post = ~pre
-    rows = []
-    pre_j = table["pre_rmspe"].to_numpy()[keep]
-    for t in np.flatnonzero(post):
-        row = {
-            "period": times[t],
-            "estimate": gap[t],
-            "std_error": math.nan,
-            "ci_low": math.nan,
-            "ci_high": math.nan,
-            "p_value": math.nan,
-        }
-        if keep.sum() > 0:
-            g = placebo_gaps.iloc[t].to_numpy()[keep]
-            ratios = np.abs(g) / pre_j
-            low, high = inversion_interval(gap[[t]], pre_rmspe, ratios, alpha)
-            row.update(
-                std_error=float(np.std(g, ddof=1)) if g.size > 1 else math.nan,
-                ci_low=low,
-                ci_high=high,
-                p_value=permutation_p(abs(gap[t]) / pre_rmspe, ratios),
-            )
-        rows.append(row | {"treated": treated[t], "synthetic": synthetic[t]})
-    return pd.DataFrame(rows)
-
-
-def _diagnostics(panel, spec, x, main, gap, pre, fit_mask, loo, light) -> dict[str, Any]:
-    y = panel.y
-    diag: dict[str, Diagnostic | NotApplicable] = {}
-    var = float(np.var(y[pre, 0]))
-    mspe = float(np.mean(gap[pre] ** 2))
-    r2 = 1 - mspe / var if var > 0 else math.nan
-    poor = not (r2 >= POOR_FIT_R2)
-    diag["pre-period fit"] = Diagnostic(
-        "pre-period RMSPE",
-        math.sqrt(mspe),
-        passed=not poor,
-        note=f"pre-fit R² {r2:.3f} (poor below {POOR_FIT_R2}); V loss {main.loss:.4g}",
-    )
-    if poor:
-        warnings.warn(
-            f"Poor pre-period fit: RMSPE {math.sqrt(mspe):.4g}, pre-fit R² {r2:.3f} < "
-            f"{POOR_FIT_R2}. The synthetic control does not track the treated unit before "
-            "the start; its post-period gap is not a credible effect.",
-            PreTrendWarning,
-            stacklevel=4,
-        )
-    # Bracketing: can convex combinations of donors reach the treated pre-period path?
-    z = y[fit_mask]
-    outside = (z[:, 0] > z[:, 1:].max(axis=1)) | (z[:, 0] < z[:, 1:].min(axis=1))
-    share = float(outside.mean())
-    diag["donor pool brackets treated"] = Diagnostic(
-        "share of fit-window periods outside the donors' range",
-        share,
-        passed=share == 0,
-        note="treated outcome above every donor or below every donor in those periods",
-    )
-    if share > 0:
-        warnings.warn(
-            f"The treated unit's outcome lies outside the donors' range in {share:.0%} of the "
-            "fit-window periods: no weighted average of donors can reach it (outside the "
-            "convex hull). Consider another donor pool or an intercept-shifted design (SDID).",
-            PreTrendWarning,
-            stacklevel=4,
-        )
-    diag["leave-one-out range"] = (
-        Diagnostic(
-            "range of leave-one-out estimates",
-            float(loo["estimate"].max() - loo["estimate"].min()),
-            note=f"{loo['estimate'].min():.4g} to {loo['estimate'].max():.4g} "
-            f"over {len(loo)} donors left out",
-        )
-        if len(loo) > 1
-        else NotApplicable("fewer than two donors with positive weight, or off")
-    )
-    diag["placebo in time"] = _placebo_in_time(panel, spec, pre, light)
-    return diag
-
-
-def _placebo_in_time(panel: _Panel, spec: _Spec, pre: np.ndarray, light) -> Any:
-    times = panel.times
-    pre_times = times[pre]
-    if spec.placebo_time is None:
-        return NotApplicable("not requested (placebo_time=None)")
-    fake = (
-        pre_times[len(pre_times) - max(len(pre_times) // 3, 1)]
-        if isinstance(spec.placebo_time, str) and spec.placebo_time == "auto"
-        else spec.placebo_time
-    )
-    fake_pre = times < fake
-    if fake_pre.sum() < 2 or not (pre & ~fake_pre).any():
-        return NotApplicable(f"fake start {fake!r} leaves too few periods on either side")
-    x, _ = _predictor_matrix(panel, spec, fake, strict=False)
-    mask = fake_pre.copy()
-    if spec.fit_window is not None:
-        mask &= times >= spec.fit_window[0]
-    if not mask.any():
-        mask = fake_pre
-    _, g = light(0, np.arange(1, len(panel.units)), x, mask)
-    fake_gap = float(g[pre & ~fake_pre].mean())
-    fake_rmspe = _rmspe(g[fake_pre])
-    return Diagnostic(
-        f"average gap after fake start {fake}",
-        fake_gap,
-        passed=abs(fake_gap) <= 2 * fake_rmspe,
-        note=f"before the real start; should be near 0 (fit RMSPE {fake_rmspe:.4g})",
-    )
-
-
-def _notes(spec: _Spec, keep: np.ndarray, table: pd.DataFrame, pre_rmspe: float) -> tuple:
-    notes = [
-        "The estimate is the average post-period gap, treated minus synthetic, in the "
-        "outcome's own units.",
-    ]
-    if spec.placebo and keep.sum() > 0:
-        n = int(keep.sum())
-        notes.append(
-            "Uncertainty is not a sampling error: the p-value is the treated unit's rank "
-            f"among {n} placebo units by post/pre RMSPE ratio, (1 + number of placebos with a "
-            f"ratio at least as large) / {n + 1}, so it cannot fall below {1 / (n + 1):.3g}. "
-            "The interval holds the constant effects this test does not reject; the standard "
-            "error is the spread of the placebo average gaps."
-        )
-    if spec.exclude_placebos_above is not None:
-        notes.append(
-            f"{int((~keep).sum())} placebo(s) with pre-RMSPE above "
-            f"{spec.exclude_placebos_above} x the treated's ({pre_rmspe:.4g}) were excluded."
-        )
-    return tuple(notes)
 
 
 # --- result -------------------------------------------------------------------------
@@ -691,25 +523,7 @@ class SynthResult(EffectResult):
     treated_unit: Any
 
     def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
-        tables = super()._summary_tables()
-        w = self.weights[self.weights > 0.0005].sort_values(ascending=False)
-        tables.append(("Donor weights (above 0.0005)", w.to_frame()))
-        if len(self.balance):
-            tables.append(("Predictor balance", self.balance))
-        tables.append(
-            (
-                f"V search: loss reached per start (best {self.v_loss:.6g})",
-                self.v_starts.set_index("start"),
-            )
-        )
-        if self.periods is not None:
-            tables.append(("Gap by period", self.periods.set_index("period")))
-        if len(self.placebo_table):
-            top = self.placebo_table.sort_values("ratio", ascending=False).head(10)
-            tables.append(("Placebos in space: largest RMSPE ratios", top.set_index("unit")))
-        if len(self.leave_one_out):
-            tables.append(("Leave-one-out", self.leave_one_out.set_index("left_out")))
-        return tables
+        return super()._summary_tables() + report.summary_tables(self)
 
     def _summary_header(self) -> list[tuple[str, object]]:
         head = super()._summary_header()
@@ -774,4 +588,4 @@ class SynthResult(EffectResult):
         return ax
 
 
-__all__ = ["PlaceboDistribution", "SynthResult", "synthetic_control"]
+__all__ = ["POOR_FIT_R2", "PlaceboDistribution", "SynthResult", "synthetic_control"]
