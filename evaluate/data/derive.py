@@ -202,18 +202,23 @@ def person_week_kernel(
     rule: ResetRule = ResetRule(),
     *,
     workers: int | None = None,
+    backend: str | None = None,
 ) -> Kernel:
     """The per-person kernel: a pure function of complete, sorted person histories.
 
     Input columns ``person, week, benefit, municipality`` (integer codes; each
     person's weeks consecutive); adds ``month``, ``clock``, ``refusion_ppm``,
     ``spell_start`` (week the spell began), ``spell_end`` (last week of a spell) and
-    ``prev_benefit`` (-1 in a person's first week).
+    ``prev_benefit`` (-1 in a person's first week).  ``backend``: ``"numpy"`` (the
+    reference), ``"numba"`` (:mod:`evaluate.data._kernel_numba`, same results) or
+    ``"auto"`` (numba when installed); default: environment variable
+    ``EVALUATE_KERNEL``, else ``"auto"``.
     """
     public = benefits.sort_values("benefit_id")["public_support"].to_numpy(bool)
     refund = benefits.sort_values("benefit_id")["refusion"].to_numpy(bool)
     table = _share_ppm(schedule)
     workers = min(os.cpu_count() or 1, 4) if workers is None else max(int(workers), 1)
+    numba_chunk = _numba_backend(backend)
 
     def kernel(frame: pd.DataFrame) -> pd.DataFrame:
         person = frame["person"].to_numpy("int64")
@@ -242,6 +247,14 @@ def person_week_kernel(
         def chunk(a: int, b: int) -> None:
             p, w, ben = person[a:b], week[a:b], benefit[a:b]
             m = b - a
+            if numba_chunk is not None:
+                numba_chunk(
+                    p, w, ben, public, refund, table, months, w0, rule.reset_weeks,
+                    rule.window_weeks, out["month"][a:b], out["clock"][a:b],
+                    out["refusion_ppm"][a:b], out["spell_start"][a:b], out["spell_end"][a:b],
+                    out["prev_benefit"][a:b],
+                )  # fmt: skip
+                return
             clock = support_clock(p, public[ben], rule)
             out["clock"][a:b] = clock
             out["refusion_ppm"][a:b] = np.where(
@@ -273,6 +286,22 @@ def person_week_kernel(
         return pd.DataFrame(out, copy=False)
 
     return kernel
+
+
+def _numba_backend(backend: str | None) -> Any:
+    """The numba chunk function for ``backend``, or None for the numpy kernel."""
+    choice = backend or os.environ.get("EVALUATE_KERNEL", "auto")
+    if choice not in ("auto", "numpy", "numba"):
+        raise SpecError(f"Unknown kernel backend {choice!r}; use 'auto', 'numpy' or 'numba'.")
+    if choice == "numpy":
+        return None
+    from evaluate.data import _kernel_numba
+
+    if not _kernel_numba.AVAILABLE:
+        if choice == "numba":
+            raise SpecError("The numba kernel needs numba: pip install numba")
+        return None
+    return _kernel_numba.kernel_chunk
 
 
 @dataclass(frozen=True, eq=False)

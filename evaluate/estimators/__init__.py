@@ -64,6 +64,9 @@ DESIGNS: dict[str, Design] = {
     ),
     "did": Design(_E + "did:did", True, "2x2 difference-in-differences"),
     "twfe": Design(_E + "twfe:twfe", True, "two-way fixed effects regression"),
+    "compressed_twfe": Design(
+        _E + "compressed:compressed_twfe", True, "person-level TWFE from cell statistics"
+    ),
     "event_study": Design(_E + "event_study:event_study", True, "event study with leads and lags"),
     "callaway_santanna": Design(
         _E + "staggered:callaway_santanna", True, "staggered DiD (Callaway-Sant'Anna)"
