@@ -13,6 +13,7 @@ negative of net expenditure: plus = the intervention saves money.
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
@@ -346,4 +347,27 @@ class BusinessCase(ResultDisplay):
         ax.axhline(0, color="0.4", linewidth=0.8)
         ax.set_ylabel("net gain, 1,000 DKK (plus = saving)")
         ax.set_title(f"{self.title}\n{self.price_level}", fontsize="medium")
+        return ax
+
+    def plot_waterfall(self, ax: Axes | None = None) -> Axes:
+        """Waterfall of the net gain: each line's total gain (green) or cost (red),
+        stacked from zero to the net, in 1,000 DKK (undiscounted, adjusted)."""
+        import matplotlib.pyplot as plt
+        import seaborn as sns
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7.0, 4.0))
+        palette = sns.color_palette("deep")
+        gains = -self.expenditure().sum(axis=1) / 1_000
+        order = gains.sort_values(ascending=False, kind="stable")
+        level = 0.0
+        labels = [textwrap.fill(str(name), 16) for name in order.index]
+        for i, value in enumerate(order.to_numpy()):
+            ax.bar(i, value, bottom=level, color=palette[2] if value >= 0 else palette[3])
+            level += value
+        ax.bar(len(order), level, color="0.35")
+        ax.set_xticks(range(len(order) + 1), [*labels, "net"], fontsize="small")
+        ax.axhline(0, color="0.4", linewidth=0.8)
+        ax.set_ylabel("gain, 1,000 DKK (plus = saving)")
+        ax.set_title(f"Where the net gain comes from\n{self.price_level}", fontsize="medium")
         return ax

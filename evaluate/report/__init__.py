@@ -155,6 +155,8 @@ def _case_context(key: str, case: BusinessCase, f: Formatter, t: dict[str, str])
             }
             for row in sensitivity(case).itertuples(index=False)
         ],
+        "waterfall": f"figures/waterfall-{_slug(key)}.png",
+        "waterfall_png": render_png(case.plot_waterfall),
         "tornado": f"figures/tornado-{_slug(key)}.png",
         "tornado_png": render_png(lambda ax: plot_tornado(case, ax=ax)),
         "n_draws": case.n_draws,
@@ -229,6 +231,7 @@ def _figures(context: dict[str, Any]) -> dict[str, bytes]:
     figures = {e["figure"]: e["png"] for e in context["effects"]}
     figures.update({c["figure"]: c["png"] for c in context["cases"]})
     figures.update({c["tornado"]: c["tornado_png"] for c in context["cases"]})
+    figures.update({c["waterfall"]: c["waterfall_png"] for c in context["cases"]})
     return figures
 
 
