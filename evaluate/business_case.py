@@ -23,7 +23,7 @@ import pandas as pd
 
 from evaluate._display import ResultDisplay
 from evaluate.errors import SpecError
-from evaluate.money.cashflow import CashFlowLine
+from evaluate.money.cashflow import CATEGORIES, CashFlowLine
 from evaluate.money.discount import DiscountSchedule
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ class BusinessCase(ResultDisplay):
         when the effect is estimated against a counterfactual: deadweight is then
         already netted out.
     optimism_bias : uplift of fixed costs (0.2 = costs 20 % above the plan).
+    horizon : the last year the case counts; every line must end by then (a horizon
+        shorter than the investment or the effects is an error, not a silent cut).
     """
 
     title: str
@@ -70,6 +72,7 @@ class BusinessCase(ResultDisplay):
     deadweight: float = 0.0
     displacement: float = 0.0
     optimism_bias: float = 0.0
+    horizon: int | None = None
 
     def __post_init__(self) -> None:
         if not self.lines:
@@ -91,6 +94,12 @@ class BusinessCase(ResultDisplay):
             raise SpecError(
                 f"optimism_bias is a share between 0 and 2, got {self.optimism_bias!r}; "
                 "give 0.2 for 20 %."
+            )
+        if self.horizon is not None and self.years[-1] > self.horizon:
+            late = sorted({line.name for line in self.lines if max(line.amounts) > self.horizon})
+            raise SpecError(
+                f"Horizon {self.horizon} is shorter than the lines {late}, which run to "
+                f"{self.years[-1]}. Extend the horizon or end those lines (effect_years) by it."
             )
         if self.base_year is not None and self.base_year > self.years[0]:
             raise SpecError(f"base_year {self.base_year} is after the first year {self.years[0]}.")
@@ -247,15 +256,37 @@ class BusinessCase(ResultDisplay):
         return replace(self, lines=lines, title=f"{self.title} ({perspective})")
 
     # --- tables ----------------------------------------------------------------
-    def table(self, scale: float = 1_000.0) -> pd.DataFrame:
+    def table(self, scale: float = 1_000.0, *, by_category: bool = False) -> pd.DataFrame:
         """The business-case table in ``scale`` DKK (default 1,000 DKK) with the sign
-        convention applied: one row per line plus the net, one column per year plus total."""
+        convention applied: one row per line plus the net, one column per year plus total.
+
+        With ``by_category`` the lines are grouped as in a Danish business case (service,
+        overførsler, anlæg), each group followed by a subtotal row named
+        ``"<category> total"``; ``frame.attrs["kinds"]`` says which rows are lines,
+        subtotals and the net.
+        """
         expenditure = self.expenditure() / scale
         shown = expenditure if self.sign == "municipal" else -expenditure
-        shown.loc["Net"] = shown.sum(axis=0)
+        kinds = ["line"] * len(shown)
+        if by_category:
+            category = {line.name: line.category for line in self.lines}
+            parts, kinds = [], []
+            for name in CATEGORIES:
+                group = shown[[category[line] == name for line in shown.index]]
+                if group.empty:
+                    continue
+                subtotal = group.sum(axis=0).rename(f"{name} total").to_frame().T
+                parts += [group, subtotal]
+                kinds += ["line"] * len(group) + ["subtotal"]
+            shown = pd.concat(parts)
+            lines_only = shown[[k == "line" for k in kinds]]
+        else:
+            lines_only = shown
+        shown.loc["Net"] = lines_only.sum(axis=0)
         shown["Total"] = shown.sum(axis=1)
         shown.columns = [str(c) for c in shown.columns]
         shown.index.name = "line"
+        shown.attrs["kinds"] = [*kinds, "net"]
         return shown
 
     def to_frame(self) -> pd.DataFrame:

@@ -206,6 +206,7 @@ class BusinessCaseSpec(_Strict):
     deadweight: float = Field(default=0.0, ge=0, lt=1)
     displacement: float = Field(default=0.0, ge=0, lt=1)
     optimism_bias: float = Field(default=0.0, ge=0, le=2)
+    horizon: int | None = None
     note: str = ""
     line: list[LineSpec] = Field(min_length=1)
 

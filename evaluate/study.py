@@ -165,6 +165,7 @@ def _business_case(spec: BusinessCaseSpec, effects, study: StudySpec) -> Busines
         deadweight=spec.deadweight,
         displacement=spec.displacement,
         optimism_bias=spec.optimism_bias,
+        horizon=spec.horizon,
         seed=study.study.seed,
         alpha=study.report.alpha,
         notes=(spec.note,) if spec.note else (),

@@ -156,3 +156,13 @@ def test_sensitivity_table_and_tornado():
     row = table.set_index("assumption").loc["Caseworkers ±20%"]
     assert (row.npv_low, row.npv_high) == pytest.approx((2_200_000, 1_600_000))
     assert isinstance(plot_tornado(faxe_case()), Axes)
+
+
+def test_category_table_and_horizon():
+    table = faxe_case().table(by_category=True)
+    assert table.attrs["kinds"] == ["line", "subtotal", "line", "line", "subtotal", "net"]
+    assert table.loc["transfers total", "Total"] == pytest.approx(-3_400)
+    assert table.loc["Net", "Total"] == pytest.approx(-1_900)  # subtotals are not summed twice
+    with pytest.raises(SpecError, match="Horizon 2018 is shorter"):
+        faxe_case(horizon=2018)
+    assert faxe_case(horizon=2030).net_gain == pytest.approx(1_900_000)

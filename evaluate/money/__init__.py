@@ -2,6 +2,7 @@
 
 from evaluate.money.cashflow import CashFlowLine, cost, effect_years, monetize, staff_cost
 from evaluate.money.discount import DiscountSchedule
+from evaluate.money.index import PriceIndex
 from evaluate.money.rates import Rate, RateTable
 from evaluate.money.refusion import RefusionSchedule
 from evaluate.money.society import factor, production_value, tax_revenue
@@ -9,6 +10,7 @@ from evaluate.money.society import factor, production_value, tax_revenue
 __all__ = [
     "CashFlowLine",
     "DiscountSchedule",
+    "PriceIndex",
     "Rate",
     "RateTable",
     "RefusionSchedule",

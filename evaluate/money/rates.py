@@ -14,6 +14,7 @@ from typing import Literal
 import pandas as pd
 
 from evaluate.errors import SpecError
+from evaluate.money.index import PriceIndex
 
 Per = Literal["week", "month", "year"]
 _PER_YEAR = {"week": 52.0, "month": 12.0, "year": 1.0}
@@ -30,6 +31,9 @@ class Rate:
     per: Per
     basis: str
     source: str
+    indexed_from: int | None = None
+    """When set, the rate was not in the table for ``year``: it is the ``indexed_from``
+    rate moved to ``year`` with a :class:`~evaluate.money.index.PriceIndex`."""
 
     @property
     def annual(self) -> float:
@@ -38,7 +42,8 @@ class Rate:
 
     def describe(self) -> str:
         amount = f"{self.amount:,.0f} DKK/{self.per}"
-        return f"{self.benefit} {self.year}: {amount} ({self.basis}; {self.source})"
+        flag = f"; INDEXED from {self.indexed_from}" if self.indexed_from is not None else ""
+        return f"{self.benefit} {self.year}: {amount} ({self.basis}; {self.source}{flag})"
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,16 +58,35 @@ class RateTable:
         with (files("evaluate.money") / "data" / "rates_dk.csv").open("rb") as handle:
             return cls(pd.read_csv(handle))
 
-    def get(self, benefit: str, year: int) -> Rate:
+    def get(self, benefit: str, year: int, *, index: PriceIndex | None = None) -> Rate:
+        """The rate of ``benefit`` in ``year``.
+
+        A year the table lacks is an error, unless ``index`` is given: the nearest known
+        year's rate is then moved to ``year`` with it, and the rate is flagged
+        (``indexed_from``) so the report says so.
+        """
         rows = self.frame[(self.frame["benefit"] == benefit) & (self.frame["year"] == year)]
         if rows.empty:
             known = self.frame.loc[self.frame["benefit"] == benefit, "year"].tolist()
             if not known:
                 names = ", ".join(sorted(self.frame["benefit"].unique()))
                 raise SpecError(f"No rate for benefit {benefit!r}; known benefits: {names}.")
-            raise SpecError(
-                f"No {benefit!r} rate for {year}; known years: {known}. "
-                "Give the rate yourself with RateTable.with_rate(...)."
+            if index is None:
+                raise SpecError(
+                    f"No {benefit!r} rate for {year}; known years: {known}. Give the rate "
+                    "yourself with RateTable.with_rate(...), or an index to fill it in."
+                )
+            nearest = min(known, key=lambda k: (abs(k - year), -k))
+            base = self.get(benefit, nearest)
+            return Rate(
+                benefit=benefit,
+                year=year,
+                amount=index.reprice(base.amount, nearest, year),
+                per=base.per,
+                basis=base.basis,
+                source=f"{base.source}; indexed {nearest}->{year} with {index.name} "
+                f"({index.source})",
+                indexed_from=nearest,
             )
         row = rows.iloc[-1]
         return Rate(

@@ -87,17 +87,27 @@ def _effect_context(key: str, effect: Effect, f: Formatter, t: dict[str, str]) -
 
 
 def _case_context(key: str, case: BusinessCase, f: Formatter, t: dict[str, str]) -> dict[str, Any]:
-    table = case.table()
+    grouped = len({line.category for line in case.lines}) > 1
+    table = case.table(by_category=grouped)
     columns = [t["total"] if c == "Total" else c for c in table.columns]
+    net_label = t["net_municipal"] if case.sign == "municipal" else t["net"]
+
+    def label(name: str, kind: str) -> str:
+        if kind == "net":
+            return net_label
+        if kind == "subtotal":
+            category = name.removesuffix(" total")
+            return t["subtotal"].format(category=t[f"category_{category}"])
+        return name
+
     body = [
         {
-            "line": (t["net_municipal"] if case.sign == "municipal" else t["net"])
-            if name == "Net"
-            else name,
+            "line": label(name, kind),
             "cells": [f.thousands(v * 1_000) for v in row],
-            "net": name == "Net",
+            "net": kind == "net",
+            "subtotal": kind == "subtotal",
         }
-        for name, row in zip(table.index, table.to_numpy(), strict=True)
+        for name, kind, row in zip(table.index, table.attrs["kinds"], table.to_numpy(), strict=True)
     ]
     k = case.key_figures()
     uncertain = case.uncertain

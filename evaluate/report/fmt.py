@@ -30,7 +30,8 @@ class Formatter:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "–"
         pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-        return format_decimal(value, format=pattern, locale=self.locale)
+        rounded = round(float(value), decimals) + 0.0  # no "-0" for a value that rounds to zero
+        return format_decimal(rounded, format=pattern, locale=self.locale)
 
     def percent(self, share: float | None, decimals: int = 1) -> str:
         if share is None or math.isnan(share):

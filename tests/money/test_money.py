@@ -134,3 +134,21 @@ def test_society_production_and_tax_lines():
         production_value(share, annual_wage=1.0, years=2024)
     with pytest.raises(SpecError, match="tax_rate"):
         tax_revenue(work, annual_earnings=1.0, tax_rate=40, years=2024)
+
+
+def test_unknown_year_filled_by_an_index_with_a_flag():
+    from evaluate.money import PriceIndex
+
+    index = PriceIndex("satsregulering (illustrative)", {2023: 100.0, 2024: 103.0, 2025: 106.0},
+                       source="test values")
+    rate = RateTable.danish().get("ledighedsydelse", 2025, index=index)
+    assert rate.indexed_from == 2024
+    assert rate.amount == pytest.approx(4185 * 106 / 103)
+    assert "INDEXED from 2024" in rate.describe()
+    assert RateTable.danish().get("ledighedsydelse", 2024, index=index).indexed_from is None
+    with pytest.raises(SpecError, match="covers 2023-2025"):
+        RateTable.danish().get("ledighedsydelse", 2030, index=index)
+    with pytest.raises(SpecError, match="source"):
+        PriceIndex("pl", {2024: 1.0}, source="")
+    with pytest.raises(SpecError, match="positive"):
+        PriceIndex("pl", {2024: -1.0}, source="x")
