@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from evaluate.data.validate import check_columns, check_frame, check_numeric, drop_missing
+from evaluate.data.validate import check_columns, check_frame, check_numeric
+from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SpecError
 from evaluate.estimators.twfe import TWFEResult, coefficient_distribution
@@ -310,7 +311,7 @@ def compressed_twfe(
     outcome_unit: str = "outcome units",
     outcome_label: str = "outcome",
     alpha: float = 0.05,
-    drop_missing_rows: bool = True,
+    drop_missing: bool = True,
     name: str | None = None,
     population: str | None = None,
     source: str = "",
@@ -335,7 +336,7 @@ def compressed_twfe(
         the month on benefit as outcome, full-time persons).  The SE scales alike
         (the factor is taken as fixed).
     outcome_unit, outcome_label : words for the report.
-    alpha, drop_missing_rows, name, population, source, simulated : as in :func:`evaluate.twfe`.
+    alpha, drop_missing, name, population, source, simulated : as in :func:`evaluate.twfe`.
 
     Examples
     --------
@@ -366,7 +367,7 @@ def compressed_twfe(
     check_columns(cells, used, "cells")
     for c in (treatment, n, sum_y, sum_y2, *covariates):
         check_numeric(cells, c)
-    frame, n_dropped = drop_missing(cells[used], used, allow=drop_missing_rows)
+    frame, n_dropped = _drop_missing(cells[used], used, allow=drop_missing)
     counts = frame[n].to_numpy(dtype=float)
     if (counts < 0).any() or np.any(counts != np.round(counts)):
         raise DataError(f"Column {n!r} must hold non-negative whole numbers of persons.")

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from evaluate.data.validate import check_columns, check_frame, check_numeric, drop_missing
+from evaluate.data.validate import check_columns, check_frame, check_numeric
+from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import EffectResult, Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SpecError
 from evaluate.estimators.twfe import Inference, coefficient_distribution, resolve_inference
@@ -115,7 +116,7 @@ def did(
     cluster: str | None = "unit",
     inference: Inference = "auto",
     alpha: float = 0.05,
-    drop_missing_rows: bool = True,
+    drop_missing: bool = True,
     n_boot: int = 999,
     seed: int | None = 0,
     name: str | None = None,
@@ -136,7 +137,7 @@ def did(
     inference : covariance convention, ``"wild"`` or ``"auto"`` (CR1; CR2 with fewer
         than 30 clusters or a single treated cluster; HC2 without clusters).
     alpha : 1 - confidence level.
-    drop_missing_rows : drop, count and warn about rows with missing values.
+    drop_missing : drop, count and warn about rows with missing values.
     n_boot, seed : for ``inference="wild"``.
 
     Examples
@@ -160,7 +161,7 @@ def did(
         check_numeric(data, c)
     if not 0 < alpha < 1:
         raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
-    frame, n_dropped = drop_missing(data[used], used, allow=drop_missing_rows)
+    frame, n_dropped = _drop_missing(data[used], used, allow=drop_missing)
     if frame.empty:
         raise DataError("No rows are left after dropping rows with missing values.")
     if frame.duplicated(subset=[unit, time]).any():

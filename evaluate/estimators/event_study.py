@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluate.data.validate import check_columns, check_frame, check_numeric, drop_missing
+from evaluate.data.validate import check_columns, check_frame, check_numeric
+from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance
 from evaluate.errors import DataError, DesignError, PreTrendWarning, SpecError
 from evaluate.estimators.twfe import (
@@ -137,7 +138,7 @@ def event_study(
     cluster: str | None = "unit",
     inference: Inference = "auto",
     alpha: float = 0.05,
-    drop_missing_rows: bool = True,
+    drop_missing: bool = True,
     name: str | None = None,
 ) -> EventStudyResult:
     """Event-study regression with unit and period fixed effects.
@@ -185,9 +186,7 @@ def event_study(
         check_numeric(data, c)
     frame = data[used]
     never = frame[cohort].isna() | frame[cohort].isin(list(never_treated))
-    frame, n_dropped = drop_missing(
-        frame, [c for c in used if c != cohort], allow=drop_missing_rows
-    )
+    frame, n_dropped = _drop_missing(frame, [c for c in used if c != cohort], allow=drop_missing)
     never = never.loc[frame.index].to_numpy()
     check_numeric(frame, cohort)
     by_unit = frame.groupby(unit, sort=False)[cohort].nunique(dropna=False)

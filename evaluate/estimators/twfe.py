@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from evaluate.data.validate import check_columns, check_frame, check_numeric, drop_missing
+from evaluate.data.validate import check_columns, check_frame, check_numeric
+from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import EffectResult, Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SpecError
 from evaluate.inference.bootstrap import wild_cluster_bootstrap
@@ -386,7 +387,7 @@ def twfe(
     cluster: str | None = "unit",
     inference: Inference = "auto",
     alpha: float = 0.05,
-    drop_missing_rows: bool = True,
+    drop_missing: bool = True,
     n_boot: int = 999,
     seed: int | None = 0,
     name: str | None = None,
@@ -405,7 +406,7 @@ def twfe(
         fewer than 30 clusters or a single treated cluster (the result's notes say why),
         HC2 without clusters.
     alpha : 1 - confidence level.
-    drop_missing_rows : drop (and count, and warn about) rows with missing values;
+    drop_missing : drop (and count, and warn about) rows with missing values;
         ``False`` raises instead.
     n_boot, seed : wild bootstrap draws and seed (``inference="wild"`` only).
 
@@ -429,7 +430,7 @@ def twfe(
     if not 0 < alpha < 1:
         raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
     used = list(dict.fromkeys(cols))
-    frame, n_dropped = drop_missing(data[used], used, allow=drop_missing_rows)
+    frame, n_dropped = _drop_missing(data[used], used, allow=drop_missing)
     index = panel_index(frame[unit], frame[time])
     if index.n_times < 2 or index.n_units < 2:
         raise DesignError(

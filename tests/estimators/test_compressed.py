@@ -282,7 +282,7 @@ def test_bad_input():
         res = compressed_twfe(with_nan, **kw)
     assert res.provenance.n_dropped == 1 and caught
     with pytest.raises(DataError, match="Missing"):
-        compressed_twfe(with_nan, drop_missing_rows=False, **kw)
+        compressed_twfe(with_nan, drop_missing=False, **kw)
 
 
 def test_result_contract():

@@ -170,7 +170,7 @@ def test_bad_input():
         did(dup, outcome="y", unit="u", time="t", treated="g")
     holes = base.assign(y=base.y.where(base.index != 3))
     with pytest.raises(DataError, match="Missing values"):
-        did(holes, outcome="y", unit="u", time="t", treated="g", drop_missing_rows=False)
+        did(holes, outcome="y", unit="u", time="t", treated="g", drop_missing=False)
     with pytest.raises(SpecError, match="inference"):
         did(base, outcome="y", unit="u", time="t", treated="g", inference="CR9")  # type: ignore[arg-type]
     with pytest.raises(SpecError, match="cluster"):
