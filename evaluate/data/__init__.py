@@ -3,7 +3,8 @@
 Register records (one benefit status per person per week) are validated by
 :func:`prepare_records`, derived into spells, the refusion clock, full-time
 persons and transitions by :func:`derive_register` on an embedded DuckDB engine
-(or Spark), and turned into estimator-ready panels by :func:`outcome_panel`.
+(or Spark) -- or by :func:`derive_parquet`, streaming Parquet files larger than
+memory in person-aligned chunks -- and turned into estimator-ready panels by :func:`outcome_panel`.
 """
 
 from evaluate.data.derive import RegisterDerivation, ResetRule, derive_register, outcome_panel
@@ -17,6 +18,7 @@ from evaluate.data.register import (
     prepare_records,
     read_register,
 )
+from evaluate.data.stream import derive_parquet, plan_chunks
 from evaluate.data.validate import (
     check_columns,
     check_no_duplicates,
@@ -34,6 +36,7 @@ __all__ = [
     "check_columns",
     "check_no_duplicates",
     "check_numeric",
+    "derive_parquet",
     "derive_register",
     "drop_missing",
     "get_engine",
@@ -41,6 +44,7 @@ __all__ = [
     "iso_week_label",
     "iter_register",
     "outcome_panel",
+    "plan_chunks",
     "prepare_records",
     "read_register",
 ]

@@ -400,9 +400,9 @@ def derive_register(
     ftp = eng.sql(FTP_SQL, tables)
     flows = eng.sql(TRANSITIONS_SQL, tables)
     return RegisterDerivation(
-        spells=_label_spells(spells, benefits, records.person_ids),
-        ftp=_label_ftp(ftp, benefits, records.municipalities, records.window),
-        transitions=_label_flows(flows, benefits, records.municipalities),
+        spells=label_spells(spells, benefits, records.person_ids),
+        ftp=label_ftp(ftp, benefits, records.municipalities, records.window),
+        transitions=label_flows(flows, benefits, records.municipalities),
         benefits=benefits,
         municipalities=records.municipalities,
         window=records.window,
@@ -418,7 +418,7 @@ def _names(benefits: pd.DataFrame) -> np.ndarray:
     return benefits.sort_values("benefit_id")["benefit"].to_numpy()
 
 
-def _label_spells(spells: pd.DataFrame, benefits: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+def label_spells(spells: pd.DataFrame, benefits: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
     out = spells.sort_values(["person", "start_week"], kind="stable").reset_index(drop=True)
     return pd.DataFrame(
         {
@@ -433,7 +433,7 @@ def _label_spells(spells: pd.DataFrame, benefits: pd.DataFrame, ids: np.ndarray)
     )
 
 
-def _label_ftp(
+def label_ftp(
     ftp: pd.DataFrame, benefits: pd.DataFrame, muns: np.ndarray, window: tuple[int, int]
 ) -> pd.DataFrame:
     out = ftp.sort_values(["municipality", "month", "benefit"], kind="stable")
@@ -455,7 +455,7 @@ def _label_ftp(
     )
 
 
-def _label_flows(flows: pd.DataFrame, benefits: pd.DataFrame, muns: np.ndarray) -> pd.DataFrame:
+def label_flows(flows: pd.DataFrame, benefits: pd.DataFrame, muns: np.ndarray) -> pd.DataFrame:
     keys = ["municipality", "month", "from_benefit", "to_benefit"]
     out = flows.sort_values(keys, kind="stable").reset_index(drop=True)
     names = _names(benefits)
