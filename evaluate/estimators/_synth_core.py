@@ -22,21 +22,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg.lapack import dgesv, dgetrs
 from scipy.optimize import minimize
 
 
-def simplex_least_squares(
-    gram: np.ndarray, cross: np.ndarray, start: np.ndarray | None = None
-) -> np.ndarray:
-    """Minimise ``w' gram w - 2 cross' w`` over the unit simplex (exact active set).
+def _solve(a: np.ndarray, b: np.ndarray, keep: list | None = None) -> np.ndarray | None:
+    """LAPACK ``gesv`` (as ``np.linalg.solve``) without NumPy's per-call checks, which
+    dominate at these sizes (the inner solve runs tens of thousands of times);
+    ``None`` if ``a`` is singular.  ``keep`` receives the LU factors for reuse."""
+    lu, piv, x, info = dgesv(a, b)
+    if keep is not None:
+        keep[:] = (lu, piv) if info == 0 else ()
+    return x if info == 0 else None
 
-    ``gram = A'A`` and ``cross = A'b`` for the least-squares form ``||A w - b||^2``.
-    ``start`` is any point of the simplex (say, the solution at a neighbouring
-    ``V``); the search starts on its support, which is what makes the nested V
-    search fast: neighbouring ``V`` usually share the support, and then one small
-    linear solve confirms the optimum.  The result satisfies the KKT conditions
-    (gradient equal on the support, not smaller off it) up to rounding.
-    """
+
+def _simplex_ls(gram, cross, start, keep):
+    """:func:`simplex_least_squares`; ``keep`` ends holding ``(lu, piv, support)`` of
+    the last KKT solve (empty if it fell back to least squares)."""
     n = cross.shape[0]
     scale = max(float(np.abs(gram).max()), float(np.abs(cross).max()), 1e-300)
     tol_g = 1e-11 * scale
@@ -45,19 +47,21 @@ def simplex_least_squares(
     def solve_on(s: np.ndarray) -> np.ndarray:
         # Stationarity of the Lagrangian on the free set: [Q 1; 1' 0][w; mu] = [c; 1].
         m = s.shape[0]
-        kkt = np.ones((m + 1, m + 1))
-        kkt[:m, :m] = gram[s][:, s]
+        kkt = np.empty((m + 1, m + 1))
+        kkt[:m, :m] = gram[s[:, None], s]
+        kkt[m, :m] = 1.0
+        kkt[:, m] = 1.0
         kkt[m, m] = 0.0
         rhs = np.empty(m + 1)
         rhs[:m] = cross[s]
         rhs[m] = 1.0
-        try:
-            sol = np.linalg.solve(kkt, rhs)
-        except np.linalg.LinAlgError:
-            sol = np.full(m + 1, np.nan)
-        if not np.isfinite(sol).all():
+        sol = _solve(kkt, rhs, keep)
+        if sol is None or not np.isfinite(sol.sum()):
             # Free donors that are affinely dependent: any minimiser will do.
+            keep.clear()
             sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
+        else:
+            keep.append(s)
         return sol[:m]
 
     if start is None:
@@ -71,9 +75,9 @@ def simplex_least_squares(
         # Inner loop: optimum on the free set; if it leaves the simplex, step to the
         # boundary and free set shrinks (the objective never increases).
         for _ in range(n + 1):
-            s = np.flatnonzero(free)
+            s = free.nonzero()[0]
             z = solve_on(s)
-            if (z > tol_w).all():
+            if z.min() > tol_w:
                 w[:] = 0.0
                 w[s] = z
                 break
@@ -91,15 +95,30 @@ def simplex_least_squares(
                 free[j] = True
                 w[j] = 1.0
         grad = gram @ w - cross
-        level = float(grad[free].mean())
+        level = float(grad[free].sum()) / int(free.sum())
         cand = np.where(free, np.inf, grad)
         j = int(np.argmin(cand))
         if not cand[j] < level - tol_g or j == last_added:
             break
         free[j] = True
         last_added = j
-    w = np.clip(w, 0.0, None)
+    w = np.maximum(w, 0.0)
     return w / w.sum()
+
+
+def simplex_least_squares(
+    gram: np.ndarray, cross: np.ndarray, start: np.ndarray | None = None
+) -> np.ndarray:
+    """Minimise ``w' gram w - 2 cross' w`` over the unit simplex (exact active set).
+
+    ``gram = A'A`` and ``cross = A'b`` for the least-squares form ``||A w - b||^2``.
+    ``start`` is any point of the simplex (say, the solution at a neighbouring
+    ``V``); the search starts on its support, which is what makes the nested V
+    search fast: neighbouring ``V`` usually share the support, and then one small
+    linear solve confirms the optimum.  The result satisfies the KKT conditions
+    (gradient equal on the support, not smaller off it) up to rounding.
+    """
+    return _simplex_ls(gram, cross, start, [])
 
 
 @dataclass(frozen=True)
@@ -131,14 +150,16 @@ class _Nested:
 
     def __init__(self, x1, x0, z1, z0):
         self.x1, self.x0, self.z1, self.z0 = x1, x0, z1, z0
+        self.x0t = x0.T  # transposed view, made once (weights() runs thousands of times)
         self.support: np.ndarray | None = None
         self.last: np.ndarray | None = None
+        self.lu: list = []  # (lu, piv, support) of the last inner KKT solve
 
     def weights(self, v: np.ndarray) -> np.ndarray:
-        xv = self.x0.T * v
-        w = simplex_least_squares(xv @ self.x0, xv @ self.x1, self.last)
+        xv = self.x0t * v
+        w = _simplex_ls(xv @ self.x0, xv @ self.x1, self.last, self.lu)
         self.last = w
-        self.support = np.flatnonzero(w > 0)
+        self.support = (w > 0).nonzero()[0]
         return w
 
     def cold_loss(self, v: np.ndarray) -> tuple[float, np.ndarray]:
@@ -167,17 +188,23 @@ class _Nested:
         m = s.shape[0]
         xs = self.x0[:, s]
         resid = self.x1 - xs @ w[s]
-        kkt = np.empty((m + 1, m + 1))
-        kkt[:m, :m] = (xs.T * v) @ xs
-        kkt[:m, m] = 1.0
-        kkt[m, :m] = 1.0
-        kkt[m, m] = 0.0
         rhs = np.zeros((m + 1, v.shape[0]))
         rhs[:m] = xs.T * resid  # d(cross - gram w)/dv_k on the support
-        try:
-            dw = np.linalg.solve(kkt, rhs)[:m]
-        except np.linalg.LinAlgError:
-            dw = np.linalg.lstsq(kkt, rhs, rcond=None)[0][:m]
+        sol = None
+        if self.lu and np.array_equal(self.lu[2], s):
+            # The inner solve ended on this support: reuse its factorisation.
+            sol, info = dgetrs(self.lu[0], self.lu[1], rhs)
+            sol = sol if info == 0 else None
+        if sol is None:
+            kkt = np.empty((m + 1, m + 1))
+            kkt[:m, :m] = (xs.T * v) @ xs
+            kkt[:m, m] = 1.0
+            kkt[m, :m] = 1.0
+            kkt[m, m] = 0.0
+            sol = _solve(kkt, rhs)
+            if sol is None:
+                sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
+        dw = sol[:m]
         grad = -2.0 / t * (gap @ self.z0[:, s]) @ dw
         return loss, grad
 
@@ -217,7 +244,9 @@ def fit_weights(
     """Donor weights for one treated unit.
 
     ``x1`` (k), ``x0`` (k x J): predictors; ``z1`` (T), ``z0`` (T x J): fit-window
-    outcomes.  ``v_method`` is "nested", "equal" or "outcome-only".
+    outcomes.  ``v_method`` is "nested", "equal" or "outcome-only".  ``first_starts``
+    come before the standard starts (and count towards ``n_starts``); ``n_polish``
+    best runs get ``polish_evals * k`` Nelder-Mead evaluations.
     """
     if v_method == "outcome-only":
         w = simplex_least_squares(z0.T @ z0, z0.T @ z1)

@@ -14,19 +14,32 @@ window (default the whole post-period), with the cumulative and relative effects
 beside it.  Count models also give rate ratios: ``exp(b2)`` (level), ``exp(b3)``
 (slope, per period) and the window's expected count over its counterfactual.
 
-Standard errors are Newey-West (HAC, Bartlett kernel) by default, with lag
-``floor(4 (n / 100)^(2/9))`` (Newey & West 1994) unless ``hac_lags`` is given; no
-small-sample correction (as statsmodels' default).  Newey-West intervals with that
-lag are too narrow in autocorrelated series of this length: with AR(1) errors over
-240 months the 95 % interval of the average effect covers 92.8 % (phi 0.2) and
-88.4 % (phi 0.5; iid standard errors 77 %), see tests/estimators/test_its.py.
-Read p-values near 0.05 with that in mind (more lags alone do not help: they
-trade bias for noise in the long-run variance).  Least squares uses a t
-reference with ``n - k`` degrees of freedom, GLMs a normal one.  A Ljung-Box test
-on the residuals says whether autocorrelation is present (then only the HAC
-intervals are trustworthy).  Quasi-Poisson multiplies the classical Poisson
-covariance by the Pearson dispersion ``X^2 / (n - k)``; with HAC the sandwich
-already absorbs overdispersion.
+Standard errors.  For least squares the default (``cov="ar1"``) models the errors
+as a stationary AR(1), ``e_t = rho e_(t-1) + u_t``, and fits by feasible GLS: the
+Prais-Winsten transform (the first observation kept, scaled by ``sqrt(1 - rho^2)``)
+with ``rho`` chosen by restricted maximum likelihood (REML, as R ``nlme::gls``),
+which removes most of the downward bias of the residual autocorrelation in short
+series; ``sigma^2`` is the whitened residual sum of squares over ``n - k - 1`` and
+the reference is t with ``n - k - 1`` degrees of freedom (one for ``rho``).  In
+known-truth simulations with AR(1) errors (tests/estimators/test_its.py, 2,000
+draws each) the 95 % interval of the average effect covers 94.1 % / 92.8 %
+(n = 60, phi 0.2 / 0.5), 94.7 % / 94.1 % (n = 120) and 94.3 % / 94.2 % (n = 240);
+it still ignores the uncertainty in ``rho``, so very short, strongly
+autocorrelated series cover a little under 95 %.  The periods are taken as
+consecutive rows (a dropped month is not a gap in the AR model).
+
+``cov="hac"`` (the default for the count families) is Newey-West (Bartlett
+kernel) with lag ``floor(4 (n / 100)^(2/9))`` (Newey & West 1994) unless
+``hac_lags`` is given; no small-sample correction (as statsmodels' default).
+Newey-West intervals with that lag are too narrow in autocorrelated series of this
+length: with AR(1) errors over 240 months the 95 % interval covers 92.8 % (phi 0.2)
+and 88.4 % (phi 0.5), which is why least squares defaults to the AR(1) model.
+``cov="classical"`` assumes iid errors (77 % coverage at phi 0.5).  Least squares
+uses a t reference (``n - k`` degrees of freedom for "hac"/"classical"), GLMs a
+normal one.  A Ljung-Box test on the residuals (for "ar1": on the whitened
+innovations) says whether autocorrelation is left that the covariance does not
+model.  Quasi-Poisson multiplies the classical Poisson covariance by the Pearson
+dispersion ``X^2 / (n - k)``; with HAC the sandwich already absorbs overdispersion.
 
 A comparison series (``comparison``, controlled ITS) turns the model into one for
 the difference ``y_t - c_t``: level and slope changes are then relative to the
@@ -60,28 +73,14 @@ from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance,
 from evaluate.errors import DataError, DesignError, SpecError
 from evaluate.estimators.forecast import coerce_time, time_positions
 from evaluate.inference.distributions import Normal, StudentT
+from evaluate.inference.serial import hac_meat, newey_west_lags, prais_winsten, whiten
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 Family = Literal["gaussian", "poisson", "quasipoisson"]
 Seasonality = Literal["month", "quarter", "fourier"] | None
-Cov = Literal["hac", "classical"]
-
-
-def newey_west_lags(n: int) -> int:
-    """Newey & West (1994) plug-in lag for the Bartlett kernel: ``floor(4 (n/100)^(2/9))``."""
-    return int(math.floor(4 * (n / 100) ** (2 / 9)))
-
-
-def hac_meat(scores: np.ndarray, lags: int) -> np.ndarray:
-    """Newey-West long-run covariance of the rows of ``scores`` (Bartlett weights
-    ``1 - l / (lags + 1)``), without a small-sample correction."""
-    meat = scores.T @ scores
-    for lag in range(1, lags + 1):
-        gamma = scores[lag:].T @ scores[:-lag]
-        meat += (1 - lag / (lags + 1)) * (gamma + gamma.T)
-    return meat
+Cov = Literal["ar1", "hac", "classical"]
 
 
 @dataclass(frozen=True)
@@ -148,7 +147,7 @@ def its(
     fourier_terms: int = 2,
     exposure: str | None = None,
     comparison: str | None = None,
-    cov: Cov = "hac",
+    cov: Cov | None = None,
     hac_lags: int | None = None,
     unit: str = "outcome units",
     population: str = "not stated",
@@ -174,7 +173,9 @@ def its(
         is an offset, so the model is for the rate.
     comparison : column with a comparison series (controlled ITS, gaussian only): the
         model is fitted to ``outcome - comparison``.
-    cov : "hac" (Newey-West, default) or "classical" (iid errors; Poisson: model-based,
+    cov : "ar1" (least squares only: AR(1) errors, feasible GLS with ``rho`` by REML;
+        the default for "gaussian"), "hac" (Newey-West; the default for counts, and
+        when ``hac_lags`` is given) or "classical" (iid errors; Poisson: model-based,
         quasi-Poisson: times the Pearson dispersion).
     hac_lags : Newey-West lag; default ``floor(4 (n/100)^(2/9))``.
     unit, population, name, source, simulated : descriptions carried to the report.
@@ -194,8 +195,16 @@ def its(
         raise SpecError(
             f"seasonality must be None, 'month', 'quarter' or 'fourier', got {seasonality!r}."
         )
-    if cov not in ("hac", "classical"):
-        raise SpecError(f"cov must be 'hac' or 'classical', got {cov!r}.")
+    if cov is None:
+        cov = "ar1" if family == "gaussian" and hac_lags is None else "hac"
+    if cov not in ("ar1", "hac", "classical"):
+        raise SpecError(f"cov must be 'ar1', 'hac', 'classical' or None, got {cov!r}.")
+    if cov == "ar1" and family != "gaussian":
+        raise SpecError(
+            "cov='ar1' (AR(1) errors by GLS) is for family='gaussian'; use cov='hac' for counts."
+        )
+    if cov != "hac" and hac_lags is not None:
+        raise SpecError(f"hac_lags is for cov='hac'; drop it or set cov='hac' (got {cov!r}).")
     if not isinstance(fourier_terms, int) or not 1 <= fourier_terms <= 6:
         raise SpecError(f"fourier_terms must be an integer from 1 to 6, got {fourier_terms!r}.")
     if hac_lags is not None and (not isinstance(hac_lags, int) or hac_lags < 0):
@@ -298,7 +307,13 @@ def _fit(spec, times, start_p, y_obs, comp, offset, win, frame, n_dropped, unit,
             "The series is constant before the start; the model's noise cannot be estimated."
         )
     lags = newey_west_lags(n) if spec.hac_lags is None else spec.hac_lags
-    if spec.family == "gaussian":
+    rho = None
+    if spec.cov == "ar1":
+        beta, vcov, rho, df = prais_winsten(X, y)
+        fitted = X @ beta
+        pearson = whiten(y - fitted, rho)  # innovations: what the AR(1) leaves
+        dispersion = float(pearson @ pearson) / df
+    elif spec.family == "gaussian":
         xtx_inv = np.linalg.inv(X.T @ X)
         beta = xtx_inv @ X.T @ y
         fitted = X @ beta
@@ -386,7 +401,12 @@ def _fit(spec, times, start_p, y_obs, comp, offset, win, frame, n_dropped, unit,
     lag_rule = (
         "user-set" if spec.hac_lags is not None else "floor(4 (n/100)^(2/9)), Newey-West 1994"
     )
-    if spec.cov == "hac":
+    if spec.cov == "ar1":
+        inference = (
+            f"AR(1) errors (rho = {rho:.3f} by REML), feasible GLS (Prais-Winsten, first "
+            f"observation kept), n = {n}"
+        )
+    elif spec.cov == "hac":
         inference = f"Newey-West HAC, Bartlett kernel, {lags} lag(s) ({lag_rule}), n = {n}"
     else:
         quasi = spec.family == "quasipoisson"
@@ -431,7 +451,7 @@ def _fit(spec, times, start_p, y_obs, comp, offset, win, frame, n_dropped, unit,
         population=population,
         alpha=spec.alpha,
         periods=periods,
-        diagnostics=_diagnostics(pearson, post, y, fitted, lags, dispersion, spec.family),
+        diagnostics=_diagnostics(pearson, y, fitted, lags, dispersion, spec.family, rho),
         provenance=Provenance(
             spec=spec.__dict__,
             data_hash=hash_frame(frame),
@@ -446,14 +466,15 @@ def _fit(spec, times, start_p, y_obs, comp, offset, win, frame, n_dropped, unit,
         coefficients=coefficients,
         vcov=pd.DataFrame(vcov, index=X_df.columns, columns=X_df.columns),
         family=spec.family,
-        hac_lags=lags if spec.cov != "classical" else None,
+        hac_lags=lags if spec.cov == "hac" else None,
+        ar1_rho=rho,
         n_window=m,
         relative_distribution=rel,
         ref_df=ref_df,
     )
 
 
-def _diagnostics(resid, post, y, fitted, lags, dispersion, family) -> dict[str, Any]:
+def _diagnostics(resid, y, fitted, lags, dispersion, family, rho) -> dict[str, Any]:
     from statsmodels.stats.diagnostic import acorr_ljungbox
 
     out: dict[str, Diagnostic | NotApplicable] = {}
@@ -470,17 +491,25 @@ def _diagnostics(resid, post, y, fitted, lags, dispersion, family) -> dict[str, 
             float(test["lb_stat"].iloc[0]),
             p_value=p,
             passed=p >= 0.05,
-            note=f"lag-1 autocorrelation {rho1:.3f}; "
+            note=f"lag-1 autocorrelation {rho1:.3f}"
+            + (" of the AR(1) innovations; " if rho is not None else "; ")
             + (
                 "no evidence of autocorrelation"
                 if p >= 0.05
-                else f"autocorrelated: rely on the HAC standard errors ({lags} lags)"
+                else "autocorrelation beyond AR(1): compare with cov='hac'"
+                if rho is not None
+                else f"autocorrelated: rely on AR(1) GLS or HAC standard errors ({lags} lags)"
             ),
         )
     if family == "gaussian":
         sst = float(np.sum((y - y.mean()) ** 2))
         r2 = 1 - float(np.sum((y - fitted) ** 2)) / sst if sst > 0 else math.nan
-        out["model fit"] = Diagnostic("R²", r2, note=f"residual SD {math.sqrt(dispersion):.4g}")
+        sd = f"{'innovation' if rho is not None else 'residual'} SD {math.sqrt(dispersion):.4g}"
+        out["model fit"] = Diagnostic("R²", r2, note=sd)
+        if rho is not None:
+            out["AR(1) coefficient"] = Diagnostic(
+                "rho (REML)", rho, note="error autocorrelation modelled by feasible GLS"
+            )
     else:
         out["overdispersion"] = Diagnostic(
             "Pearson X² / df",
@@ -497,7 +526,8 @@ class ITSResult(EffectResult):
 
     Beyond the contract: ``series`` (every period: ``time, observed, fitted,
     counterfactual, cf_low, cf_high, effect, post, window``), ``coefficients`` and
-    ``vcov`` of the segmented model, ``level_change``, ``slope_change``,
+    ``vcov`` of the segmented model, ``ar1_rho`` (the AR(1) coefficient when
+    ``cov="ar1"``), ``level_change``, ``slope_change``,
     ``cumulative``, ``relative`` and, for counts, ``rate_ratios``.
     """
 
@@ -507,6 +537,7 @@ class ITSResult(EffectResult):
     vcov: pd.DataFrame
     family: str
     hac_lags: int | None
+    ar1_rho: float | None
     n_window: int
     relative_distribution: Any
     ref_df: int | None
@@ -578,4 +609,4 @@ class ITSResult(EffectResult):
         return ax
 
 
-__all__ = ["ITSResult", "hac_meat", "its", "newey_west_lags"]
+__all__ = ["ITSResult", "hac_meat", "its", "newey_west_lags", "prais_winsten"]
