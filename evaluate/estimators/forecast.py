@@ -26,10 +26,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluate.data.validate import check_columns, check_frame, check_no_duplicates, check_numeric
-from evaluate.data.validate import drop_missing as _drop_missing
+from evaluate.data.series import prepare_series, time_positions
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
-from evaluate.errors import DataError, DesignError, SpecError
+from evaluate.errors import DesignError, SpecError
 from evaluate.inference.distributions import StudentT
 
 if TYPE_CHECKING:
@@ -124,47 +123,6 @@ class TrendForecastResult(EffectResult):
         )
 
 
-def time_positions(time: pd.Series) -> np.ndarray:
-    """Numeric time positions: period ordinals, or the integers themselves."""
-    if isinstance(time.dtype, pd.PeriodDtype):
-        return np.array([p.ordinal for p in time], dtype=float)
-    return time.to_numpy(dtype=float)
-
-
-def coerce_time(frame: pd.DataFrame, column: str, start: Any, end: Any):
-    """Time as a monthly/quarterly Period or integer column, and start/end alike."""
-    time = frame[column]
-    if pd.api.types.is_datetime64_any_dtype(time):
-        time = time.dt.to_period("M")
-    elif pd.api.types.is_object_dtype(time) or pd.api.types.is_string_dtype(time):
-        try:
-            time = pd.PeriodIndex(time.astype(str), freq="M").to_series(index=time.index)
-        except (ValueError, TypeError) as err:
-            raise DataError(
-                f"Column {column!r} must hold periods, dates or integers; "
-                f"could not read {time.iloc[0]!r} as a month ({err})."
-            ) from None
-    elif not pd.api.types.is_integer_dtype(time) and not isinstance(time.dtype, pd.PeriodDtype):
-        raise DataError(
-            f"Column {column!r} has dtype {time.dtype}; use periods (pd.Period), dates "
-            "or integer period numbers."
-        )
-
-    def like(value: Any, what: str) -> Any:
-        if value is None:
-            return None
-        if isinstance(time.dtype, pd.PeriodDtype):
-            try:
-                return pd.Period(value, freq=time.dtype.freq)
-            except (ValueError, TypeError):
-                raise SpecError(f"{what} {value!r} is not a period like {time.iloc[0]}.") from None
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise SpecError(f"{what} {value!r} must be an integer period like {time.iloc[0]}.")
-        return int(value)
-
-    return time, like(start, "start"), like(end, "end")
-
-
 def _design(t: np.ndarray, time: pd.Series, trend: Trend, seasonality: Seasonality, t0: float):
     columns = {"intercept": np.ones_like(t)}
     if trend in ("linear", "quadratic"):
@@ -222,33 +180,18 @@ def trend_forecast(
     >>> round(fit.estimate)
     -10
     """
-    check_frame(data)
-    check_columns(data, [outcome, time])
-    check_numeric(data, outcome)
     if trend not in ("linear", "quadratic", "none"):
         raise SpecError(f"trend must be 'linear', 'quadratic' or 'none', got {trend!r}.")
     if seasonality not in (None, "month", "quarter"):
         raise SpecError(f"seasonality must be None, 'month' or 'quarter', got {seasonality!r}.")
     if not 0 < alpha < 1:
         raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
-    frame = data[[time, outcome]]
-    if frame[time].isna().any():
-        raise DataError(f"Column {time!r} has missing periods; every row needs a period.")
-    frame, n_dropped = _drop_missing(frame, [outcome], allow=drop_missing, stacklevel=3)
-    check_no_duplicates(frame, [time])
-    times, start_p, end_p = coerce_time(frame, time, start, end)
-    order = np.argsort(time_positions(times), kind="stable")
-    times = times.iloc[order]
-    y_all = frame[outcome].iloc[order].to_numpy(dtype=float)
-    if not np.isfinite(y_all).all():
-        raise DataError(f"Column {outcome!r} has infinite values; remove or fix them.")
-    if not times.iloc[0] < start_p <= times.iloc[-1]:
-        raise DesignError(
-            f"start {start_p} must lie after the first period {times.iloc[0]} and no later "
-            f"than the last period {times.iloc[-1]} of the data."
-        )
-    keep = np.ones(len(times), dtype=bool) if end_p is None else (times <= end_p).to_numpy()
-    times, y_all = times[keep], y_all[keep]
+    series = prepare_series(
+        data, time=time, columns=[outcome], start=start, end=end, drop_missing=drop_missing
+    )
+    frame, times, start_p, end_p = series.frame, series.times, series.start, series.end
+    n_dropped = series.n_dropped
+    y_all = frame[outcome].to_numpy(dtype=float)
     post = (times >= start_p).to_numpy()
     t = time_positions(times)
     t0 = time_positions(pd.Series([start_p]))[0]

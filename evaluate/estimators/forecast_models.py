@@ -47,11 +47,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluate.data.validate import check_columns, check_frame, check_no_duplicates, check_numeric
-from evaluate.data.validate import drop_missing as _drop_missing
+from evaluate.data.series import prepare_series, time_positions
+from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SpecError
-from evaluate.estimators.forecast import coerce_time, time_positions
 from evaluate.inference.distributions import Empirical, Normal
 
 if TYPE_CHECKING:
@@ -222,28 +221,17 @@ def model_forecast(
         raise SpecError(f"backtest must be a non-negative integer, got {backtest!r}.")
     if not 0 < alpha < 1:
         raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
-    frame = data[[time, outcome]]
-    if frame[time].isna().any():
-        raise DataError(f"Column {time!r} has missing periods; every row needs a period.")
-    frame, n_dropped = _drop_missing(frame, [outcome], allow=drop_missing, stacklevel=3)
-    check_no_duplicates(frame, [time])
-    times, start_p, end_p = coerce_time(frame, time, start, end)
-    order_idx = np.argsort(time_positions(times), kind="stable")
-    frame, times = frame.iloc[order_idx], times.iloc[order_idx]
-    if end_p is not None:
-        keep = (times <= end_p).to_numpy()
-        frame, times = frame[keep], times[keep]
+    series = prepare_series(
+        data, time=time, columns=[outcome], start=start, end=end, drop_missing=drop_missing
+    )
+    frame, times, start_p = series.frame, series.times, series.start
+    n_dropped = series.n_dropped
     pos = time_positions(times)
     if np.any(np.diff(pos) != 1):
         gap = times.iloc[int(np.flatnonzero(np.diff(pos) != 1)[0])]
         raise DataError(
             f"Column {time!r} skips periods after {gap}; a time-series model needs "
             "consecutive periods. Fill the gap (or use drop_missing=False to see it)."
-        )
-    if not times.iloc[0] < start_p <= times.iloc[-1]:
-        raise DesignError(
-            f"start {start_p} must lie after the first period {times.iloc[0]} and no later "
-            f"than the last period {times.iloc[-1]}."
         )
     y = frame[outcome].to_numpy(dtype=float)
     post = (times >= start_p).to_numpy()

@@ -67,11 +67,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluate.data.validate import check_columns, check_frame, check_no_duplicates, check_numeric
-from evaluate.data.validate import drop_missing as _drop_missing
+from evaluate.data.series import coerce_time, prepare_series, time_positions
+from evaluate.data.validate import check_frame
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SpecError
-from evaluate.estimators.forecast import coerce_time, time_positions
 from evaluate.inference.distributions import Normal, StudentT
 from evaluate.inference.serial import hac_meat, newey_west_lags, prais_winsten, whiten
 
@@ -219,28 +218,12 @@ def its(
     if exposure is not None and family == "gaussian":
         raise SpecError("exposure is an offset for count families; use family='poisson'.")
     columns = [c for c in (outcome, exposure, comparison) if c is not None]
-    check_columns(data, [time, *columns])
-    for col in columns:
-        check_numeric(data, col)
-    frame = data[[time, *columns]]
-    if frame[time].isna().any():
-        raise DataError(f"Column {time!r} has missing periods; every row needs a period.")
-    frame, n_dropped = _drop_missing(frame, columns, allow=drop_missing, stacklevel=3)
-    check_no_duplicates(frame, [time])
-    times, start_p, end_p = coerce_time(frame, time, start, end)
-    order = np.argsort(time_positions(times), kind="stable")
-    frame, times = frame.iloc[order], times.iloc[order]
-    if end_p is not None:
-        keep = (times <= end_p).to_numpy()
-        frame, times = frame[keep], times[keep]
-    if not times.iloc[0] < start_p <= times.iloc[-1]:
-        raise DesignError(
-            f"start {start_p} must lie after the first period {times.iloc[0]} and no later "
-            f"than the last period {times.iloc[-1]}."
-        )
+    series = prepare_series(
+        data, time=time, columns=columns, start=start, end=end, drop_missing=drop_missing
+    )
+    frame, times, start_p, end_p = series.frame, series.times, series.start, series.end
+    n_dropped = series.n_dropped
     y = frame[outcome].to_numpy(dtype=float)
-    if not np.isfinite(y).all():
-        raise DataError(f"Column {outcome!r} has infinite values; remove or fix them.")
     offset = np.zeros(len(y))
     if family != "gaussian":
         if (y < 0).any():
