@@ -106,6 +106,20 @@ def hash_frame(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+def tidy_row(term: str, distribution: Distribution, alpha: float, unit: str) -> dict[str, Any]:
+    """One row of a tidy ``to_frame()``: the estimate of ``distribution`` with its CI."""
+    low, high = distribution.interval(alpha)
+    return {
+        "term": term,
+        "estimate": float(distribution.estimate),
+        "std_error": float(distribution.std_error),
+        "ci_low": low,
+        "ci_high": high,
+        "p_value": distribution.p_value(0.0),
+        "unit": unit,
+    }
+
+
 @runtime_checkable
 class Effect(Protocol):
     """The one result contract.  Money and reports consume only this."""
@@ -218,18 +232,7 @@ class EffectResult(ResultDisplay):
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame: one row per term with ``term, estimate, std_error, ci_low,
         ci_high, p_value, unit``.  The first row is the main estimate."""
-        low, high = self.ci
-        rows = [
-            {
-                "term": self.name,
-                "estimate": self.estimate,
-                "std_error": self.std_error,
-                "ci_low": low,
-                "ci_high": high,
-                "p_value": self.p_value,
-                "unit": self.unit,
-            }
-        ]
+        rows = [tidy_row(self.name, self.distribution, self.alpha, self.unit)]
         rows += self._extra_terms()
         return pd.DataFrame(rows, columns=TIDY_COLUMNS)
 

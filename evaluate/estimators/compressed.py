@@ -44,7 +44,7 @@ from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SpecError
-from evaluate.estimators.twfe import TWFEResult, coefficient_distribution
+from evaluate.estimators.twfe import TWFEResult, coefficient_distribution, coefficient_table
 from evaluate.inference.covariance import (
     FEW_CLUSTERS,
     CovarianceEstimate,
@@ -408,22 +408,7 @@ def compressed_twfe(
         fe_nested=nested,
     )
     se = cov.std_errors
-    rows = []
-    for j, nm in enumerate(names):
-        dist = coefficient_distribution(float(fit.beta[j]), float(se[j]), float(cov.df[j]))
-        low, high = dist.interval(alpha)
-        rows.append(
-            {
-                "term": nm,
-                "estimate": float(fit.beta[j]),
-                "std_error": float(se[j]),
-                "df": float(cov.df[j]),
-                "ci_low": low,
-                "ci_high": high,
-                "p_value": dist.p_value(0.0),
-            }
-        )
-    table = pd.DataFrame(rows)
+    table = coefficient_table(names, fit.beta, cov, alpha)
     scale = 1.0
     notes = []
     if total_by is not None:

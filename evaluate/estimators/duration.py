@@ -33,7 +33,14 @@ from scipy import stats
 
 from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
-from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
+from evaluate.effect import (
+    Diagnostic,
+    EffectResult,
+    NotApplicable,
+    Provenance,
+    hash_frame,
+    tidy_row,
+)
 from evaluate.errors import DataError, DesignError, SpecError
 from evaluate.estimators.trial import _NO_CONTROL, _resolve_arms
 from evaluate.inference.distributions import Distribution, Normal
@@ -215,20 +222,10 @@ class DurationResult(EffectResult):
         return pd.concat(rows, ignore_index=True)
 
     def _extra_terms(self) -> list[dict[str, Any]]:
-        rows = []
-        for label, dist in self.arm_distributions[1:]:
-            low, high = dist.interval(self.alpha)
-            rows.append(
-                {
-                    "term": f"{self.name} [{label} vs {self.control}]",
-                    "estimate": dist.estimate,
-                    "std_error": dist.std_error,
-                    "ci_low": low,
-                    "ci_high": high,
-                    "p_value": dist.p_value(0.0),
-                    "unit": self.unit,
-                }
-            )
+        rows = [
+            tidy_row(f"{self.name} [{label} vs {self.control}]", dist, self.alpha, self.unit)
+            for label, dist in self.arm_distributions[1:]
+        ]
         for row in self.arm_table.itertuples():
             if not np.isfinite(row.hazard_ratio):
                 continue

@@ -41,7 +41,14 @@ from scipy import stats
 
 from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
-from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
+from evaluate.effect import (
+    Diagnostic,
+    EffectResult,
+    NotApplicable,
+    Provenance,
+    hash_frame,
+    tidy_row,
+)
 from evaluate.errors import (
     DataError,
     DesignError,
@@ -98,21 +105,10 @@ class TrialResult(EffectResult):
         return out
 
     def _extra_terms(self) -> list[dict[str, Any]]:
-        rows = []
-        for label, dist in self.arm_distributions[1:]:
-            low, high = dist.interval(self.alpha)
-            rows.append(
-                {
-                    "term": f"{self.name} [{label} vs {self.control}]",
-                    "estimate": dist.estimate,
-                    "std_error": dist.std_error,
-                    "ci_low": low,
-                    "ci_high": high,
-                    "p_value": dist.p_value(0.0),
-                    "unit": self.unit,
-                }
-            )
-        return rows
+        return [
+            tidy_row(f"{self.name} [{label} vs {self.control}]", dist, self.alpha, self.unit)
+            for label, dist in self.arm_distributions[1:]
+        ]
 
     def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
         tables = [("Effects by arm", self.by_arm.set_index("arm"))]

@@ -344,9 +344,10 @@ class TWFEResult(EffectResult):
         ]
 
 
-def _coefficient_table(
+def coefficient_table(
     names: list[str], beta: np.ndarray, cov: CovarianceEstimate, alpha: float
 ) -> pd.DataFrame:
+    """One row per coefficient: estimate, SE, df, CI and p-value under ``cov``."""
     se = cov.std_errors
     rows = []
     for j, name in enumerate(names):
@@ -460,7 +461,7 @@ def twfe(
         )
     else:
         cov = panel_covariance(index, fit, x, clusters, method)
-    table = _coefficient_table(names, fit.beta, cov, alpha)
+    table = coefficient_table(names, fit.beta, cov, alpha)
     dist = coefficient_distribution(
         float(fit.beta[0]), float(cov.std_errors[0]), float(cov.df[0]), wild=wild
     )

@@ -41,8 +41,6 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 
-
-
 # --------------------------------------------------------------------------- dCDH weights
 @dataclass(frozen=True, eq=False)
 class TWFEWeights:
