@@ -11,7 +11,8 @@ unit simplex,
 
 solved exactly by a primal active-set method (Lawson-Hanson adapted to the
 simplex): it ends at a point that satisfies the KKT conditions to rounding
-error, in a few small linear solves.  The outer problem chooses ``V`` to minimise
+error, in a few small linear solves (compiled by numba in
+:mod:`evaluate.estimators._synth_kernel`, with the gradient of the outer loss).  The outer problem chooses ``V`` to minimise
 the mean squared pre-period outcome gap; it is not convex, so it is started from
 several points (equal weights, a regression-based ``V`` and random draws) and
 the best loss is kept.
@@ -22,88 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg.lapack import dgesv, dgetrs
 from scipy.optimize import minimize
 
-
-def _solve(a: np.ndarray, b: np.ndarray, keep: list | None = None) -> np.ndarray | None:
-    """LAPACK ``gesv`` (as ``np.linalg.solve``) without NumPy's per-call checks, which
-    dominate at these sizes (the inner solve runs tens of thousands of times);
-    ``None`` if ``a`` is singular.  ``keep`` receives the LU factors for reuse."""
-    lu, piv, x, info = dgesv(a, b)
-    if keep is not None:
-        keep[:] = (lu, piv) if info == 0 else ()
-    return x if info == 0 else None
-
-
-def _simplex_ls(gram, cross, start, keep):
-    """:func:`simplex_least_squares`; ``keep`` ends holding ``(lu, piv, support)`` of
-    the last KKT solve (empty if it fell back to least squares)."""
-    n = cross.shape[0]
-    scale = max(float(np.abs(gram).max()), float(np.abs(cross).max()), 1e-300)
-    tol_g = 1e-11 * scale
-    tol_w = 1e-13
-
-    def solve_on(s: np.ndarray) -> np.ndarray:
-        # Stationarity of the Lagrangian on the free set: [Q 1; 1' 0][w; mu] = [c; 1].
-        m = s.shape[0]
-        kkt = np.empty((m + 1, m + 1))
-        kkt[:m, :m] = gram[s[:, None], s]
-        kkt[m, :m] = 1.0
-        kkt[:, m] = 1.0
-        kkt[m, m] = 0.0
-        rhs = np.empty(m + 1)
-        rhs[:m] = cross[s]
-        rhs[m] = 1.0
-        sol = _solve(kkt, rhs, keep)
-        if sol is None or not np.isfinite(sol.sum()):
-            # Free donors that are affinely dependent: any minimiser will do.
-            keep.clear()
-            sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
-        else:
-            keep.append(s)
-        return sol[:m]
-
-    if start is None:
-        w = np.zeros(n)
-        w[int(np.argmin(np.diag(gram) - 2.0 * cross))] = 1.0
-    else:
-        w = np.array(start, dtype=float)
-    free = w > 0
-    last_added = -1
-    for _ in range(4 * n + 20):
-        # Inner loop: optimum on the free set; if it leaves the simplex, step to the
-        # boundary and free set shrinks (the objective never increases).
-        for _ in range(n + 1):
-            s = free.nonzero()[0]
-            z = solve_on(s)
-            if z.min() > tol_w:
-                w[:] = 0.0
-                w[s] = z
-                break
-            ws = w[s]
-            neg = z <= tol_w
-            step = float(np.min(ws[neg] / np.maximum(ws[neg] - z[neg], 1e-300)))
-            w[s] = ws + step * (z - ws)
-            gone = s[w[s] <= tol_w]
-            if gone.size == 0:  # rounding: drop the most negative one
-                gone = s[[int(np.argmin(z))]]
-            w[gone] = 0.0
-            free[gone] = False
-            if not free.any():
-                j = int(np.argmax(ws))
-                free[j] = True
-                w[j] = 1.0
-        grad = gram @ w - cross
-        level = float(grad[free].sum()) / int(free.sum())
-        cand = np.where(free, np.inf, grad)
-        j = int(np.argmin(cand))
-        if not cand[j] < level - tol_g or j == last_added:
-            break
-        free[j] = True
-        last_added = j
-    w = np.maximum(w, 0.0)
-    return w / w.sum()
+from evaluate.estimators import _synth_kernel as kernel
 
 
 def simplex_least_squares(
@@ -118,7 +40,10 @@ def simplex_least_squares(
     linear solve confirms the optimum.  The result satisfies the KKT conditions
     (gradient equal on the support, not smaller off it) up to rounding.
     """
-    return _simplex_ls(gram, cross, start, [])
+    gram = np.ascontiguousarray(gram, dtype=float)
+    cross = np.ascontiguousarray(cross, dtype=float)
+    w = np.zeros(cross.shape[0]) if start is None else np.array(start, dtype=float)
+    return kernel.simplex_ls(gram, cross, w)
 
 
 @dataclass(frozen=True)
@@ -142,71 +67,53 @@ def scale_predictors(x1: np.ndarray, x0: np.ndarray) -> tuple[np.ndarray, np.nda
 class _Nested:
     """Closure over one problem: the outer loss as a function of V.
 
-    The inner solve is warm-started from the previous solution during the search;
-    where the inner problem has several minimisers (the treated unit inside the
-    donors' hull in predictor space) the pick can depend on that path, so final
-    losses are always recomputed from a cold start (a deterministic function of V).
+    The inner solve (compiled, :mod:`evaluate.estimators._synth_kernel`) is
+    warm-started from the previous solution during the search; where the inner
+    problem has several minimisers (the treated unit inside the donors' hull in
+    predictor space) the pick can depend on that path, so final losses are always
+    recomputed from a cold start (a deterministic function of V).
     """
 
     def __init__(self, x1, x0, z1, z0):
-        self.x1, self.x0, self.z1, self.z0 = x1, x0, z1, z0
-        self.x0t = x0.T  # transposed view, made once (weights() runs thousands of times)
-        self.support: np.ndarray | None = None
-        self.last: np.ndarray | None = None
-        self.lu: list = []  # (lu, piv, support) of the last inner KKT solve
+        self.x1 = np.ascontiguousarray(x1, dtype=float)
+        self.x0 = np.ascontiguousarray(x0, dtype=float)
+        self.x0t = np.ascontiguousarray(self.x0.T)
+        self.z1 = np.ascontiguousarray(z1, dtype=float)
+        self.z0 = np.ascontiguousarray(z0, dtype=float)
+        self.cold = np.zeros(self.x0.shape[1])
+        self.last = self.cold
+
+    def reset(self) -> None:
+        self.last = self.cold
+
+    def _args(self, v: np.ndarray) -> tuple:
+        return (np.asarray(v, dtype=float), self.x0t, self.x0, self.x1, self.z0, self.z1)
 
     def weights(self, v: np.ndarray) -> np.ndarray:
-        xv = self.x0t * v
-        w = _simplex_ls(xv @ self.x0, xv @ self.x1, self.last, self.lu)
+        w = kernel.outer_loss(*self._args(v), self.last)[1]
         self.last = w
-        self.support = (w > 0).nonzero()[0]
         return w
 
     def cold_loss(self, v: np.ndarray) -> tuple[float, np.ndarray]:
-        self.last = None
-        w = self.weights(v)
-        return self.loss_w(w), w
+        loss, w = kernel.outer_loss(*self._args(v), self.cold)
+        self.last = w
+        return float(loss), w
 
     def loss_w(self, w: np.ndarray) -> float:
         gap = self.z1 - self.z0 @ w
         return float(gap @ gap) / gap.shape[0]
 
     def loss(self, theta: np.ndarray) -> float:
-        v = _to_v(theta)
-        return self.loss_w(self.weights(v))
+        loss, self.last = kernel.outer_loss(*self._args(_to_v(theta)), self.last)
+        return float(loss)
 
     def loss_grad(self, v: np.ndarray) -> tuple[float, np.ndarray]:
         """Outer loss and its gradient in ``v`` (implicit differentiation of the KKT
         system on the current support; the loss is smooth while the support holds)."""
         if not v.sum() > 0:
             return 1e300, np.zeros_like(v)
-        w = self.weights(v)
-        gap = self.z1 - self.z0 @ w
-        t = gap.shape[0]
-        loss = float(gap @ gap) / t
-        s = self.support
-        m = s.shape[0]
-        xs = self.x0[:, s]
-        resid = self.x1 - xs @ w[s]
-        rhs = np.zeros((m + 1, v.shape[0]))
-        rhs[:m] = xs.T * resid  # d(cross - gram w)/dv_k on the support
-        sol = None
-        if self.lu and np.array_equal(self.lu[2], s):
-            # The inner solve ended on this support: reuse its factorisation.
-            sol, info = dgetrs(self.lu[0], self.lu[1], rhs)
-            sol = sol if info == 0 else None
-        if sol is None:
-            kkt = np.empty((m + 1, m + 1))
-            kkt[:m, :m] = (xs.T * v) @ xs
-            kkt[:m, m] = 1.0
-            kkt[m, :m] = 1.0
-            kkt[m, m] = 0.0
-            sol = _solve(kkt, rhs)
-            if sol is None:
-                sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
-        dw = sol[:m]
-        grad = -2.0 / t * (gap @ self.z0[:, s]) @ dw
-        return loss, grad
+        loss, grad, self.last = kernel.outer_loss_grad(*self._args(v), self.last)
+        return float(loss), grad
 
 
 def _to_v(theta: np.ndarray) -> np.ndarray:
@@ -278,7 +185,7 @@ def fit_weights(
     box = [(0.0, 1.0)] * k
     runs: list[tuple[float, np.ndarray, str]] = []
     for label, v0 in starts:
-        problem.last = None
+        problem.reset()
         # Quasi-Newton with the exact gradient: fast, but it can stall where the
         # support of w changes (the loss has kinks there) ...
         res = minimize(
@@ -297,7 +204,7 @@ def fit_weights(
     for loss, v0, label in runs[:n_polish]:
         # ... so the best runs are polished by Nelder-Mead (which steps over kinks,
         # as R Synth's default) and a final quasi-Newton step.
-        problem.last = None
+        problem.reset()
         res = minimize(
             problem.loss,
             v0,
@@ -305,7 +212,7 @@ def fit_weights(
             options={"maxfev": polish_evals * k, "xatol": 1e-8, "fatol": 1e-12, "adaptive": True},
         )
         v1 = _to_v(res.x)
-        problem.last = None
+        problem.reset()
         res = minimize(
             problem.loss_grad,
             v1,
