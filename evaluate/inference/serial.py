@@ -9,6 +9,7 @@ first observation.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -53,13 +54,53 @@ def _ar1_reml(rho: float, X: np.ndarray, y: np.ndarray) -> float:
     return 0.5 * (-math.log(1 - rho**2) + logdet_xrx + (n - k) * math.log(float(u @ u)))
 
 
-def prais_winsten(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, int]:
-    """Feasible GLS with AR(1) errors: ``rho`` by REML, then Prais-Winsten GLS.
+def _corr_slope(n: int, rho: float) -> np.ndarray:
+    """``dC/drho`` for the AR(1) covariance ``C_ij = rho^|i-j| / (1 - rho^2)``."""
+    d = np.abs(np.subtract.outer(np.arange(n), np.arange(n))).astype(float)
+    g = 1.0 / (1.0 - rho**2)
+    p1 = np.where(d >= 1, d * rho ** np.maximum(d - 1, 0), 0.0)
+    return p1 * g + rho**d * 2.0 * rho * g**2
 
-    Returns ``(beta, vcov, rho, df)`` with ``vcov = s^2 (X*' X*)^-1``,
-    ``s^2 = u'u / (n - k - 1)`` over the whitened residuals ``u`` and
-    ``df = n - k - 1`` (one degree of freedom spent on ``rho``).
+
+@dataclass(frozen=True, eq=False)
+class AR1Fit:
+    """Feasible GLS with AR(1) errors and Satterthwaite degrees of freedom.
+
+    ``vcov = s^2 (X*' X*)^-1`` with the REML variance ``s^2 = u'u / (n - k)`` over
+    the whitened residuals ``u``.  Treating ``rho`` as known makes t(n - k)
+    intervals too narrow in short, autocorrelated series; :meth:`df` gives each
+    contrast its Satterthwaite degrees of freedom instead,
+
+        nu(c) = 2 (c' Phi c)^2 / (g' W g),   g_i = c' Phi P_i Phi c,
+
+    with ``Phi = (X' Sigma^-1 X)^-1``, ``P_i = X' dSigma^-1/dtheta_i X`` and ``W`` the
+    inverse expected REML information of ``theta = (sigma^2, rho)`` (Giesbrecht &
+    Burns 1985; the df that R ``lmerTest`` uses for mixed models).
     """
+
+    beta: np.ndarray
+    vcov: np.ndarray
+    rho: float
+    sigma2: float
+    _p: tuple[np.ndarray, np.ndarray]  # P_sigma2, P_rho
+    _w: np.ndarray  # 2 x 2 inverse information
+
+    def df(self, contrasts: np.ndarray) -> np.ndarray:
+        """Satterthwaite df of each row of ``contrasts`` (inf where ``rho`` and
+        ``sigma^2`` do not move its variance)."""
+        c = np.atleast_2d(contrasts)
+        cphi = c @ self.vcov
+        var = np.einsum("ij,ij->i", cphi, c)
+        g = np.column_stack([np.einsum("ij,jk,ik->i", cphi, p, cphi) for p in self._p])
+        denom = np.einsum("ij,jk,ik->i", g, self._w, g)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            nu = np.where(denom > 0, 2.0 * var**2 / np.where(denom > 0, denom, 1.0), np.inf)
+        return nu
+
+
+def prais_winsten(X: np.ndarray, y: np.ndarray) -> AR1Fit:
+    """Feasible GLS with AR(1) errors: ``rho`` by REML, then Prais-Winsten GLS
+    (first observation kept), with Satterthwaite degrees of freedom (:class:`AR1Fit`)."""
     from scipy.optimize import minimize_scalar
 
     n, k = X.shape
@@ -68,6 +109,30 @@ def prais_winsten(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     )
     rho = float(res.x)
     beta, u, r = _gls_ar1(X, y, rho)
-    df = n - k - 1
+    s2 = float(u @ u) / (n - k)
     r_inv = np.linalg.inv(r)
-    return beta, float(u @ u) / df * (r_inv @ r_inv.T), rho, df
+    vcov = s2 * (r_inv @ r_inv.T)
+    # Whitened form: Sigma^-1 = W'W / s2 (W the Prais-Winsten transform), so with
+    # X* = W X, Q = orth(X*) and G_i = W dSigma_i W': the REML projection is
+    # W' (I - QQ') W / s2, G_sigma2 = I and G_rho = s2 W (dC/drho) W'.
+    xs = whiten(X, rho)
+    q = np.linalg.qr(xs)[0]
+    g_rho = s2 * whiten(whiten(_corr_slope(n, rho), rho).T, rho).T
+    g_q = g_rho @ q
+    qgq = q.T @ g_q
+
+    def trace_mgmg(a_tr_gg, a_qggq, a_qgq_b, b_qgq):
+        return a_tr_gg - 2.0 * a_qggq + np.sum(a_qgq_b * b_qgq.T)
+
+    info = 0.5 / s2**2 * np.array(
+        [
+            [n - k, np.trace(g_rho) - np.trace(qgq)],
+            [
+                np.trace(g_rho) - np.trace(qgq),
+                trace_mgmg(np.sum(g_rho * g_rho.T), np.sum(g_q * g_q), qgq, qgq),
+            ],
+        ]
+    )
+    p_s2 = -(xs.T @ xs) / s2**2
+    p_rho = -(xs.T @ g_rho @ xs) / s2**2
+    return AR1Fit(beta, vcov, rho, s2, (p_s2, p_rho), np.linalg.inv(info))
