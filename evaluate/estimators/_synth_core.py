@@ -12,10 +12,10 @@ unit simplex,
 solved exactly by a primal active-set method (Lawson-Hanson adapted to the
 simplex): it ends at a point that satisfies the KKT conditions to rounding
 error, in a few small linear solves (compiled by numba in
-:mod:`evaluate.estimators._synth_kernel`, with the gradient of the outer loss).  The outer problem chooses ``V`` to minimise
-the mean squared pre-period outcome gap; it is not convex, so it is started from
-several points (equal weights, a regression-based ``V`` and random draws) and
-the best loss is kept.
+:mod:`evaluate.estimators._synth_kernel`, with the gradient of the outer loss).
+The outer problem chooses ``V`` to minimise the mean squared pre-period outcome
+gap; it is not convex, so it is started from several points (equal weights, a
+regression-based ``V`` and random draws) and the best loss is kept.
 """
 
 from __future__ import annotations
