@@ -121,18 +121,10 @@ def prais_winsten(X: np.ndarray, y: np.ndarray) -> AR1Fit:
     g_q = g_rho @ q
     qgq = q.T @ g_q
 
-    def trace_mgmg(a_tr_gg, a_qggq, a_qgq_b, b_qgq):
-        return a_tr_gg - 2.0 * a_qggq + np.sum(a_qgq_b * b_qgq.T)
-
-    info = 0.5 / s2**2 * np.array(
-        [
-            [n - k, np.trace(g_rho) - np.trace(qgq)],
-            [
-                np.trace(g_rho) - np.trace(qgq),
-                trace_mgmg(np.sum(g_rho * g_rho.T), np.sum(g_q * g_q), qgq, qgq),
-            ],
-        ]
-    )
+    # 2 x REML information: tr(M G_i M G_j) with M = I - QQ' (rank-k projection).
+    cross = np.trace(g_rho) - np.trace(qgq)
+    rho_rho = np.sum(g_rho * g_rho.T) - 2.0 * np.sum(g_q * g_q) + np.sum(qgq * qgq.T)
+    info = 0.5 / s2**2 * np.array([[n - k, cross], [cross, rho_rho]])
     p_s2 = -(xs.T @ xs) / s2**2
     p_rho = -(xs.T @ g_rho @ xs) / s2**2
     return AR1Fit(beta, vcov, rho, s2, (p_s2, p_rho), np.linalg.inv(info))
