@@ -1,4 +1,4 @@
-"""Optional numba version of the per-person kernel of :mod:`evaluate.data.derive`.
+"""numba version of the per-person kernel of :mod:`evaluate.data.kernel`.
 
 One sequential pass per chunk of complete person histories computes what the
 numpy kernel computes with vectorised passes (the numpy version stays the
@@ -32,6 +32,7 @@ def _kernel(
     person: np.ndarray,
     week: np.ndarray,
     benefit: np.ndarray,
+    municipality: np.ndarray,
     public: np.ndarray,
     refund: np.ndarray,
     table: np.ndarray,
@@ -39,13 +40,29 @@ def _kernel(
     w0: int,
     reset_weeks: int,
     window_weeks: int,
+    per_row: bool,
     month_out: np.ndarray,
     clock_out: np.ndarray,
     ppm_out: np.ndarray,
     start_out: np.ndarray,
     end_out: np.ndarray,
     prev_out: np.ndarray,
-) -> None:
+    n_months: int,
+    n_benefits: int,
+    cell_weeks: np.ndarray,
+    cell_ppm: np.ndarray,
+    spells: np.ndarray,
+    flows: np.ndarray,
+) -> tuple[int, int]:
+    """One pass over a chunk of complete person histories.
+
+    ``per_row``: write the per person-week columns (``*_out``, length n).
+    Otherwise summarise in the same pass: person-weeks and refusion (ppm) added
+    into the dense cells ``(municipality, month, benefit)`` (``months`` then
+    holds month *positions* 0..n_months-1), one row per spell into ``spells``
+    (person, benefit, start week, end week) and the cell of each transition into
+    ``flows``; returns the numbers of spells and transitions written.
+    """
     n = person.size
     cum_off = np.empty(n, np.int32)  # off weeks in rows [person start, i]
     last = table.size - 1
@@ -54,25 +71,36 @@ def _kernel(
     pstart = 0
     episode = -1  # row where the current episode began, -1 outside an episode
     spell_week = 0
+    n_spells = 0
+    n_flows = 0
     for i in range(n):
         b = benefit[i]
         new_person = i == 0 or person[i] != person[i - 1]
+        changed = False
+        if not new_person:
+            changed = b != benefit[i - 1]
+        if i > 0 and (new_person or changed) and not per_row:
+            spells[n_spells, 0] = person[i - 1]
+            spells[n_spells, 1] = benefit[i - 1]
+            spells[n_spells, 2] = spell_week
+            spells[n_spells, 3] = week[i - 1]
+            n_spells += 1
         if new_person:
             clock = 0
             off = 0
             pstart = i
             episode = -1
-            prev_out[i] = -1
             spell_week = week[i]
-            if i > 0:
-                end_out[i - 1] = True
+            if per_row:
+                prev_out[i] = -1
+                if i > 0:
+                    end_out[i - 1] = True
         else:
-            prev_out[i] = benefit[i - 1]
-            changed = b != benefit[i - 1]
             if changed:
                 spell_week = week[i]
-            end_out[i - 1] = changed
-        start_out[i] = spell_week
+            if per_row:
+                prev_out[i] = benefit[i - 1]
+                end_out[i - 1] = changed
         if public[b]:
             if episode < 0:
                 episode = i
@@ -86,11 +114,30 @@ def _kernel(
                     clock = 0
                     episode = -1
         cum_off[i] = off
-        clock_out[i] = clock
-        ppm_out[i] = table[min(clock, last)] if refund[b] else 0
-        month_out[i] = months[week[i] - w0]
+        ppm = table[min(clock, last)] if refund[b] else 0
+        month = months[week[i] - w0]
+        if per_row:
+            start_out[i] = spell_week
+            clock_out[i] = clock
+            ppm_out[i] = ppm
+            month_out[i] = month
+        else:
+            cell = (municipality[i] * n_months + month) * n_benefits + b
+            cell_weeks[cell] += 1
+            cell_ppm[cell] += ppm
+            if changed:
+                flows[n_flows] = cell * n_benefits + benefit[i - 1]
+                n_flows += 1
     if n:
-        end_out[n - 1] = True
+        if per_row:
+            end_out[n - 1] = True
+        else:
+            spells[n_spells, 0] = person[n - 1]
+            spells[n_spells, 1] = benefit[n - 1]
+            spells[n_spells, 2] = spell_week
+            spells[n_spells, 3] = week[n - 1]
+            n_spells += 1
+    return n_spells, n_flows
 
 
 if AVAILABLE:

@@ -2,17 +2,17 @@
 
 The derivation is defined once and split where each tool is fastest:
 
-* a **per-person kernel** (:func:`person_week_kernel`), vectorised numpy over
-  columns sorted by person and week, computes for every person-week the
-  refusion clock with its reset, the refusion share, the start week of the
-  spell the week belongs to, whether the week ends a spell, and the benefit of
-  the week before.  Window SQL for
-  the same is an order of magnitude slower (issue 8 measured ~4 M rows/s).
-* **aggregation SQL** (the ``*_SQL`` constants), run by an engine
-  (:mod:`evaluate.data.engines`: DuckDB by default, Spark optionally), turns
-  those columns into spells (one row per spell-ending week, so a filter rather
-  than a grouping), full-time persons and transitions.  The same SQL text and
-  the same kernel run on every engine, so the engines cannot drift apart.
+* a **per-person kernel** (:mod:`evaluate.data.kernel`) walks each person's
+  sorted weeks once: the refusion clock with its reset, the refusion share,
+  spells, months and transitions, summarised in the same pass into small
+  *partial* tables (spells; person-weeks and refusion per municipality x month
+  x benefit; transitions per cell).  Window SQL for the clock alone is an order
+  of magnitude slower (issue 8 measured ~4 M rows/s).
+* **combining SQL** (the ``*_SQL`` constants), run by an engine
+  (:mod:`evaluate.data.engines`: DuckDB by default, Spark optionally), adds up
+  the partials of all chunks, threads or partitions (integer sums, so exact in
+  any order) and flags censored spells.  The same SQL text and the same kernel
+  run on every engine, so the engines cannot drift apart.
 
 The refusion clock (rule of :class:`ResetRule`)
     A person's clock counts weeks on public support (benefits flagged
@@ -52,256 +52,64 @@ Spells and transitions
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from evaluate.data.engines import Engine, EngineName, Kernel, get_engine
+from evaluate.data.engines import Engine, EngineName, get_engine
+from evaluate.data.kernel import (
+    PPM,
+    ResetRule,
+    person_week_kernel,
+    summary_kernel,
+    support_clock,
+)
 from evaluate.data.register import (
     RegisterRecords,
     iso_week_label,
     month_label,
     week_month,
 )
-from evaluate.errors import DataError, SpecError
+from evaluate.errors import DataError
 
-PPM = 1_000_000  # refusion shares are carried as integer parts per million
-CHUNK_ROWS = 1 << 18  # rows per kernel chunk (cut at person boundaries)
+__all__ = [
+    "FTP_SQL",
+    "SPELLS_SQL",
+    "TRANSITIONS_SQL",
+    "RegisterDerivation",
+    "ResetRule",
+    "combine",
+    "derive_register",
+    "outcome_panel",
+    "person_week_kernel",
+    "summary_kernel",
+    "support_clock",
+]
 
+# Combining the kernel's partial tables (from threads, chunks or Spark partitions):
+# plain sums of integer counts, so any split of the persons gives the same result.
 SPELLS_SQL = """
-SELECT person, benefit, spell_start AS start_week, week AS end_week,
-       week - spell_start + 1 AS weeks,
-       spell_start = {first_week} AS left_censored,
-       week = {last_week} AS right_censored
-FROM person_weeks
-WHERE spell_end
+SELECT person, benefit, start_week, end_week, end_week - start_week + 1 AS weeks,
+       start_week = {first_week} AS left_censored,
+       end_week = {last_week} AS right_censored
+FROM spells
 """
 
 FTP_SQL = """
-SELECT municipality, month, benefit, COUNT(*) AS person_weeks,
+SELECT municipality, month, benefit, CAST(SUM(person_weeks) AS BIGINT) AS person_weeks,
        CAST(SUM(refusion_ppm) AS BIGINT) AS refusion_ppm
-FROM person_weeks
+FROM ftp_cells
 GROUP BY municipality, month, benefit
 """
 
 TRANSITIONS_SQL = """
-SELECT municipality, month, prev_benefit AS from_benefit, benefit AS to_benefit,
-       COUNT(*) AS flows
-FROM person_weeks
-WHERE prev_benefit >= 0 AND prev_benefit <> benefit
-GROUP BY municipality, month, prev_benefit, benefit
+SELECT municipality, month, from_benefit, to_benefit, CAST(SUM(flows) AS BIGINT) AS flows
+FROM flow_cells
+GROUP BY municipality, month, from_benefit, to_benefit
 """
-
-
-@dataclass(frozen=True)
-class ResetRule:
-    """When the refusion clock restarts (see the module docstring for the exact rule).
-
-    Parameters
-    ----------
-    reset_weeks
-        Self-supporting weeks needed for a reset (LBK § 6: 52).
-    window_weeks
-        Length of the window in which they must fall (three years = 156);
-        ``window_weeks == reset_weeks`` means consecutive weeks.
-    """
-
-    reset_weeks: int = 52
-    window_weeks: int = 156
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.reset_weeks <= self.window_weeks:
-            raise SpecError(
-                f"Need 1 <= reset_weeks <= window_weeks, got {self.reset_weeks} and "
-                f"{self.window_weeks}."
-            )
-
-
-def support_clock(person: np.ndarray, on: np.ndarray, rule: ResetRule = ResetRule()) -> np.ndarray:
-    """Refusion clock of every person-week (rule in the module docstring).
-
-    Parameters
-    ----------
-    person
-        Person codes, sorted; each person's rows are consecutive weeks.
-    on
-        True where the week is on public support.
-
-    Examples
-    --------
-    >>> on = np.r_[np.ones(30), np.zeros(52), np.ones(1)].astype(bool)
-    >>> int(support_clock(np.zeros(on.size, int), on)[-1])
-    1
-    """
-    n = on.size
-    on = on.astype(bool, copy=False)
-    if n == 0:
-        return np.zeros(0, dtype="int32")
-    r_need, w_len = rule.reset_weeks, rule.window_weeks
-    first = np.empty(n, dtype=bool)
-    first[0] = True
-    np.not_equal(person[1:], person[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    ends = np.append(starts[1:], n)  # exclusive
-    # 32-bit indices halve memory traffic; the kernel calls this on chunks anyway.
-    itype = np.int32 if n + rule.window_weeks < 2**31 - 1 else np.int64
-    rows = np.arange(n, dtype=itype)
-    cum = np.empty(n + 1, dtype=itype)  # cum[i] = on-weeks in rows [0, i)
-    cum[0] = 0
-    np.cumsum(on, out=cum[1:])
-    cum_off = rows + 1 - cum[1:]  # off-weeks in rows [0, i], non-decreasing
-    next_on = np.append(np.minimum.accumulate(np.where(on, rows, n)[::-1])[::-1], n)
-    # Full-window candidates: off weeks with >= R off weeks in (t - W, t] of the same
-    # person.  Once an episode is W weeks old its window lies wholly inside it, so its
-    # reset is the first such candidate; before that only off-weeks since the episode
-    # start count, which a search on cum_off finds directly.
-    pstart = np.maximum.accumulate(np.where(first, rows, itype(0)))
-    lo = np.maximum(rows - w_len, pstart - 1)  # last row before the window
-    cum_off_lo = np.where(lo >= 0, cum_off[np.maximum(lo, 0)], 0)
-    cand = ~on & (cum_off - cum_off_lo >= r_need)
-    next_cand = np.append(np.minimum.accumulate(np.where(cand, rows, n)[::-1])[::-1], n)
-    reset = np.zeros(n, dtype=bool)
-    s, end = next_on[starts], ends
-    live = s < end
-    s, end = s[live], end[live]
-    # One round per episode, vectorised over persons: O(persons) work per round.
-    while s.size:
-        early = np.searchsorted(cum_off, cum_off[s] + r_need, side="left")
-        late = next_cand[np.minimum(s + w_len, n)]
-        r = np.where(early < s + w_len, early, late)
-        hit = r < end
-        r, end = r[hit], end[hit]
-        reset[r] = True
-        s = next_on[r]
-        live = s < end
-        s, end = s[live], end[live]
-    base = np.where(reset, cum[1:], -1)
-    base[starts] = np.maximum(base[starts], cum[starts])
-    np.maximum.accumulate(base, out=base)
-    return (cum[1:] - base).astype("int32")
-
-
-def _share_ppm(schedule: Any) -> np.ndarray:
-    """Lookup table: refusion share in ppm for clock 0..K (K = last finite step + 1)."""
-    frame = schedule.frame
-    last = int(np.nanmax(frame["to_week"].to_numpy(dtype=float)))
-    weeks = np.arange(1, last + 2)
-    table = np.zeros(last + 2, dtype="int64")
-    table[1:] = np.round(np.asarray(schedule.share(weeks), dtype=float) * PPM).astype("int64")
-    return table
-
-
-def person_week_kernel(
-    benefits: pd.DataFrame,
-    schedule: Any,
-    rule: ResetRule = ResetRule(),
-    *,
-    workers: int | None = None,
-    backend: str | None = None,
-) -> Kernel:
-    """The per-person kernel: a pure function of complete, sorted person histories.
-
-    Input columns ``person, week, benefit, municipality`` (integer codes; each
-    person's weeks consecutive); adds ``month``, ``clock``, ``refusion_ppm``,
-    ``spell_start`` (week the spell began), ``spell_end`` (last week of a spell) and
-    ``prev_benefit`` (-1 in a person's first week).  ``backend``: ``"numpy"`` (the
-    reference), ``"numba"`` (:mod:`evaluate.data._kernel_numba`, same results) or
-    ``"auto"`` (numba when installed); default: environment variable
-    ``EVALUATE_KERNEL``, else ``"auto"``.
-    """
-    public = benefits.sort_values("benefit_id")["public_support"].to_numpy(bool)
-    refund = benefits.sort_values("benefit_id")["refusion"].to_numpy(bool)
-    table = _share_ppm(schedule)
-    workers = min(os.cpu_count() or 1, 4) if workers is None else max(int(workers), 1)
-    numba_chunk = _numba_backend(backend)
-
-    def kernel(frame: pd.DataFrame) -> pd.DataFrame:
-        person = frame["person"].to_numpy("int64")
-        week = frame["week"].to_numpy("int32")
-        benefit = frame["benefit"].to_numpy("int16")
-        n = person.size
-        out = {
-            "person": person,
-            "week": week,
-            "benefit": benefit,
-            "municipality": frame["municipality"].to_numpy("int32"),
-            "month": np.empty(n, "int32"),
-            "clock": np.empty(n, "int32"),
-            "refusion_ppm": np.empty(n, "int32"),
-            "spell_start": np.empty(n, "int32"),
-            "spell_end": np.empty(n, bool),
-            "prev_benefit": np.empty(n, "int16"),
-        }
-        if n:
-            w0 = int(week.min())
-            months = week_month(np.arange(w0, int(week.max()) + 1)).astype("int32")
-        # Person-aligned chunks keep the temporaries in cache and bound peak memory.
-        cuts = np.searchsorted(person, person[::CHUNK_ROWS][1:], side="left")
-        bounds = np.unique(np.r_[0, cuts, n])
-
-        def chunk(a: int, b: int) -> None:
-            p, w, ben = person[a:b], week[a:b], benefit[a:b]
-            m = b - a
-            if numba_chunk is not None:
-                numba_chunk(
-                    p, w, ben, public, refund, table, months, w0, rule.reset_weeks,
-                    rule.window_weeks, out["month"][a:b], out["clock"][a:b],
-                    out["refusion_ppm"][a:b], out["spell_start"][a:b], out["spell_end"][a:b],
-                    out["prev_benefit"][a:b],
-                )  # fmt: skip
-                return
-            clock = support_clock(p, public[ben], rule)
-            out["clock"][a:b] = clock
-            out["refusion_ppm"][a:b] = np.where(
-                refund[ben], table[np.minimum(clock, table.size - 1)], 0
-            )
-            out["month"][a:b] = months[w - w0]
-            new_person = np.ones(m, dtype=bool)
-            np.not_equal(p[1:], p[:-1], out=new_person[1:])
-            boundary = new_person.copy()
-            boundary[1:] |= ben[1:] != ben[:-1]
-            start_row = np.maximum.accumulate(np.where(boundary, np.arange(m, dtype="int32"), 0))
-            out["spell_start"][a:b] = w[start_row]
-            out["spell_end"][a : b - 1] = boundary[1:]
-            out["spell_end"][b - 1] = True
-            prev = out["prev_benefit"][a:b]
-            prev[0] = -1
-            prev[1:] = ben[:-1]
-            prev[new_person] = -1
-
-        # Chunks write disjoint slices, and numpy releases the GIL inside its loops,
-        # so threads give real parallelism here.
-        spans = list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
-        if workers > 1 and len(spans) > 1:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                list(pool.map(lambda ab: chunk(*ab), spans))
-        else:
-            for a, b in spans:
-                chunk(a, b)
-        return pd.DataFrame(out, copy=False)
-
-    return kernel
-
-
-def _numba_backend(backend: str | None) -> Any:
-    """The numba chunk function for ``backend``, or None for the numpy kernel."""
-    choice = backend or os.environ.get("EVALUATE_KERNEL", "auto")
-    if choice not in ("auto", "numpy", "numba"):
-        raise SpecError(f"Unknown kernel backend {choice!r}; use 'auto', 'numpy' or 'numba'.")
-    if choice == "numpy":
-        return None
-    from evaluate.data import _kernel_numba
-
-    if not _kernel_numba.AVAILABLE:
-        if choice == "numba":
-            raise SpecError("The numba kernel needs numba: pip install numba")
-        return None
-    return _kernel_numba.kernel_chunk
 
 
 @dataclass(frozen=True, eq=False)
@@ -393,12 +201,11 @@ def derive_register(
         },
         copy=False,
     )
-    pw = eng.person_weeks(frame, person_week_kernel(benefits, refusion, rule))
-    first, last = records.window
-    tables = {"person_weeks": pw}
-    spells = eng.sql(SPELLS_SQL.format(first_week=first, last_week=last), tables)
-    ftp = eng.sql(FTP_SQL, tables)
-    flows = eng.sql(TRANSITIONS_SQL, tables)
+    parts = eng.summaries(frame, summary_kernel(benefits, refusion, rule, window=records.window))
+    spells, ftp, flows = combine(eng, parts, records.window)
+    pw = None
+    if keep_person_weeks:
+        pw = eng.person_weeks(frame, person_week_kernel(benefits, refusion, rule))
     return RegisterDerivation(
         spells=label_spells(spells, benefits, records.person_ids),
         ftp=label_ftp(ftp, benefits, records.municipalities, records.window),
@@ -410,8 +217,20 @@ def derive_register(
         engine=eng.name,
         n_rows=records.n_rows,
         repairs=dict(records.repairs),
-        person_weeks=pw if keep_person_weeks else None,
+        person_weeks=pw,
     )
+
+
+def combine(
+    eng: Engine, parts: Mapping[str, pd.DataFrame], window: tuple[int, int]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Spells, full-time-person cells and flows from the kernel's partial tables."""
+    spells = eng.sql(
+        SPELLS_SQL.format(first_week=window[0], last_week=window[1]), {"spells": parts["spells"]}
+    )
+    ftp = eng.sql(FTP_SQL, {"ftp_cells": parts["ftp_cells"]})
+    flows = eng.sql(TRANSITIONS_SQL, {"flow_cells": parts["flow_cells"]})
+    return spells, ftp, flows
 
 
 def _names(benefits: pd.DataFrame) -> np.ndarray:
@@ -419,16 +238,35 @@ def _names(benefits: pd.DataFrame) -> np.ndarray:
 
 
 def label_spells(spells: pd.DataFrame, benefits: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
-    out = spells.sort_values(["person", "start_week"], kind="stable").reset_index(drop=True)
+    person = spells["person"].to_numpy("int64")
+    start = spells["start_week"].to_numpy("int64")
+    end = spells["end_week"].to_numpy("int64")
+    benefit = spells["benefit"].to_numpy("int64")
+    # The kernel emits spells in person-week order; sort only if an engine did not keep it.
+    later = (person[1:] > person[:-1]) | ((person[1:] == person[:-1]) & (start[1:] > start[:-1]))
+    if not later.all():
+        order = np.lexsort((start, person))
+        person, start, end, benefit = person[order], start[order], end[order], benefit[order]
+    if person.size:  # weeks of the window: label each distinct week once
+        lo = int(start.min())
+        labels = iso_week_label(np.arange(lo, int(end.max()) + 1))
+        start_label, end_label = labels[start - lo], labels[end - lo]
+    else:
+        start_label = end_label = np.zeros(0, "int64")
+    weeks = spells["weeks"].to_numpy("int64")
+    left = spells["left_censored"].to_numpy(bool)
+    right = spells["right_censored"].to_numpy(bool)
+    if not later.all():
+        weeks, left, right = weeks[order], left[order], right[order]
     return pd.DataFrame(
         {
-            "person": ids[out["person"].to_numpy("int64")],
-            "benefit": _names(benefits)[out["benefit"].to_numpy("int64")],
-            "start_week": iso_week_label(out["start_week"].to_numpy("int64")),
-            "end_week": iso_week_label(out["end_week"].to_numpy("int64")),
-            "weeks": out["weeks"].to_numpy("int64"),
-            "left_censored": out["left_censored"].to_numpy(bool),
-            "right_censored": out["right_censored"].to_numpy(bool),
+            "person": ids[person],
+            "benefit": _names(benefits)[benefit],
+            "start_week": start_label,
+            "end_week": end_label,
+            "weeks": weeks,
+            "left_censored": left,
+            "right_censored": right,
         }
     )
 

@@ -1,16 +1,19 @@
 """Engines that run the register derivations: DuckDB (default) and Spark (optional).
 
 A derivation is defined once (:mod:`evaluate.data.derive`): a per-person kernel
-(a pure function of one person's sorted weeks, run on numpy columns) plus
-aggregation SQL kept as module constants.  An engine only has to do two
-things with that single definition:
+(:mod:`evaluate.data.kernel`, a pure function of complete, sorted person
+histories) plus combining SQL kept as module constants.  An engine only has to
+do three things with that single definition:
 
+``summaries(frame, kernel)``
+    apply the summarising kernel to complete person histories and return its
+    partial tables (one set per call, or concatenated over partitions).  DuckDB
+    runs it in process on the sorted numpy columns; Spark partitions the rows by
+    person and runs the same function with ``applyInPandas``.
 ``person_weeks(frame, kernel)``
-    apply the kernel to complete person histories.  DuckDB runs it in process
-    on the sorted numpy columns; Spark partitions the rows by person and runs
-    the same function with ``applyInPandas``.
+    the same for the per person-week kernel (only when those rows are wanted).
 ``sql(query, tables)``
-    run one aggregation query over registered tables and return pandas.
+    run one query over registered tables and return pandas.
 
 So the Spark and DuckDB paths cannot drift: the SQL text and the kernel are the
 same objects, and ``tests/data/test_engines.py`` asserts identical results.
@@ -33,6 +36,7 @@ import pandas as pd
 from evaluate.errors import SpecError
 
 Kernel = Callable[[pd.DataFrame], pd.DataFrame]
+SummaryKernel = Callable[[pd.DataFrame], dict[str, pd.DataFrame]]
 EngineName = Literal["duckdb", "spark"]
 
 
@@ -47,6 +51,13 @@ class Engine(ABC):
 
     def person_weeks(self, frame: pd.DataFrame, kernel: Kernel) -> pd.DataFrame:
         """Apply ``kernel`` to ``frame`` (all rows of every person, sorted by person, week).
+
+        The in-process default calls the kernel once on the whole frame.
+        """
+        return kernel(frame)
+
+    def summaries(self, frame: pd.DataFrame, kernel: SummaryKernel) -> dict[str, pd.DataFrame]:
+        """The summarising kernel's partial tables for ``frame`` (complete histories).
 
         The in-process default calls the kernel once on the whole frame.
         """
@@ -151,6 +162,36 @@ class SparkEngine(Engine):
 
         out = sdf.groupBy("_bucket").applyInPandas(run, schema=schema).toPandas()
         return out.sort_values(["person", "week"], kind="stable").reset_index(drop=True)
+
+    def summaries(self, frame: pd.DataFrame, kernel: SummaryKernel) -> dict[str, pd.DataFrame]:
+        """Each partial table by one ``applyInPandas`` over the person buckets (the
+        bucketed rows are cached, so the shuffle happens once); the partials of all
+        buckets are returned concatenated, for the combining SQL to add up."""
+        import pyarrow as pa
+        from pyspark.sql import functions as F
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        sdf = self._frame(frame).withColumn("_bucket", F.col("person") % self.buckets)
+        sdf = sdf.repartition(self.buckets, "_bucket").cache()
+        empty = kernel(frame.head(0))
+        out = {}
+        try:
+            for name, sample in empty.items():
+                schema = from_arrow_schema(pa.Schema.from_pandas(sample, preserve_index=False))
+                run = _one_table(kernel, name)  # one-argument function: Spark passes the rows
+                table = sdf.groupBy("_bucket").applyInPandas(run, schema=schema).toPandas()
+                out[name] = table.astype(sample.dtypes.to_dict())
+        finally:
+            sdf.unpersist()
+        return out
+
+
+def _one_table(kernel: SummaryKernel, name: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def run(part: pd.DataFrame) -> pd.DataFrame:
+        part = part.drop(columns="_bucket").sort_values(["person", "week"], kind="stable")
+        return kernel(part.reset_index(drop=True))[name]
+
+    return run
 
 
 def get_engine(engine: EngineName | Engine = "duckdb", **options: object) -> Engine:

@@ -288,7 +288,8 @@ class RegisterRecords:
     """Validated person-week records as numpy columns sorted by person, then week.
 
     ``person`` and ``municipality`` are integer codes into ``person_ids`` and
-    ``municipalities``; ``week`` is a week index (:func:`iso_week_index`);
+    ``municipalities`` (int64 and int32); ``week`` is a week index
+    (:func:`iso_week_index`, int32);
     ``benefit`` a benefit id of ``codes.benefits``.  ``window`` is the first and
     last week index of the data window (spells touching it are censored).
     ``repairs`` counts what was repaired (e.g. rows re-sorted, gap weeks filled).
@@ -461,9 +462,9 @@ def prepare_records(
         repairs["gap_weeks_filled"] = n_gap
     return RegisterRecords(
         person=pid,
-        week=wk,
+        week=wk.astype("int32"),  # week indices and municipality codes fit in 32 bits
         benefit=ben,
-        municipality=mun,
+        municipality=mun.astype("int32"),
         person_ids=person_ids,
         municipalities=municipalities,
         codes=codes,

@@ -11,7 +11,7 @@ gives the same tables for a Parquet dataset larger than memory:
 2. **Stream**: per chunk, ``SELECT ... WHERE person BETWEEN lo AND hi ORDER BY
    person, week`` over all files (persons may be spread over any number of
    files), then the unchanged :func:`~evaluate.data.register.prepare_records`,
-   kernel and aggregation SQL of :mod:`evaluate.data.derive`.  ``workers`` chunks
+   kernel and combining SQL of :mod:`evaluate.data.derive`.  ``workers`` chunks
    run at once on threads (DuckDB and numpy release the GIL), so one chunk is
    read while another is validated and derived.
 3. **Combine exactly**: spells are concatenated (chunks come in id order, so the
@@ -49,15 +49,13 @@ import numpy as np
 import pandas as pd
 
 from evaluate.data.derive import (
-    FTP_SQL,
-    SPELLS_SQL,
-    TRANSITIONS_SQL,
     RegisterDerivation,
     ResetRule,
+    combine,
     label_flows,
     label_ftp,
     label_spells,
-    person_week_kernel,
+    summary_kernel,
 )
 from evaluate.data.engines import Engine, EngineName, get_engine
 from evaluate.data.register import (
@@ -252,9 +250,8 @@ def derive_parquet(
     select = ", ".join(_ident(c) for c in cols)
     query = f"SELECT {select} FROM register_src WHERE {p} BETWEEN ? AND ? ORDER BY {p}, {w}"
 
-    kernel = person_week_kernel(codes.benefits, refusion, rule)
     first, last = (int(v) for v in iso_week_index(list(window), column="window"))
-    spells_sql = SPELLS_SQL.format(first_week=first, last_week=last)
+    kernel = summary_kernel(codes.benefits, refusion, rule, window=(first, last))
     local = threading.local()
     # A named engine gets one instance per worker thread (DuckDB registers the chunk
     # under a fixed view name); a caller's engine instance is shared under a lock.
@@ -294,10 +291,8 @@ def derive_parquet(
         else:
             chunk_engine, lock = eng, shared_lock
         with lock:
-            tables = {"person_weeks": chunk_engine.person_weeks(pw_in, kernel)}
-            raw_spells = chunk_engine.sql(spells_sql, tables)
-            raw_ftp = chunk_engine.sql(FTP_SQL, tables)
-            raw_flows = chunk_engine.sql(TRANSITIONS_SQL, tables)
+            parts = chunk_engine.summaries(pw_in, kernel)
+            raw_spells, raw_ftp, raw_flows = combine(chunk_engine, parts, (first, last))
         muns = records.municipalities
         return _ChunkResult(
             spells=label_spells(raw_spells, codes.benefits, records.person_ids),

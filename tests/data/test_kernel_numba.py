@@ -1,4 +1,5 @@
-"""The numba kernel equals the numpy reference kernel column for column.
+"""The numba kernel equals the numpy reference kernel column for column, and the
+summarising kernel equals pandas aggregation of the per person-week rows.
 
 The whole of tests/data/test_derive.py also runs on either backend:
 ``EVALUATE_KERNEL=numpy python -m pytest tests/data`` (default: numba when installed).
@@ -10,7 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluate.data.derive import ResetRule, derive_register, person_week_kernel
+from evaluate.data.derive import (
+    ResetRule,
+    derive_register,
+    person_week_kernel,
+    summary_kernel,
+)
 from evaluate.data.register import iso_week_label, prepare_records
 from evaluate.errors import SpecError
 from evaluate.money.refusion import RefusionSchedule
@@ -81,3 +87,64 @@ def test_unknown_backend():
     records = prepare_records(register_histories(n_persons=5, n_weeks=10, seed=1))
     with pytest.raises(SpecError, match="backend"):
         person_week_kernel(records.codes.benefits, RefusionSchedule.danish(), backend="gpu")
+
+
+def _rows_summarised(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The partial tables by pandas from the per person-week rows: an independent
+    statement of what spells, full-time-person cells and flows are."""
+    ends = rows[rows["spell_end"]]
+    spells = pd.DataFrame(
+        {
+            "person": ends["person"].to_numpy("int64"),
+            "benefit": ends["benefit"].to_numpy("int64"),
+            "start_week": ends["spell_start"].to_numpy("int64"),
+            "end_week": ends["week"].to_numpy("int64"),
+        }
+    )
+    ftp = (
+        rows.groupby(["municipality", "month", "benefit"])
+        .agg(person_weeks=("week", "size"), refusion_ppm=("refusion_ppm", "sum"))
+        .reset_index()
+        .astype("int64")
+    )
+    moved = rows[(rows["prev_benefit"] >= 0) & (rows["prev_benefit"] != rows["benefit"])]
+    flows = (
+        moved.rename(columns={"prev_benefit": "from_benefit", "benefit": "to_benefit"})
+        .groupby(["municipality", "month", "from_benefit", "to_benefit"])
+        .size()
+        .rename("flows")
+        .reset_index()
+        .astype("int64")
+    )
+    return {"spells": spells, "ftp_cells": ftp, "flow_cells": flows}
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("source", ["simulated", "adversarial"])
+def test_summary_kernel_equals_aggregated_rows(backend, source):
+    if source == "simulated":
+        data = register_histories(n_persons=1500, n_weeks=200, n_municipalities=7, seed=4)
+    else:
+        data = _adversarial(seed=6)
+    records = prepare_records(data)
+    frame = _frame(records)
+    args = (records.codes.benefits, RefusionSchedule.danish(), ResetRule())
+    window = (int(frame["week"].min()), int(frame["week"].max()))
+    # Chunked into many small spans over two workers: partials must still add up.
+    import evaluate.data.kernel as kernel_module
+
+    old = kernel_module.CHUNK_ROWS
+    kernel_module.CHUNK_ROWS = 997
+    try:
+        got = summary_kernel(*args, window=window, workers=2, backend=backend)(frame)
+    finally:
+        kernel_module.CHUNK_ROWS = old
+    want = _rows_summarised(person_week_kernel(*args, backend="numpy")(frame))
+    pd.testing.assert_frame_equal(got["spells"], want["spells"])
+    keys = {"ftp_cells": ["municipality", "month", "benefit"],
+            "flow_cells": ["municipality", "month", "from_benefit", "to_benefit"]}  # fmt: skip
+    for name, by in keys.items():
+        pd.testing.assert_frame_equal(
+            got[name].sort_values(by).reset_index(drop=True).astype("int64"), want[name]
+        )
+    assert len(want["flow_cells"]) > 10 and want["ftp_cells"]["refusion_ppm"].sum() > 0
