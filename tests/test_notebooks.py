@@ -15,7 +15,12 @@ CELL_TIMEOUT = 600  # seconds per cell: generous for a shared 2-core CI machine
 
 def test_there_are_notebooks():
     names = {p.name for p in NOTEBOOKS}
-    assert {"01_quickstart_faxe.ipynb", "02_business_case.ipynb", "03_did_mpdta.ipynb"} <= names
+    assert {
+        "01_quickstart_faxe.ipynb",
+        "02_business_case.ipynb",
+        "03_did_mpdta.ipynb",
+        "04_comparison_designs.ipynb",
+    } <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -393,3 +393,15 @@ def test_result_contract(adh):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert adh.with_alpha(0.1).ci[0] >= adh.ci[0]
+
+
+def test_labels_reach_the_result(prop99):
+    quick = {**KEYS, **ADH, "treated_unit": "California", "start": 1989, "placebo": False,
+             "leave_one_out": False, "placebo_time": None}  # fmt: skip
+    fit = synthetic_control(
+        prop99, **quick, name="cigarette sales", population="California", source="ADH (2010)"
+    )
+    assert fit.name == "cigarette sales" and fit.population == "California"
+    assert fit.provenance.source == "ADH (2010)" and not fit.provenance.simulated
+    default = synthetic_control(prop99, **quick)
+    assert default.name == "cigsale" and "donor pool of 38" in default.population
