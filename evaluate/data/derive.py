@@ -237,6 +237,12 @@ def _names(benefits: pd.DataFrame) -> np.ndarray:
     return benefits.sort_values("benefit_id")["benefit"].to_numpy()
 
 
+def _month_labels(months: np.ndarray) -> np.ndarray:
+    """``'YYYY-MM'`` of many month codes, formatting each distinct month once."""
+    distinct, inverse = np.unique(months, return_inverse=True)
+    return month_label(distinct)[inverse]
+
+
 def label_spells(spells: pd.DataFrame, benefits: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
     person = spells["person"].to_numpy("int64")
     start = spells["start_week"].to_numpy("int64")
@@ -283,7 +289,7 @@ def label_ftp(
     return pd.DataFrame(
         {
             "municipality": muns[out["municipality"].to_numpy("int64")],
-            "month": month_label(months),
+            "month": _month_labels(months),
             "benefit": _names(benefits)[out["benefit"].to_numpy("int64")],
             "person_weeks": pweeks,
             "weeks_in_month": n_weeks,
@@ -300,7 +306,7 @@ def label_flows(flows: pd.DataFrame, benefits: pd.DataFrame, muns: np.ndarray) -
     return pd.DataFrame(
         {
             "municipality": muns[out["municipality"].to_numpy("int64")],
-            "month": month_label(out["month"].to_numpy("int64")),
+            "month": _month_labels(out["month"].to_numpy("int64")),
             "from_benefit": names[out["from_benefit"].to_numpy("int64")],
             "to_benefit": names[out["to_benefit"].to_numpy("int64")],
             "flows": out["flows"].to_numpy("int64"),

@@ -36,11 +36,11 @@ import numpy as np
 import pandas as pd
 
 from evaluate.data.register import week_month
-from evaluate.errors import SpecError
+from evaluate.errors import DataError, SpecError
 
 PPM = 1_000_000  # refusion shares are carried as integer parts per million
 CHUNK_ROWS = 1 << 18  # rows per kernel chunk (cut at person boundaries)
-MAX_CELLS = 1 << 26  # dense municipality x month x benefit (x benefit) cells per worker
+MAX_CELLS = 1 << 26  # dense municipality x month x benefit cells per worker (2 x int64)
 TABLES = ("spells", "ftp_cells", "flow_cells")
 
 
@@ -310,7 +310,13 @@ def summary_kernel(
         if person.size and (int(week.min()) < first or int(week.max()) > last):
             raise SpecError(f"Weeks outside the kernel's window {window}.")
         cells = _Cells(int(mun.max()) + 1 if mun.size else 1, month_codes, n_ben)
-        fast = numba_chunk is not None and cells.size * n_ben <= MAX_CELLS
+        if cells.size > MAX_CELLS:
+            raise DataError(
+                f"{cells.n_mun} municipalities x {month_codes.size} months x {n_ben} benefits "
+                f"= {cells.size:,} cells exceed {MAX_CELLS:,} (memory per worker); derive "
+                "shorter windows or fewer units at a time."
+            )
+        fast = numba_chunk is not None
         spans = _spans(person)
         groups = np.array_split(np.arange(len(spans)), min(workers, max(len(spans), 1)))
 

@@ -148,3 +148,17 @@ def test_summary_kernel_equals_aggregated_rows(backend, source):
             got[name].sort_values(by).reset_index(drop=True).astype("int64"), want[name]
         )
     assert len(want["flow_cells"]) > 10 and want["ftp_cells"]["refusion_ppm"].sum() > 0
+
+
+def test_too_many_cells_is_a_clear_error(monkeypatch):
+    import evaluate.data.kernel as kernel_module
+    from evaluate.errors import DataError
+
+    records = prepare_records(register_histories(n_persons=50, n_weeks=30, seed=2))
+    frame = _frame(records)
+    monkeypatch.setattr(kernel_module, "MAX_CELLS", 10)
+    kernel = summary_kernel(
+        records.codes.benefits, RefusionSchedule.danish(), window=records.window
+    )
+    with pytest.raises(DataError, match="cells exceed"):
+        kernel(frame)
