@@ -1,6 +1,7 @@
 """Inference engine of :mod:`evaluate.estimators.trial`: OLS with HC2 and CR2
-(Bell-McCaffrey) variances, difference-in-means estimators, and randomization
-inference (permutations within blocks / of clusters, test inversion, Westfall-Young).
+(Bell-McCaffrey) variances, difference-in-means estimators, the per-arm estimate
+(:func:`_estimate`), and randomization inference (permutations within blocks / of
+clusters, test inversion, Westfall-Young).
 
 Kept apart from the front door so ``trial.py`` stays readable; candidates to move to
 ``evaluate/inference/`` (``randomization.py``) once the shared covariance module lands.
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from evaluate.errors import DesignError
+from evaluate.inference.covariance import RegressionDesign, covariance
 from evaluate.progress import progress
 
 
@@ -80,6 +82,52 @@ def _blocked_dim(y: np.ndarray, d: np.ndarray, b: np.ndarray, label: str):
     return est, float(math.sqrt(var)), float(n_total - 2 * n_blocks)
 
 
+def _estimate(y, codes, Z, unit_ids, work, spec) -> list[tuple[float, float, float]]:
+    """``(estimate, SE, df)`` of every arm against control, by the design's estimator.
+
+    Difference in means (Welch, or block-weighted) without covariates or clusters;
+    otherwise the joint regression on arm dummies and centred, interacted extras
+    ``Z`` with HC2 (no clusters) or CR2 (clusters) variance.
+    """
+    n_arms = len(spec["arms"]) + 1
+    if spec["cluster"] is None and spec["adjust"] == "none":
+        out = []
+        for k, label in enumerate(spec["arms"], start=1):
+            mask = (codes == 0) | (codes == k)
+            if spec["blocks"]:
+                block = work[spec["blocks"]].to_numpy()[mask]
+                out.append(
+                    _blocked_dim(y[mask], (codes[mask] == k).astype(int), block, repr(label))
+                )
+            else:
+                out.append(_welch_dim(y[codes == k], y[codes == 0]))
+        return out
+    X = _joint_design(codes, n_arms, Z - Z.mean(axis=0))
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise DesignError(
+            "The regression design is collinear (a covariate is a linear combination of "
+            "others, or of arm x block cells). Drop redundant covariates."
+        )
+    beta, resid, xtx_inv = ols_fit(X, y)
+    if spec["cluster"] is None:
+        V = covariance(RegressionDesign(x=X, resid=resid), "HC2").cov
+        df = float(len(y) - X.shape[1])
+        if df < 1:
+            raise DesignError(
+                f"{X.shape[1]} coefficients for {len(y)} units: use fewer covariates."
+            )
+        return [(float(beta[k]), float(math.sqrt(V[k, k])), df) for k in range(1, n_arms)]
+    cr2 = covariance(
+        RegressionDesign(x=X, resid=resid, clusters=pd.factorize(unit_ids)[0]),
+        "CR2",
+        n_interest=n_arms,
+    )
+    return [
+        (float(beta[k]), float(math.sqrt(cr2.cov[k, k])), float(cr2.df[k]))
+        for k in range(1, n_arms)
+    ]
+
+
 # --------------------------------------------------------------------------- permutations
 def permute_within(labels: np.ndarray, strata: np.ndarray | None, rng: np.random.Generator):
     """``labels`` shuffled within each stratum (all together when ``strata`` is None)."""
@@ -118,6 +166,29 @@ class _PairDesign:
         size = frame.groupby("b")["d"].transform("size").to_numpy()
         n1 = frame.groupby("b")["d"].transform("sum").to_numpy()
         return size / len(d) * (d / n1 - (1 - d) / (size - n1))
+
+
+def _pair_design(y, codes, k, Z, unit_ids, block_ids, work, spec) -> _PairDesign:
+    """Arm ``k`` against control, as randomization inference permutes it."""
+    mask = (codes == 0) | (codes == k)
+    d = (codes[mask] == k).astype(float)
+    unit = pd.factorize(unit_ids[mask])[0]
+    unit_d = pd.Series(d).groupby(unit).first().to_numpy()
+    block = None if block_ids is None else block_ids[mask]
+    unit_block = None if block is None else pd.Series(block).groupby(unit).first().to_numpy()
+    lin = spec["adjust"] == "lin"
+    if not lin and spec["cluster"] and spec["blocks"]:
+        lin = True  # the cluster estimate adjusts for interacted block dummies
+    return _PairDesign(
+        y=y[mask],
+        d=d,
+        unit=unit,
+        unit_d=unit_d,
+        unit_block=unit_block,
+        block=block,
+        Z=Z[mask],
+        lin=lin,
+    )
 
 
 def randomization_test(

@@ -29,7 +29,6 @@ permutations a Westfall-Young step-down maxT adjustment is added (see
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,7 +36,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
@@ -49,34 +47,31 @@ from evaluate.effect import (
     hash_frame,
     tidy_row,
 )
-from evaluate.errors import (
-    DataError,
-    DesignError,
-    DroppedRowsWarning,
-    SmallSampleWarning,
-    SpecError,
+from evaluate.errors import DesignError, DroppedRowsWarning, SpecError
+from evaluate.estimators._trial_design import (
+    _NO_CONTROL,
+    _check_assignment,
+    _check_estimable,
+    _design_arrays,
+    _resolve_arms,
 )
 from evaluate.estimators._trial_inference import (
-    _blocked_dim,
-    _joint_design,
-    _PairDesign,
+    _estimate,
+    _pair_design,
     _permuted_tstats,
     _tstats,
-    _welch_dim,
     _westfall_young,
     benjamini_hochberg,
     holm,
-    ols_fit,
     randomization_test,
 )
-from evaluate.inference.covariance import RegressionDesign, covariance
+from evaluate.estimators._trial_report import _attrition, _balance, _labels, _notes
 from evaluate.inference.distributions import Distribution, StudentT
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 Adjust = Literal["none", "lin"]
-_NO_CONTROL = object()
 
 
 # --------------------------------------------------------------------------- result
@@ -130,137 +125,6 @@ class TrialResult(EffectResult):
 
         frame = self.by_arm.assign(term=lambda f: f["arm"].astype(str) + f" vs {self.control}")
         return plot_estimates(frame, unit=self.unit, title=self.name, ax=ax)
-
-
-# --------------------------------------------------------------------------- helpers
-def _resolve_arms(values: pd.Series, control: Any, arms: Sequence[Any] | None):
-    present = [v.item() if isinstance(v, np.generic) else v for v in pd.unique(values)]
-    if control is _NO_CONTROL:
-        if set(present) <= {0, 1} or set(present) <= {False, True}:
-            control = 0
-        else:
-            raise SpecError(
-                f"Arm labels are {sorted(map(str, present))}; say which is the control arm "
-                "with control=<label>."
-            )
-    if control not in present:
-        raise SpecError(
-            f"control={control!r} is not a label of the arm column (labels: "
-            f"{sorted(map(str, present))}). Check the spelling and type (0 vs '0')."
-        )
-    control = next(v for v in present if v == control)  # the data's own label (0 vs 0.0)
-    if arms is None:
-        others = sorted((v for v in present if v != control), key=lambda v: (str(type(v)), v))
-    else:
-        others = [a for a in arms if a != control]
-        unknown = [v for v in present if v != control and v not in others]
-        if unknown:
-            raise DataError(
-                f"The arm column holds label(s) {unknown} not listed in arms={list(arms)}. "
-                "Add them to arms, or remove those rows."
-            )
-        empty = [a for a in others if a not in present]
-        if empty:
-            raise DesignError(f"Arm(s) {empty} have no units in the data; remove them from arms.")
-    if not others:
-        raise DesignError(
-            f"Only the control arm {control!r} is present; there is nothing to compare."
-        )
-    return control, others
-
-
-def _check_nested(frame: pd.DataFrame, inner: str, outer: str, what: str) -> None:
-    counts = frame.groupby(inner)[outer].nunique()
-    split = counts[counts > 1]
-    if len(split):
-        raise DesignError(
-            f"{what} {list(split.index[:5])} contain units of more than one {outer!r} value; "
-            f"{inner!r} must be nested in {outer!r} (a cluster is assigned as a whole)."
-        )
-
-
-def _balance(frame, arm, control, others, covariates):
-    rows, diagnostics = [], {}
-    ctrl = frame[frame[arm] == control]
-    for label in others:
-        treat = frame[frame[arm] == label]
-        for cov in covariates:
-            m1, m0 = treat[cov].mean(), ctrl[cov].mean()
-            sd = math.sqrt((treat[cov].var(ddof=1) + ctrl[cov].var(ddof=1)) / 2)
-            smd = (m1 - m0) / sd if sd > 0 else math.nan
-            rows.append(
-                {
-                    "arm": str(label),
-                    "covariate": cov,
-                    "mean_arm": m1,
-                    "mean_control": m0,
-                    "smd": smd,
-                }
-            )
-        key = f"balance: {label} vs {control}"
-        if not covariates:
-            diagnostics[key] = NotApplicable("no covariates given")
-            continue
-        sub = pd.concat([treat, ctrl])
-        X = np.column_stack([np.ones(len(sub)), sub[list(covariates)].to_numpy(float)])
-        d = (sub[arm] == label).to_numpy(float)
-        if np.linalg.matrix_rank(X) < X.shape[1] or len(sub) <= X.shape[1] + 1:
-            diagnostics[key] = NotApplicable("covariates are collinear or too many for the sample")
-            continue
-        try:
-            beta, resid, xtx_inv = ols_fit(X, d)
-            V = covariance(RegressionDesign(x=X, resid=resid), "HC2").cov[1:, 1:]
-            q = len(covariates)
-            F = float(beta[1:] @ np.linalg.solve(V, beta[1:]) / q)
-        except (DesignError, np.linalg.LinAlgError) as err:
-            diagnostics[key] = NotApplicable(f"joint test not computable: {err}")
-            continue
-        p = float(stats.f.sf(F, q, len(sub) - q - 1))
-        diagnostics[key] = Diagnostic(
-            key,
-            F,
-            p,
-            passed=p > 0.05,
-            note="joint HC2 F-test that the covariates do not predict assignment",
-        )
-    table = pd.DataFrame(rows, columns=["arm", "covariate", "mean_arm", "mean_control", "smd"])
-    return table, diagnostics
-
-
-def _attrition(frame, outcome, arm, control, others):
-    order = [control, *others]
-    miss = frame[outcome].isna()
-    table = pd.DataFrame(
-        {
-            "arm": [str(a) for a in order],
-            "assigned": [int((frame[arm] == a).sum()) for a in order],
-            "missing": [int((miss & (frame[arm] == a)).sum()) for a in order],
-        }
-    )
-    table["share_missing"] = table["missing"] / table["assigned"]
-    if table["missing"].sum() == 0:
-        return table, Diagnostic("attrition", 0.0, passed=True, note="no outcome is missing")
-    observed = table["assigned"] - table["missing"]
-    chi2, p, _, _ = stats.chi2_contingency(np.column_stack([table["missing"], observed]))
-    note = "chi-square test that attrition does not differ by arm"
-    return table, Diagnostic("differential attrition", float(chi2), float(p), p > 0.05, note)
-
-
-def _design_arrays(work, spec):
-    """Arm codes, design-matrix extras (covariates and/or block dummies), units, blocks."""
-    codes = np.zeros(len(work), dtype=int)
-    for k, label in enumerate(spec["arms"], start=1):
-        codes[(work[spec["arm"]] == label).to_numpy()] = k
-    parts = []
-    if spec["adjust"] == "lin":
-        parts.append(work[list(spec["covariates"])].to_numpy(float))
-    blocks, cluster = spec["blocks"], spec["cluster"]
-    if blocks:  # used by Lin / cluster fits and the Westfall-Young statistic
-        parts.append(pd.get_dummies(work[blocks], drop_first=True).to_numpy(float))
-    Z = np.hstack(parts) if parts else np.empty((len(work), 0))
-    unit = pd.factorize(work[cluster])[0] if cluster else np.arange(len(work))
-    block = pd.factorize(work[blocks])[0] if blocks else None
-    return codes, Z, unit, block
 
 
 def trial(
@@ -332,18 +196,7 @@ def trial(
         check_numeric(frame, column)
     work, n_dropped = _drop_missing(frame[columns], design_cols, allow=drop_missing, stacklevel=3)
     control, others = _resolve_arms(work[arm], control, arms)
-    if cluster:
-        _check_nested(work, cluster, arm, "Clusters")
-        if blocks:
-            _check_nested(work, cluster, blocks, "Clusters")
-    if blocks:
-        per_block = work.groupby(blocks)[arm].nunique()
-        short = per_block[per_block < len(others) + 1]
-        if len(short):
-            raise DesignError(
-                f"Block(s) {list(short.index[:5])} lack units of some arm; every block must "
-                "contain every arm. Merge those blocks or drop the blocks option."
-            )
+    _check_assignment(work, arm, len(others) + 1, blocks, cluster)
     balance, diagnostics = _balance(work, arm, control, others, covariates)
     attrition, diagnostics["attrition"] = _attrition(work, outcome, arm, control, others)
     n_missing = int(attrition["missing"].sum())
@@ -372,23 +225,7 @@ def trial(
         "cluster": cluster,
     }
     codes, Z, unit_ids, block_ids = _design_arrays(work, spec)
-    what = "clusters" if cluster else "units"
-    for k, label in enumerate([control, *others]):
-        n_k = len(np.unique(unit_ids[codes == k]))
-        if n_k < 2:
-            raise DesignError(
-                f"Arm {label!r} has {n_k} {what} with an observed outcome; at least 2 are "
-                "needed for a standard error."
-            )
-    if adjust == "lin":
-        for cov in covariates:
-            spread = work.groupby(arm)[cov].std(ddof=0)
-            flat = [a for a in spread.index if spread[a] == 0]
-            if flat:
-                raise DesignError(
-                    f"Covariate {cov!r} is constant within arm(s) {flat}, so its Lin "
-                    "interaction is collinear with the arm dummy. Drop it from covariates."
-                )
+    _check_estimable(work, codes, unit_ids, spec)
     estimates = _estimate(y, codes, Z, unit_ids, work, spec)
     n_units = len(work)
     dists = tuple(
@@ -477,109 +314,6 @@ def trial(
         balance=balance,
         attrition=attrition,
     )
-
-
-def _estimate(y, codes, Z, unit_ids, work, spec) -> list[tuple[float, float, float]]:
-    n_arms = len(spec["arms"]) + 1
-    if spec["cluster"] is None and spec["adjust"] == "none":
-        out = []
-        for k, label in enumerate(spec["arms"], start=1):
-            mask = (codes == 0) | (codes == k)
-            if spec["blocks"]:
-                block = work[spec["blocks"]].to_numpy()[mask]
-                out.append(
-                    _blocked_dim(y[mask], (codes[mask] == k).astype(int), block, repr(label))
-                )
-            else:
-                out.append(_welch_dim(y[codes == k], y[codes == 0]))
-        return out
-    X = _joint_design(codes, n_arms, Z - Z.mean(axis=0))
-    if np.linalg.matrix_rank(X) < X.shape[1]:
-        raise DesignError(
-            "The regression design is collinear (a covariate is a linear combination of "
-            "others, or of arm x block cells). Drop redundant covariates."
-        )
-    beta, resid, xtx_inv = ols_fit(X, y)
-    if spec["cluster"] is None:
-        V = covariance(RegressionDesign(x=X, resid=resid), "HC2").cov
-        df = float(len(y) - X.shape[1])
-        if df < 1:
-            raise DesignError(
-                f"{X.shape[1]} coefficients for {len(y)} units: use fewer covariates."
-            )
-        return [(float(beta[k]), float(math.sqrt(V[k, k])), df) for k in range(1, n_arms)]
-    cr2 = covariance(
-        RegressionDesign(x=X, resid=resid, clusters=pd.factorize(unit_ids)[0]),
-        "CR2",
-        n_interest=n_arms,
-    )
-    return [
-        (float(beta[k]), float(math.sqrt(cr2.cov[k, k])), float(cr2.df[k]))
-        for k in range(1, n_arms)
-    ]
-
-
-def _pair_design(y, codes, k, Z, unit_ids, block_ids, work, spec) -> _PairDesign:
-    mask = (codes == 0) | (codes == k)
-    d = (codes[mask] == k).astype(float)
-    unit = pd.factorize(unit_ids[mask])[0]
-    unit_d = pd.Series(d).groupby(unit).first().to_numpy()
-    block = None if block_ids is None else block_ids[mask]
-    unit_block = None if block is None else pd.Series(block).groupby(unit).first().to_numpy()
-    lin = spec["adjust"] == "lin"
-    if not lin and spec["cluster"] and spec["blocks"]:
-        lin = True  # the cluster estimate adjusts for interacted block dummies
-    return _PairDesign(
-        y=y[mask],
-        d=d,
-        unit=unit,
-        unit_d=unit_d,
-        unit_block=unit_block,
-        block=block,
-        Z=Z[mask],
-        lin=lin,
-    )
-
-
-def _labels(spec) -> tuple[str, str]:
-    if spec["cluster"]:
-        method = "Cluster-randomized trial, regression on arm dummies"
-        method += " with Lin (2013) covariate adjustment" if spec["adjust"] == "lin" else ""
-        method += " and interacted block dummies" if spec["blocks"] else ""
-        return method, "CR2 cluster-robust SE (Bell-McCaffrey), Bell-McCaffrey df"
-    if spec["adjust"] == "lin":
-        extra = " and interacted block dummies" if spec["blocks"] else ""
-        return f"Lin (2013) regression adjustment{extra}", "HC2 robust SE, n - k df"
-    if spec["blocks"]:
-        return "Block-weighted difference in means", "Neyman variance by block (estimatr)"
-    return "Difference in means", "Neyman (= HC2) SE, Welch-Satterthwaite df"
-
-
-def _notes(spec, attrition, codes, unit_ids, n_missing, n_others) -> list[str]:
-    notes = []
-    if n_missing:
-        notes.append(
-            f"{n_missing} randomized units have no outcome and are excluded; the estimate "
-            "is unbiased only if attrition is unrelated to potential outcomes (see the "
-            "attrition table and test)."
-        )
-    small = [str(a) for a, n in zip(attrition["arm"], attrition["assigned"], strict=True) if n < 30]
-    if small:
-        notes.append(
-            f"Arm(s) {small} have fewer than 30 units: intervals rely on small-sample t "
-            "approximations; compare with the randomization-inference results."
-        )
-        warnings.warn(f"Small arms {small} (< 30 units).", SmallSampleWarning, stacklevel=3)
-    if spec["cluster"]:
-        n_clusters = len(np.unique(unit_ids))
-        if n_clusters < 30:
-            notes.append(f"Only {n_clusters} clusters: cluster-robust inference is approximate.")
-    if n_others > 1:
-        notes.append(
-            "Arms' p-values are per comparison; p_holm (family-wise) and p_bh (false "
-            "discovery rate) adjust for comparing several arms with the same control."
-        )
-    return notes
 
 
 def trial_family(
