@@ -166,8 +166,11 @@ def derive_parquet(
         Status-code table, refusion schedule and reset rule, as in
         :func:`~evaluate.data.derive.derive_register`.
     engine
-        Engine for the per-chunk kernel and aggregation SQL (default DuckDB).  The
-        files are always read by an embedded DuckDB.
+        ``"duckdb"`` (default: an embedded DuckDB reads person-aligned chunks, the
+        kernel runs in process) or ``"spark"`` / a
+        :class:`~evaluate.data.engines.SparkEngine`: Spark reads the files and runs
+        validation, kernel and combining SQL on the cluster
+        (:mod:`evaluate.data.stream_spark`); the chunk options do not apply there.
     persons_per_chunk, rows_per_chunk
         Upper bounds of one chunk (whichever binds first); peak memory grows with
         ``workers * rows_per_chunk``.
@@ -213,6 +216,14 @@ def derive_parquet(
     codes = codes or StatusCodes.danish()
     eng = get_engine(engine)
     files = _files(source)
+    if eng.name == "spark":  # Spark reads the files itself: nothing passes through here
+        from evaluate.data.stream_spark import derive_parquet_spark
+
+        return derive_parquet_spark(
+            files, engine=eng, person=person, week=week, status=status,
+            municipality=municipality, codes=codes, refusion=refusion, rule=rule, gaps=gaps,
+            last_valid_week=last_valid_week,
+        )  # fmt: skip
     con = duckdb.connect()
     if threads is not None:
         con.execute(f"SET threads = {int(threads)}")

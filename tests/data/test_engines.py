@@ -33,26 +33,70 @@ def test_unknown_engine() -> None:
         get_engine("polars")  # type: ignore[arg-type]
 
 
-@pytest.mark.filterwarnings("ignore::FutureWarning", "ignore:The copy keyword is deprecated")
-def test_spark_equals_duckdb() -> None:
-    """The same kernel and SQL on Spark local[2] give exactly the DuckDB tables.
-
-    Takes ~20-40 s on 2 cores (JVM start-up dominates); skipped without pyspark.
-    """
+@pytest.fixture(scope="module")
+def spark_engine():
+    """One Spark local[2] session for the module (JVM start-up dominates: ~10-20 s)."""
     pytest.importorskip("pyspark")
     from evaluate.data.engines import SparkEngine
 
+    engine = SparkEngine(master="local[2]", buckets=4)
+    yield engine
+    engine.session.stop()
+
+
+SPARK_WARNINGS = ("ignore::FutureWarning", "ignore:The copy keyword is deprecated")
+
+
+@pytest.mark.filterwarnings(*SPARK_WARNINGS)
+def test_spark_equals_duckdb(spark_engine) -> None:
+    """The same kernel and SQL on Spark local[2] give exactly the DuckDB tables."""
     df = register_histories(n_persons=120, n_municipalities=3, n_weeks=120, seed=9)
     rec = prepare_records(df)
     rule = ResetRule(8, 20)  # short reset so the small panel exercises many resets
     duck = derive_register(rec, engine="duckdb", rule=rule, keep_person_weeks=True)
-    spark_engine = SparkEngine(master="local[2]", buckets=4)
-    try:
-        spark = derive_register(rec, engine=spark_engine, rule=rule, keep_person_weeks=True)
-    finally:
-        spark_engine.session.stop()
+    spark = derive_register(rec, engine=spark_engine, rule=rule, keep_person_weeks=True)
     for name in ("spells", "ftp", "transitions"):
         pd.testing.assert_frame_equal(
             getattr(spark, name), getattr(duck, name), check_dtype=False, obj=name
         )
     pd.testing.assert_frame_equal(spark.person_weeks, duck.person_weeks, check_dtype=False)
+
+
+def _register_files(tmp_path, data: pd.DataFrame, n_files: int = 3) -> str:
+    """Rows dealt round-robin over files, so most persons are spread over several."""
+    for i in range(n_files):
+        data.iloc[i::n_files].to_parquet(tmp_path / f"part-{i}.parquet", index=False)
+    return str(tmp_path / "*.parquet")
+
+
+@pytest.mark.filterwarnings(*SPARK_WARNINGS)
+def test_spark_reads_parquet_like_duckdb(spark_engine, tmp_path) -> None:
+    """derive_parquet on Spark (Spark reads, validates per person bucket, combines)
+    gives the tables, row count and repair counts of the DuckDB streaming path."""
+    from evaluate.data.stream import derive_parquet
+
+    df = register_histories(n_persons=150, n_municipalities=4, n_weeks=80, seed=12)
+    df = df.drop(index=df.index[7::53])  # gaps inside histories, repaired by gaps="fill"
+    source = _register_files(tmp_path, df)
+    rule = ResetRule(8, 20)
+    duck = derive_parquet(source, rule=rule, gaps="fill", rows_per_chunk=2_000, progress=False)
+    spark = derive_parquet(source, rule=rule, gaps="fill", engine=spark_engine)
+    for name in ("spells", "ftp", "transitions"):
+        pd.testing.assert_frame_equal(
+            getattr(spark, name), getattr(duck, name), check_dtype=False, obj=name
+        )
+    assert spark.n_rows == duck.n_rows > len(df)
+    assert spark.repairs == duck.repairs and duck.repairs["gap_weeks_filled"] > 0
+    assert list(spark.municipalities) == list(duck.municipalities)
+    assert spark.window == duck.window and spark.engine == "spark"
+
+
+@pytest.mark.filterwarnings(*SPARK_WARNINGS, "ignore:toPandas attempted Arrow optimization")
+def test_spark_parquet_bad_input_is_a_data_error(spark_engine, tmp_path) -> None:
+    from evaluate.data.stream import derive_parquet
+    from evaluate.errors import DataError
+
+    df = register_histories(n_persons=30, n_weeks=20, seed=3)
+    twice = pd.concat([df, df.iloc[[5]]], ignore_index=True)  # one person-week twice
+    with pytest.raises(DataError, match="duplicate person-weeks"):
+        derive_parquet(_register_files(tmp_path, twice), engine=spark_engine)
