@@ -375,6 +375,7 @@ class StaggeredResult(EffectResult):
                 "diagnostics": self.diagnostics,
                 "provenance": self.provenance,
                 "notes": self.notes,
+                "base_period": self.spec.base_period,
             },
         )
 

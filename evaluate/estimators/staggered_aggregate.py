@@ -352,11 +352,17 @@ class StaggeredAggregate(EffectResult):
     with bootstrap, ``boot_se`` and sup-t uniform bands ``ci_low_uniform`` /
     ``ci_high_uniform`` (``critical_value`` is the band's multiplier of the SE).
     ``influence`` is the overall estimate's influence function (one value per unit).
+    ``vcov`` is the covariance of the per-period effects (from their influence
+    functions, ``IF' IF / n^2``); ``reference`` is -1 for the dynamic aggregation
+    with a universal base period (event time -1 is then fixed at 0, as an event
+    study's reference), so :func:`evaluate.inference.honest_did` accepts it.
     """
 
     kind: AggregateKind
     critical_value: float = math.nan
     influence: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    vcov: pd.DataFrame | None = field(default=None, repr=False)
+    reference: int | None = None
 
     def _extra_terms(self) -> list[dict[str, Any]]:
         if self.periods is None:
@@ -470,13 +476,16 @@ def make_aggregate(
 
     overall, parts = aggregate_parts(gt, kind, min_e=min_e, max_e=max_e)
     est, infl, se = evaluate_parts(gt, [overall])
-    periods, crit = None, math.nan
+    periods, crit, vcov = None, math.nan, None
     if parts:
-        p_est, _, p_se = evaluate_parts(gt, [p for _, p in parts])
+        p_est, p_infl, p_se = evaluate_parts(gt, [p for _, p in parts])
         label = np.array([lab for lab, _ in parts])
         periods, crit = effects_frame(
             label, p_est, p_se, alpha, boot_parts(gt, [p for _, p in parts])
         )
+        index = pd.Index(label, name="period")
+        vcov = pd.DataFrame(p_infl.T @ p_infl / gt.n**2, index=index, columns=index)
+    universal = base.pop("base_period", "varying") == "universal"
     boot = boot_parts(gt, [overall])
     notes = list(base.pop("notes", ()))
     if boot is not None:
@@ -490,6 +499,8 @@ def make_aggregate(
         periods=periods,
         critical_value=crit,
         influence=infl[:, 0],
+        vcov=vcov,
+        reference=-1 if kind == "dynamic" and universal else None,
         notes=tuple(notes),
         **base,
     )

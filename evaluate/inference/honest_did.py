@@ -189,7 +189,10 @@ def honest_did(
     Parameters
     ----------
     result : an :class:`~evaluate.estimators.event_study.EventStudyResult` (reference
-        period -1; its ``vcov`` supplies ``sigma``), or ``None`` and the arrays below.
+        period -1; its ``vcov`` supplies ``sigma``), the ``dynamic`` aggregation of a
+        :func:`~evaluate.estimators.staggered.callaway_santanna` fit with
+        ``base_period="universal"`` (covariance from the influence functions), or
+        ``None`` and the arrays below.
     beta, sigma : event-study coefficients ordered by event time, pre-periods first
         (reference omitted), and their covariance matrix.
     num_pre, num_post : how many of ``beta`` are pre- and post-period coefficients.
@@ -273,9 +276,20 @@ def _inputs(result, beta, sigma, num_pre, num_post):
                 "EventStudyResult, which stores vcov); otherwise pass beta, sigma, "
                 "num_pre and num_post."
             )
+        if getattr(result, "kind", "dynamic") != "dynamic":
+            raise SpecError(
+                "honest_did needs event-time effects: use the 'dynamic' aggregation "
+                "(result.aggregate('dynamic'))."
+            )
         if getattr(result, "reference", -1) != -1:
-            raise SpecError("honest_did assumes the reference period is -1 (the last pre-period).")
-        event_times = [int(e) for e in vcov.index]
+            raise SpecError(
+                "honest_did assumes the reference period is -1 (the last pre-period).  For "
+                "Callaway-Sant'Anna fit with base_period='universal': with the varying base "
+                "the pre-period effects are one-period changes, not deviations from -1."
+            )
+        # The reference period itself (fixed at 0, variance 0) is not a coefficient.
+        event_times = [int(e) for e in vcov.index if int(e) != -1]
+        vcov = vcov.loc[event_times, event_times]
         est = periods.set_index("period")["estimate"]
         beta = est.loc[event_times].to_numpy(dtype=float)
         sigma = vcov.to_numpy(dtype=float)

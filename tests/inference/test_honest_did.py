@@ -161,6 +161,33 @@ def test_event_study_input_equals_arrays(es):
     assert avg.original_ci[0] == pytest.approx(avg.estimate - Z * es.std_error, abs=1e-12)
 
 
+def test_callaway_santanna_dynamic_input():
+    """The dynamic aggregation with a universal base carries the event-time covariance
+    (from the influence functions) that honest_did needs; the same numbers as arrays."""
+    from evaluate.estimators.staggered import callaway_santanna
+
+    keys = {"outcome": "lemp", "unit": "countyreal", "time": "year", "group": "first.treat"}
+    cs = callaway_santanna(mpdta(), **keys, base_period="universal")
+    dyn = cs.aggregate("dynamic")
+    assert dyn.reference == -1
+    order = [-4.0, -3.0, -2.0, 0.0, 1.0, 2.0, 3.0]
+    se = dyn.periods.set_index("period")["std_error"]
+    np.testing.assert_allclose(np.sqrt(np.diag(dyn.vcov.loc[order, order])), se.loc[order])
+    assert dyn.vcov.loc[-1.0, -1.0] == 0.0  # the reference period is fixed at 0 (SE NaN)
+    beta = dyn.periods.set_index("period").loc[order, "estimate"].to_numpy()
+    sigma = dyn.vcov.loc[order, order].to_numpy()
+    a = honest_did(dyn, target=0, grid=[0.0, 0.5, 1.0])
+    b = honest_did(beta=beta, sigma=sigma, num_pre=3, num_post=4, target=0, grid=[0.0, 0.5, 1.0])
+    np.testing.assert_allclose(a.table[["ci_low", "ci_high"]], b.table[["ci_low", "ci_high"]])
+    # At Mbar = 0 the set is the usual interval of the e = 0 effect.
+    e0 = dyn.periods.set_index("period").loc[0.0]
+    assert a.table["ci_low"].iloc[0] == pytest.approx(e0.estimate - Z * e0.std_error, abs=1e-10)
+    with pytest.raises(SpecError, match="universal"):
+        honest_did(callaway_santanna(mpdta(), **keys).aggregate("dynamic"))
+    with pytest.raises(SpecError, match="dynamic"):
+        honest_did(cs.aggregate("group"))
+
+
 def test_rm_coverage_under_a_violation():
     # Pre-trend with first differences 0.02; post violation at the Mbar = 1 bound.
     rng = np.random.default_rng(5)
