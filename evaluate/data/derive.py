@@ -192,15 +192,7 @@ def derive_register(
         refusion = RefusionSchedule.danish()
     eng = get_engine(engine)
     benefits = records.codes.benefits
-    frame = pd.DataFrame(
-        {
-            "person": records.person,
-            "week": records.week,
-            "benefit": records.benefit,
-            "municipality": records.municipality,
-        },
-        copy=False,
-    )
+    frame = records.kernel_frame()
     parts = eng.summaries(frame, summary_kernel(benefits, refusion, rule, window=records.window))
     spells, ftp, flows = combine(eng, parts, records.window)
     pw = None

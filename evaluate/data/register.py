@@ -309,6 +309,19 @@ class RegisterRecords:
     def n_rows(self) -> int:
         return int(self.week.size)
 
+    def kernel_frame(self) -> pd.DataFrame:
+        """The coded columns the kernels read (``person, week, benefit, municipality``),
+        without copying them."""
+        return pd.DataFrame(
+            {
+                "person": self.person,
+                "week": self.week,
+                "benefit": self.benefit,
+                "municipality": self.municipality,
+            },
+            copy=False,
+        )
+
     def to_frame(self) -> pd.DataFrame:
         """Records as a frame with original ids, ``yyyyww`` weeks and benefit names."""
         names = self.codes.benefits["benefit"].to_numpy()

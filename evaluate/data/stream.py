@@ -286,15 +286,7 @@ def derive_parquet(
             gaps=gaps,
         )
         del frame
-        pw_in = pd.DataFrame(
-            {
-                "person": records.person,
-                "week": records.week,
-                "benefit": records.benefit,
-                "municipality": records.municipality,
-            },
-            copy=False,
-        )
+        pw_in = records.kernel_frame()
         if shared_lock is None:
             if not hasattr(local, "engine"):
                 local.engine = get_engine(engine)

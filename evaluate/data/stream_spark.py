@@ -102,15 +102,7 @@ def derive_parquet_spark(
             municipality=municipality, codes=codes, window=window,
             last_valid_week=last_valid_week, gaps=gaps,
         )  # fmt: skip
-        frame = pd.DataFrame(
-            {
-                "person": records.person,
-                "week": records.week,
-                "benefit": records.benefit,
-                "municipality": records.municipality,
-            },
-            copy=False,
-        )
+        frame = records.kernel_frame()
         parts = kernel(frame)
         to_global = pd.Index(municipalities).get_indexer(records.municipalities)
         return _long(parts, records, to_global)
