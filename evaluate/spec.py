@@ -215,12 +215,15 @@ class ReportSpec(_Strict):
     """Report options: formats, confidence level, and further languages.
 
     ``also_in = ["da"]`` writes the same report once more, in Danish, into the
-    sub-folder ``da/`` of the output folder.
+    sub-folder ``da/`` of the output folder.  ``translations.da`` maps the study's
+    own texts (title, description, labels, line names, notes) to Danish for that
+    copy (:mod:`evaluate.report.translate`); untranslated text stays as written.
     """
 
     formats: list[Literal["html", "md", "xlsx"]] = ["html", "md", "xlsx"]
     alpha: float = Field(default=0.05, gt=0, lt=1)
     also_in: list[Literal["en", "da"]] = []
+    translations: dict[Literal["en", "da"], dict[str, str]] = {}
 
 
 class StudySpec(_Strict):
@@ -229,6 +232,16 @@ class StudySpec(_Strict):
     effect: list[EffectSpec] = Field(min_length=1)
     business_case: list[BusinessCaseSpec] = []
     report: ReportSpec = ReportSpec()
+
+    def user_texts(self) -> set[str]:
+        """The study's own texts, which ``report.translations`` may translate."""
+        texts = {self.study.title, self.study.description, self.study.population}
+        texts |= {d.note for d in self.data}
+        for e in self.effect:
+            texts |= {e.label or e.name, e.population or ""}
+        for case in self.business_case:
+            texts |= {case.title, case.note, case.price_level, *(line.name for line in case.line)}
+        return {t for t in texts if t}
 
     @model_validator(mode="after")
     def _references(self) -> StudySpec:
@@ -255,6 +268,19 @@ class StudySpec(_Strict):
                         f"business case {case.name!r}, line {line.name!r}: unknown effect "
                         f"{line.effect!r} (defined: {effect_names})"
                     )
+        texts = self.user_texts()
+        for language, table in self.report.translations.items():
+            if language not in self.report.also_in:
+                raise ValueError(
+                    f"report.translations.{language}: {language!r} is not in report.also_in "
+                    f"({self.report.also_in}); add it there or drop the table"
+                )
+            unknown = [key for key in table if key not in texts]
+            if unknown:
+                raise ValueError(
+                    f"report.translations.{language}: {unknown[:3]} match no title, "
+                    "description, population, label, line name or note of this spec exactly"
+                )
         return self
 
 

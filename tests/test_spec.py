@@ -105,3 +105,12 @@ def test_cli_validate_and_errors(tmp_path, capsys):
     bad.write_text(MINIMAL.replace("estimate = 1.0", "estimate = 'one'"))
     assert main(["validate", str(bad)]) == 2
     assert "effect[0]" in capsys.readouterr().err
+
+
+def test_translations_must_match_the_spec_and_a_copy():
+    ok = MINIMAL + '[report]\nalso_in = ["da"]\n[report.translations.da]\n"t" = "titel"\n'
+    assert parse_spec(ok).report.translations == {"da": {"t": "titel"}}
+    with pytest.raises(SpecError, match="match no title"):
+        parse_spec(ok.replace('"t" = "titel"', '"tt" = "titel"'))
+    with pytest.raises(SpecError, match="not in report.also_in"):
+        parse_spec(ok.replace('also_in = ["da"]', "also_in = []"))

@@ -9,7 +9,6 @@ same spec and seed give byte-identical files.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ import evaluate
 from evaluate.effect import Diagnostic, Effect, NotApplicable
 from evaluate.report.figures import render_png
 from evaluate.report.fmt import Formatter, strings
+from evaluate.report.translate import translate_result
 from evaluate.sensitivity import plot_tornado, sensitivity
 
 if TYPE_CHECKING:
@@ -270,9 +270,7 @@ def write_report(result: StudyResult, out: Path) -> list[Path]:
     for language in spec.report.also_in:
         if language == spec.study.language:
             continue
-        study = spec.study.model_copy(update={"language": language})
-        translated = dataclasses.replace(result, spec=spec.model_copy(update={"study": study}))
-        written += _write_one(translated, out / language)
+        written += _write_one(translate_result(result, language), out / language)
     return written
 
 

@@ -43,12 +43,19 @@ def test_user_text_is_escaped_in_html(tmp_path):
     spec = spec.replace(
         'title = "Faxe: more caseworkers on flexjob"', 'title = "<script>alert(1)</script> & co"'
     )
+    # ... and its Danish translation too (the translation table's key follows the title)
+    spec = spec.replace(
+        '"Faxe: more caseworkers on flexjob" = "Faxe: flere sagsbehandlere på fleksjobområdet"',
+        '"<script>alert(1)</script> & co" = "<img src=x onerror=alert(2)>"',
+    )
     shutil.copytree(STUDIES / "data", tmp_path / "data")
     (tmp_path / "s.toml").write_text(spec, encoding="utf-8")
     run_study(tmp_path / "s.toml", tmp_path / "out")
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
+    danish = (tmp_path / "out" / "da" / "report.html").read_text(encoding="utf-8")
+    assert "<img src=x" not in danish and "&lt;img src=x onerror=alert(2)&gt;" in danish
 
 
 def test_danish_report(tmp_path):
@@ -76,3 +83,9 @@ def test_also_in_writes_a_second_language(faxe_dir):
     md = (faxe_dir / "da" / "report.md").read_text(encoding="utf-8")
     assert "Sammenfatning til beslutningstagere" in md and "-1.900" in md
     assert (faxe_dir / "da" / "report.xlsx").is_file()
+    # The study's own words come from [report.translations.da]; the English copy keeps them.
+    assert md.startswith("# Faxe: flere sagsbehandlere på fleksjobområdet")
+    assert "Tre ekstra sagsbehandlere" in md and "Three extra caseworkers" not in md
+    english = (faxe_dir / "report.md").read_text(encoding="utf-8")
+    assert english.startswith("# Faxe: more caseworkers on flexjob")
+    assert "Tre ekstra sagsbehandlere" not in english
