@@ -35,6 +35,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from evaluate.data import _validate_numba as _fast
 from evaluate.data.validate import check_columns, check_frame
 from evaluate.errors import DataError, SpecError
 
@@ -129,8 +130,8 @@ def _dense_week_index(code: np.ndarray, column: str) -> np.ndarray:
     first = _week1_index(np.clip(year, 1900, 2999))
     valid &= week <= _week1_index(np.clip(year, 1900, 2999) + 1) - first
     lut = np.where(valid, first + week - 1, -1)
-    out = lut[code - lo]
-    if (out < 0).any():
+    out, n_bad = _fast.lookup(code, lut, lo)
+    if n_bad:
         iso_week_index(code[out < 0][:1], column=column)  # raises the specific error
     return out
 
@@ -346,12 +347,10 @@ def _factorize_ids(values: pd.Series, column: str) -> tuple[np.ndarray, np.ndarr
             )
     arr = values.to_numpy()
     if arr.dtype.kind in "iu" and arr.size:
+        ok, codes, distinct = _fast.sorted_codes(arr)
+        if ok:  # sorted ids (as a register sorted by person is): one pass, no hashing
+            return codes, distinct
         lo, hi = int(arr.min()), int(arr.max())
-        if arr.size > 1 and np.all(arr[1:] >= arr[:-1]):  # sorted ids: O(n), no hashing
-            new = np.empty(arr.size, dtype=bool)
-            new[0] = True
-            np.not_equal(arr[1:], arr[:-1], out=new[1:])
-            return np.cumsum(new, dtype="int64") - 1, arr[new]
         if hi - lo < 50_000_000:  # small range: a dense lookup table, no sort of n values
             present = np.zeros(hi - lo + 1, dtype=bool)
             present[arr - lo] = True
@@ -446,33 +445,28 @@ def prepare_records(
             )
 
     repairs: dict[str, int] = {}
-    key = pid * (hi - lo + 2) + (wk - lo)
-    if key.size > 1 and not np.all(key[1:] > key[:-1]):
+    if not _fast.ordered(pid, wk):
+        key = pid * (hi - lo + 2) + (wk - lo)
         order = np.argsort(key, kind="stable")
-        pid, wk, ben, mun, key = pid[order], wk[order], ben[order], mun[order], key[order]
+        pid, wk, ben, mun = pid[order], wk[order], ben[order], mun[order]
         repairs["rows_reordered"] = int(len(key))
-    dup = np.flatnonzero(key[1:] == key[:-1])
-    if dup.size:
-        i = int(dup[0])
+    n_dup, i_dup, n_gaps, n_missing, i_gap = _fast.duplicates_and_gaps(pid, wk)
+    if n_dup:
         raise DataError(
-            f"{dup.size} duplicate person-weeks (first: person "
-            f"{_plain(person_ids[pid[i]])!r}, week {int(iso_week_label(wk[i]))}); keep one "
-            "status per person and week."
+            f"{n_dup} duplicate person-weeks (first: person "
+            f"{_plain(person_ids[pid[i_dup]])!r}, week {int(iso_week_label(wk[i_dup]))}); keep "
+            "one status per person and week."
         )
-    same = pid[1:] == pid[:-1]
-    step = np.diff(wk)
-    gap = same & (step > 1)
-    if gap.any():
-        n_gap = int((step[gap] - 1).sum())
+    if n_gaps:
         if gaps == "error":
-            i = int(np.flatnonzero(gap)[0])
             raise DataError(
-                f"{int(gap.sum())} gaps ({n_gap} missing weeks) inside person histories "
-                f"(first: person {_plain(person_ids[pid[i]])!r} after week "
-                f"{int(iso_week_label(wk[i]))}); pass gaps='fill' to count them as self-support."
+                f"{n_gaps} gaps ({n_missing} missing weeks) inside person histories "
+                f"(first: person {_plain(person_ids[pid[i_gap]])!r} after week "
+                f"{int(iso_week_label(wk[i_gap]))}); pass gaps='fill' to count them as "
+                "self-support."
             )
         pid, wk, ben, mun = _fill_gaps(pid, wk, ben, mun, codes)
-        repairs["gap_weeks_filled"] = n_gap
+        repairs["gap_weeks_filled"] = int(n_missing)
     return RegisterRecords(
         person=pid,
         week=wk.astype("int32"),  # week indices and municipality codes fit in 32 bits

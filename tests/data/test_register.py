@@ -232,3 +232,40 @@ def test_simulator_puts_in_the_exit_effect() -> None:
     h = kh.groupby(["treated", "post"])["exit"].mean()
     ratio = (h[(True, True)] / h[(False, True)]) / (h[(True, False)] / h[(False, False)])
     assert 1.25 < ratio < 1.75
+
+
+def test_compiled_validation_passes_equal_numpy():
+    """The one-pass helpers behind prepare_records against plain NumPy statements."""
+    from evaluate.data import _validate_numba as fast
+
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        n = int(rng.integers(1, 300))
+        person = np.sort(rng.integers(0, 25, n))
+        week = rng.integers(0, 12, n)
+        order = np.lexsort((week, person))
+        person, week = person[order], week[order]
+        if trial % 4 == 0 and n > 2:  # some unordered inputs
+            swap = rng.permutation(n)
+            person, week = person[swap], week[swap]
+        dp, dw = np.diff(person), np.diff(week)
+        is_ordered = bool(np.all((dp > 0) | ((dp == 0) & (dw >= 0))))
+        assert fast.ordered(person, week) == is_ordered
+        ok, codes, distinct = fast.sorted_codes(person)
+        assert ok == bool(np.all(np.diff(person) >= 0))
+        if ok:
+            uniq, inverse = np.unique(person, return_inverse=True)
+            np.testing.assert_array_equal(codes, inverse)
+            np.testing.assert_array_equal(distinct, uniq)
+        if is_ordered:
+            same = person[1:] == person[:-1]
+            step = np.diff(week)
+            dup = np.flatnonzero(same & (step == 0))
+            gap = np.flatnonzero(same & (step > 1))
+            got = fast.duplicates_and_gaps(person, week)
+            want = (dup.size, dup[0] if dup.size else -1, gap.size,
+                    int((step[gap] - 1).sum()), gap[0] if gap.size else -1)  # fmt: skip
+            assert tuple(int(v) for v in got) == want
+    table = np.array([5, -1, 7])
+    out, bad = fast.lookup(np.array([10, 12, 11, 10]), table, 10)
+    assert out.tolist() == [5, 7, -1, 5] and bad == 1
