@@ -1,14 +1,18 @@
 """numba version of the per-person kernel of :mod:`evaluate.data.kernel`.
 
 One sequential pass per chunk of complete person histories computes what the
-numpy kernel computes with vectorised passes (the numpy version stays the
-reference and the fallback; ``tests/data/test_kernel_numba.py`` checks equality):
+numpy backend computes with vectorised passes (the numpy version stays the
+reference; ``tests/data/test_kernel_numba.py`` checks equality):
 
 * refusion clock: counts weeks on public support; within an episode (from the
   first week on support) it resets to 0 at the first self-supporting week ``t``
   with at least ``reset_weeks`` self-supporting weeks in ``(max(t - window, s), t]``,
   ``s`` the episode's first week; the next week on support starts a new episode;
-* refusion share (ppm), month, spell start week, spell end flag, previous benefit.
+* refusion share (ppm), month, spell start week, spell end flag, previous benefit;
+* or, with ``per_row=False``, the same quantities summarised in the same pass:
+  person-weeks and refusion added into dense municipality x month x benefit
+  cells, one row per spell and the cell of each transition
+  (:func:`evaluate.data.kernel.summary_kernel`).
 
 The off-week count over the window uses a running count of self-supporting
 weeks since the person's first row, kept in a scratch array so the look-back
