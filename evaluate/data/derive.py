@@ -229,10 +229,16 @@ def _names(benefits: pd.DataFrame) -> np.ndarray:
     return benefits.sort_values("benefit_id")["benefit"].to_numpy()
 
 
-def _month_labels(months: np.ndarray) -> np.ndarray:
+def _take(labels: np.ndarray, codes: np.ndarray) -> pd.Index:
+    """``labels[codes]`` in the labels' own pandas dtype: strings are taken as Arrow
+    strings directly rather than converted one Python object at a time."""
+    return pd.Index(labels).take(codes)
+
+
+def _month_labels(months: np.ndarray) -> pd.Index:
     """``'YYYY-MM'`` of many month codes, formatting each distinct month once."""
     distinct, inverse = np.unique(months, return_inverse=True)
-    return month_label(distinct)[inverse]
+    return _take(month_label(distinct), inverse)
 
 
 def label_spells(spells: pd.DataFrame, benefits: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
@@ -258,8 +264,8 @@ def label_spells(spells: pd.DataFrame, benefits: pd.DataFrame, ids: np.ndarray) 
         weeks, left, right = weeks[order], left[order], right[order]
     return pd.DataFrame(
         {
-            "person": ids[person],
-            "benefit": _names(benefits)[benefit],
+            "person": _take(ids, person),
+            "benefit": _take(_names(benefits), benefit),
             "start_week": start_label,
             "end_week": end_label,
             "weeks": weeks,
@@ -280,9 +286,9 @@ def label_ftp(
     pweeks = out["person_weeks"].to_numpy("int64")
     return pd.DataFrame(
         {
-            "municipality": muns[out["municipality"].to_numpy("int64")],
+            "municipality": _take(muns, out["municipality"].to_numpy("int64")),
             "month": _month_labels(months),
-            "benefit": _names(benefits)[out["benefit"].to_numpy("int64")],
+            "benefit": _take(_names(benefits), out["benefit"].to_numpy("int64")),
             "person_weeks": pweeks,
             "weeks_in_month": n_weeks,
             "ftp": pweeks / n_weeks,
@@ -297,10 +303,10 @@ def label_flows(flows: pd.DataFrame, benefits: pd.DataFrame, muns: np.ndarray) -
     names = _names(benefits)
     return pd.DataFrame(
         {
-            "municipality": muns[out["municipality"].to_numpy("int64")],
+            "municipality": _take(muns, out["municipality"].to_numpy("int64")),
             "month": _month_labels(out["month"].to_numpy("int64")),
-            "from_benefit": names[out["from_benefit"].to_numpy("int64")],
-            "to_benefit": names[out["to_benefit"].to_numpy("int64")],
+            "from_benefit": _take(names, out["from_benefit"].to_numpy("int64")),
+            "to_benefit": _take(names, out["to_benefit"].to_numpy("int64")),
             "flows": out["flows"].to_numpy("int64"),
         }
     )

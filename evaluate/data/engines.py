@@ -27,6 +27,7 @@ Examples
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Literal
@@ -76,12 +77,20 @@ class DuckDBEngine(Engine):
     """
 
     name = "duckdb"
+    _local = threading.local()  # one default connection per thread, reused
 
     def __init__(self, *, threads: int | None = None, memory_limit: str | None = None) -> None:
         try:
             import duckdb
         except ImportError:  # pragma: no cover - depends on the environment
             raise SpecError("The DuckDB engine needs duckdb: pip install duckdb") from None
+        if threads is None and memory_limit is None:
+            # Connecting costs ~20 ms, a fifth of a 10 M-row derivation; queries register
+            # and unregister their tables, so a thread's calls can share one connection.
+            if getattr(self._local, "con", None) is None:
+                self._local.con = duckdb.connect()
+            self._con = self._local.con
+            return
         self._con = duckdb.connect()
         if threads is not None:
             self._con.execute(f"SET threads = {int(threads)}")
