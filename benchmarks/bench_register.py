@@ -55,12 +55,7 @@ from evaluate.simulate_register import register_histories
 OUT = Path(__file__).parent / "results" / "register.md"
 STREAM_HEADER = "## Streaming from Parquet on disk"
 WEEKS = 260
-try:
-    import numba  # noqa: F401
-
-    BACKENDS = ("numpy", "numba")
-except ImportError:  # the numba columns are left out
-    BACKENDS = ("numpy",)
+BACKENDS = ("numpy", "numba")  # the reference and the compiled kernel
 
 
 def _time(fn, repeats: int) -> float:  # noqa: ANN001

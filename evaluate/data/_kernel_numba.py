@@ -23,13 +23,7 @@ chunks in parallel.
 from __future__ import annotations
 
 import numpy as np
-
-try:  # numba is optional: without it derive.py uses the numpy kernel
-    from numba import njit
-
-    AVAILABLE = True
-except ImportError:  # pragma: no cover - depends on the environment
-    AVAILABLE = False
+from numba import njit
 
 
 def _kernel(
@@ -144,10 +138,6 @@ def _kernel(
     return n_spells, n_flows
 
 
-if AVAILABLE:
-    kernel_chunk = njit(nogil=True, cache=True)(_kernel)
-else:  # pragma: no cover
-    kernel_chunk = None
+kernel_chunk = njit(nogil=True, cache=True)(_kernel)
 
-
-__all__ = ["AVAILABLE", "kernel_chunk"]
+__all__ = ["kernel_chunk"]

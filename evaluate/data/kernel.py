@@ -212,7 +212,7 @@ def person_week_kernel(
     ``month``, ``clock``, ``refusion_ppm``, ``spell_start`` (week the spell began),
     ``spell_end`` (last week of a spell) and ``prev_benefit`` (-1 in a person's
     first week).  ``backend``: ``"numpy"`` (the reference), ``"numba"`` (same
-    results) or ``"auto"`` (numba when installed); default: environment variable
+    results) or ``"auto"`` (= numba); default: environment variable
     ``EVALUATE_KERNEL``, else ``"auto"``.
     """
     public, refund, table, workers, numba_chunk = _setup(benefits, schedule, workers, backend)
@@ -437,10 +437,6 @@ def _numba_backend(backend: str | None) -> Any:
         return None
     from evaluate.data import _kernel_numba
 
-    if not _kernel_numba.AVAILABLE:
-        if choice == "numba":
-            raise SpecError("The numba kernel needs numba: pip install numba")
-        return None
     return _kernel_numba.kernel_chunk
 
 

@@ -204,11 +204,11 @@ def _long(parts: dict[str, pd.DataFrame], records: Any, to_global: np.ndarray) -
     # string columns (chunked arrays) nor mixed missing markers.
     for c in ("kind", "repair"):
         out[c] = out[c].astype(object).where(out[c].notna(), None)
-    if out["person"].dtype.kind not in "iu":
-        person = out["person"]
+    person = out["person"]  # missing on the rows that are not spells
+    if records.person_ids.dtype.kind in "iu":
+        out["person"] = person.astype("Int64")
+    else:
         out["person"] = person.astype(object).where(person.notna(), None)
-        if person.dropna().map(type).isin([int, np.int64]).all():
-            out["person"] = person.astype("Int64")
     return out
 
 

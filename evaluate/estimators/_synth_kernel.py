@@ -4,8 +4,7 @@ outer loss with its gradient, for one diagonal ``V``.
 The nested V search (:mod:`evaluate.estimators._synth_core`) evaluates the inner
 problem tens of thousands of times on matrices of a few dozen entries, where
 NumPy's per-call overhead is most of the cost; numba compiles these loops
-(``cache=True``: once per machine).  Without numba the same functions run as
-plain Python (slower, same results).
+(``cache=True``: once per machine).
 
 Inner problem, for fixed ``V`` (``gram = X0' V X0``, ``cross = X0' V x1``)::
 
@@ -25,14 +24,7 @@ none is.  The result satisfies the KKT conditions to rounding error.
 from __future__ import annotations
 
 import numpy as np
-
-try:
-    from numba import njit
-except ImportError:  # pragma: no cover - numba is a dependency; plain Python still works
-
-    def njit(*args, **kwargs):
-        return args[0] if args and callable(args[0]) else (lambda f: f)
-
+from numba import njit
 
 _EPS = 2.220446049250313e-16
 

@@ -2,7 +2,7 @@
 summarising kernel equals pandas aggregation of the per person-week rows.
 
 The whole of tests/data/test_derive.py also runs on either backend:
-``EVALUATE_KERNEL=numpy python -m pytest tests/data`` (default: numba when installed).
+``EVALUATE_KERNEL=numpy python -m pytest tests/data`` (default: numba).
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from evaluate.data.register import iso_week_label, prepare_records
 from evaluate.errors import SpecError
 from evaluate.money.refusion import RefusionSchedule
 from evaluate.simulate_register import register_histories
-
-pytest.importorskip("numba")
 
 
 def _frame(records) -> pd.DataFrame:
