@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evaluate.estimators.staggered import callaway_santanna
+from evaluate.estimators.did.staggered import callaway_santanna
 
 OUT = Path(__file__).parent / "results" / "staggered.md"
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from evaluate.datasets import prop99
-from evaluate.estimators.synth import synthetic_control
+from evaluate.estimators.synthetic.synth import synthetic_control
 
 OUT = Path(__file__).parent / "results" / "synth.md"
 ADH = {

@@ -53,7 +53,7 @@ def _panel(n_units: int, n_periods: int, seed: int = 0):
 
 def _runner(tool: str):
     if tool == "evaluate":
-        from evaluate.estimators.twfe import twfe
+        from evaluate.estimators.did.twfe import twfe
 
         def run(df):
             res = twfe(df, outcome="y", unit="unit", time="time", treatment="d", inference="CR1")

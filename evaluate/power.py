@@ -418,7 +418,7 @@ def simulate_power(
     """Share of ``n_sims`` simulated trials whose Welch t-test rejects (seeded).
 
     Individual designs analyse units with the difference in means and Welch df (as
-    :func:`evaluate.estimators.trial.trial`); with ``r2 > 0`` a normal covariate
+    :func:`evaluate.estimators.trials.trial.trial`); with ``r2 > 0`` a normal covariate
     explaining ``R²`` is adjusted for by OLS.  Cluster designs draw cluster effects
     (normal, or beta-binomial for binary outcomes) and compare cluster means.
 

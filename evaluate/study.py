@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import inspect
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,25 +33,7 @@ from evaluate.spec import (
     StudySpec,
     load_spec,
 )
-
-
-@dataclass(frozen=True)
-class LoadedData:
-    source: DataSource
-    frame: pd.DataFrame
-    sha256: str
-    rows: int
-
-
-@dataclass(frozen=True, eq=False)
-class StudyResult:
-    """Everything a report shows: the spec, the data provenance, effects and cases."""
-
-    spec: StudySpec
-    spec_sha256: str
-    data: Mapping[str, LoadedData]
-    effects: Mapping[str, Effect]
-    business_cases: Mapping[str, BusinessCase]
+from evaluate.study_result import LoadedData, StudyResult
 
 
 def _read_data(source: DataSource, base: Path) -> LoadedData:

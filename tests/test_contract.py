@@ -10,8 +10,8 @@ from matplotlib.axes import Axes
 
 from evaluate.business_case import BusinessCase
 from evaluate.effect import TIDY_COLUMNS, Effect
-from evaluate.estimators.forecast import trend_forecast
-from evaluate.estimators.stated import stated_effect, stated_expectation
+from evaluate.estimators.series.forecast import trend_forecast
+from evaluate.estimators.series.stated import stated_effect, stated_expectation
 from evaluate.money import cost, monetize
 from evaluate.simulate import monthly_counts
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluate.estimators.compressed import compressed_twfe
+from evaluate.estimators.did.compressed import compressed_twfe
 from evaluate.study import run_study
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -225,6 +225,14 @@ def combine(
     return spells, ftp, flows
 
 
+def municipality_union(muns: list[np.ndarray]) -> np.ndarray:
+    """Sorted distinct municipality labels, ordered as prepare_records orders them."""
+    allv = np.concatenate(muns)
+    if allv.dtype.kind in "iu":
+        return np.unique(allv)
+    return np.asarray(pd.Index(pd.unique(allv)).sort_values(), dtype=object)
+
+
 def _names(benefits: pd.DataFrame) -> np.ndarray:
     return benefits.sort_values("benefit_id")["benefit"].to_numpy()
 

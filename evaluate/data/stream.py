@@ -55,6 +55,7 @@ from evaluate.data.derive import (
     label_flows,
     label_ftp,
     label_spells,
+    municipality_union,
     summary_kernel,
 )
 from evaluate.data.engines import Engine, EngineName, get_engine
@@ -330,7 +331,7 @@ def derive_parquet(
             for key, value in part.repairs.items():
                 repairs[key] = repairs.get(key, 0) + value
     con.close()
-    municipalities = _union(muns)
+    municipalities = municipality_union(muns)
     return RegisterDerivation(
         spells=pd.concat(spells, ignore_index=True),
         ftp=label_ftp(_encode(ftp, municipalities), codes.benefits, municipalities, (first, last)),
@@ -375,14 +376,6 @@ def _accumulate(total: pd.DataFrame | None, part: pd.DataFrame, keys: list[str])
     if total is not None:
         part = pd.concat([total, part], ignore_index=True)
     return part.groupby(keys, sort=False, as_index=False)[values].sum()
-
-
-def _union(muns: list[np.ndarray]) -> np.ndarray:
-    """Sorted distinct municipality labels, ordered as prepare_records orders them."""
-    allv = np.concatenate(muns)
-    if allv.dtype.kind in "iu":
-        return np.unique(allv)
-    return np.asarray(pd.Index(pd.unique(allv)).sort_values(), dtype=object)
 
 
 def _encode(frame: pd.DataFrame, muns: np.ndarray) -> pd.DataFrame:

@@ -37,6 +37,7 @@ from evaluate.data.derive import (
     label_flows,
     label_ftp,
     label_spells,
+    municipality_union,
     summary_kernel,
 )
 from evaluate.data.register import StatusCodes, iso_week_index, iso_week_label, prepare_records
@@ -85,10 +86,8 @@ def derive_parquet_spark(
     first, last = int(wk.min()), int(wk.max())
     window = (int(iso_week_label(first)), int(iso_week_label(last)))
     if municipality:
-        from evaluate.data.stream import _union
-
         labels = sdf.select(municipality).distinct().toPandas()[municipality].to_numpy()
-        municipalities = _union([labels])
+        municipalities = municipality_union([labels])
     else:
         municipalities = np.array(["all"], dtype=object)
     kernel = summary_kernel(codes.benefits, refusion, rule, window=(first, last), workers=1)

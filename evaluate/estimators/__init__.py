@@ -1,20 +1,39 @@
-"""Estimators: one module per design, each with a function front door.
+"""Estimators: one package per family of designs, one module per design.
 
-:data:`DESIGNS` names every design a study spec can use.  A new design plugs
-in by adding its module and one entry here; the spec checks option names
-against the function's keyword-only parameters, so a typo is an error.
+==================  =====================================================
+family              designs
+==================  =====================================================
+:mod:`.did`         2x2 DiD, TWFE, event study, Callaway-Sant'Anna,
+                    imputation, TWFE from cell sums
+:mod:`.synthetic`   synthetic control, synthetic DiD
+:mod:`.series`      stated figures, trend and model forecasts, ITS, peers
+:mod:`.trials`      randomized trials, shares on small groups, durations
+:mod:`.observational`  regression adjustment, IPW, AIPW, matching
+==================  =====================================================
 
-Entries name their function as ``"module:function"`` and are imported on first
-use.  The package deliberately does not re-export the functions: ``did`` is the
-module ``evaluate.estimators.did``, and ``evaluate.did`` is the function.
+Each family's private helpers live inside it.  :data:`DESIGNS` names every
+design a study spec can use.  A new design plugs in by adding its module and one
+entry here; the spec checks option names against the function's keyword-only
+parameters, so a typo is an error.  Entries name their function as
+``"module:function"`` and are imported on first use, so naming a design does
+not import every family.
+
+The flat paths of earlier releases (``evaluate.estimators.twfe``, ...) still
+import, with a :class:`DeprecationWarning` (:mod:`._moved`).
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from evaluate.estimators import _moved
+
+_moved.install()
 
 
 @dataclass(frozen=True)
@@ -32,47 +51,88 @@ class Design:
         module, _, name = self.target.partition(":")
         return getattr(importlib.import_module(module), name)
 
+    def options(self) -> list[tuple[str, str, str]]:
+        """Each keyword option as ``(name, type, default)``; default ``"required"``."""
+        function = self.function
+        try:
+            hints = typing.get_type_hints(function)
+        except Exception:  # pragma: no cover - an unresolvable hint: show it as written
+            hints = {}
+        found = []
+        for name, p in inspect.signature(function).parameters.items():
+            if p.kind is not p.KEYWORD_ONLY:
+                continue
+            hint = hints.get(name, p.annotation)
+            kind = getattr(hint, "__name__", None) if isinstance(hint, type) else None
+            kind = (kind or str(hint)).replace("typing.", "").replace("collections.abc.", "")
+            if p.default is p.empty:
+                default = "required"
+            elif type(p.default) is object:  # a private "not given" sentinel
+                default = "optional"
+            else:
+                default = repr(p.default)
+            found.append((name, kind, default))
+        return found
+
 
 _E = "evaluate.estimators."
 
 DESIGNS: dict[str, Design] = {
     "stated_expectation": Design(
-        _E + "stated:stated_expectation", False, "observed vs a stated expected change"
+        _E + "series.stated:stated_expectation", False, "observed vs a stated expected change"
     ),
-    "stated_effect": Design(_E + "stated:stated_effect", False, "an effect reported by a source"),
+    "stated_effect": Design(
+        _E + "series.stated:stated_effect", False, "an effect reported by a source"
+    ),
     "trend_forecast": Design(
-        _E + "forecast:trend_forecast", True, "pre-period trend projected past the start"
+        _E + "series.forecast:trend_forecast", True, "pre-period trend projected past the start"
     ),
-    "trial": Design(_E + "trial:trial", True, "randomized trial: arms vs control"),
-    "duration": Design(_E + "duration:duration", True, "time to an event (RMST, Kaplan-Meier)"),
+    "trial": Design(_E + "trials.trial:trial", True, "randomized trial: arms vs control"),
+    "duration": Design(
+        _E + "trials.duration:duration", True, "time to an event (RMST, Kaplan-Meier)"
+    ),
     "observational": Design(
-        _E + "observational:observational", True, "no randomization: regression/IPW/AIPW/matching"
+        _E + "observational.design:observational",
+        True,
+        "no randomization: regression/IPW/AIPW/matching",
     ),
-    "share": Design(_E + "shares:share", False, "a proportion on a (small) group"),
-    "share_difference": Design(_E + "shares:share_difference", False, "two proportions compared"),
+    "share": Design(_E + "trials.shares:share", False, "a proportion on a (small) group"),
+    "share_difference": Design(
+        _E + "trials.shares:share_difference", False, "two proportions compared"
+    ),
     "outcome_distribution": Design(
-        _E + "shares:outcome_distribution", False, "multinomial outcome shares"
+        _E + "trials.shares:outcome_distribution", False, "multinomial outcome shares"
     ),
     "synthetic_control": Design(
-        _E + "synth:synthetic_control", True, "synthetic control with placebos"
+        _E + "synthetic.synth:synthetic_control", True, "synthetic control with placebos"
     ),
-    "synthetic_did": Design(_E + "sdid:synthetic_did", True, "synthetic difference-in-differences"),
-    "its": Design(_E + "its:its", True, "interrupted time series: level and slope change"),
-    "peer_benchmark": Design(_E + "peers:peer_benchmark", True, "a unit vs its peers on a rate"),
+    "synthetic_did": Design(
+        _E + "synthetic.sdid:synthetic_did", True, "synthetic difference-in-differences"
+    ),
+    "its": Design(_E + "series.its:its", True, "interrupted time series: level and slope change"),
+    "peer_benchmark": Design(
+        _E + "series.peers:peer_benchmark", True, "a unit vs its peers on a rate"
+    ),
     "model_forecast": Design(
-        _E + "forecast_models:model_forecast", True, "ETS or SARIMAX forecast from the pre-period"
+        _E + "series.forecast_models:model_forecast",
+        True,
+        "ETS or SARIMAX forecast from the pre-period",
     ),
-    "did": Design(_E + "did:did", True, "2x2 difference-in-differences"),
-    "twfe": Design(_E + "twfe:twfe", True, "two-way fixed effects regression"),
+    "did": Design(_E + "did.two_by_two:did", True, "2x2 difference-in-differences"),
+    "twfe": Design(_E + "did.twfe:twfe", True, "two-way fixed effects regression"),
     "compressed_twfe": Design(
-        _E + "compressed:compressed_twfe", True, "person-level TWFE from cell statistics"
+        _E + "did.compressed:compressed_twfe", True, "person-level TWFE from cell statistics"
     ),
-    "event_study": Design(_E + "event_study:event_study", True, "event study with leads and lags"),
+    "event_study": Design(
+        _E + "did.event_study:event_study", True, "event study with leads and lags"
+    ),
     "callaway_santanna": Design(
-        _E + "staggered:callaway_santanna", True, "staggered DiD (Callaway-Sant'Anna)"
+        _E + "did.staggered:callaway_santanna", True, "staggered DiD (Callaway-Sant'Anna)"
     ),
     "imputation_did": Design(
-        _E + "imputation:imputation_did", True, "staggered DiD (Borusyak-Jaravel-Spiess imputation)"
+        _E + "did.imputation:imputation_did",
+        True,
+        "staggered DiD (Borusyak-Jaravel-Spiess imputation)",
     ),
 }
 

@@ -188,9 +188,9 @@ def honest_did(
 
     Parameters
     ----------
-    result : an :class:`~evaluate.estimators.event_study.EventStudyResult` (reference
+    result : an :class:`~evaluate.estimators.did.event_study.EventStudyResult` (reference
         period -1; its ``vcov`` supplies ``sigma``), the ``dynamic`` aggregation of a
-        :func:`~evaluate.estimators.staggered.callaway_santanna` fit with
+        :func:`~evaluate.estimators.did.staggered.callaway_santanna` fit with
         ``base_period="universal"`` (covariance from the influence functions), or
         ``None`` and the arrays below.
     beta, sigma : event-study coefficients ordered by event time, pre-periods first
@@ -207,7 +207,7 @@ def honest_did(
     Examples
     --------
     >>> from evaluate.datasets import mpdta
-    >>> from evaluate.estimators.event_study import event_study
+    >>> from evaluate.estimators.did.event_study import event_study
     >>> es = event_study(mpdta(), outcome="lemp", unit="countyreal", time="year",
     ...                  cohort="first.treat", leads=3, lags=3)
     >>> sens = honest_did(es, restriction="relative_magnitudes", target=0)

@@ -122,7 +122,7 @@ def monetize(
 
     Examples
     --------
-    >>> from evaluate.estimators.stated import stated_expectation
+    >>> from evaluate.estimators.series.stated import stated_expectation
     >>> effect = stated_expectation(name="ledighedsydelse", observed_change=-0.08,
     ...                             expected_change=0.18)
     >>> line = monetize(effect, name="ledighedsydelse", years=2019, total_at_estimate=-7.8e6)

@@ -24,7 +24,7 @@ from evaluate.sensitivity import plot_tornado, sensitivity
 
 if TYPE_CHECKING:
     from evaluate.business_case import BusinessCase
-    from evaluate.study import StudyResult
+    from evaluate.study_result import StudyResult
 
 _METHOD_NOTES = {
     "Stated expectation": "method_stated",

@@ -35,7 +35,7 @@ from evaluate.report.fmt import Formatter, strings
 
 if TYPE_CHECKING:
     from evaluate.business_case import BusinessCase
-    from evaluate.study import StudyResult
+    from evaluate.study_result import StudyResult
 
 __all__ = ["build_workbook", "excel_strings", "write_excel"]
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from evaluate.study import StudyResult
+    from evaluate.study_result import StudyResult
 
 
 def translate_result(result: StudyResult, language: str) -> StudyResult:

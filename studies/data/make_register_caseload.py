@@ -45,7 +45,7 @@ import pandas as pd
 
 from evaluate.data.derive import derive_register
 from evaluate.data.register import iso_week_index, month_label, prepare_records, week_month
-from evaluate.estimators.compressed import cell_statistics
+from evaluate.estimators.did.compressed import cell_statistics
 from evaluate.simulate_register import register_histories
 
 SEED = 20210701

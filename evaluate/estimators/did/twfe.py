@@ -1,0 +1,390 @@
+"""Two-way fixed effects (TWFE) regression: ``y_it = a_i + l_t + b * D_it + e_it``.
+
+A lean numpy engine rather than a general fixed-effects solver, because the
+designs here have exactly two fixed-effect dimensions (unit and time):
+
+* balanced panel: the within transformation is closed-form,
+  ``x - mean_i(x) - mean_t(x) + mean(x)``, four ``bincount`` passes, no iteration;
+* unbalanced panel: demean by unit, then solve the small ``T x T`` normal equations
+  of the time effects exactly (``(V' M_U V) g = V' M_U x``, FWL), again no iteration.
+  Only when both dimensions exceed a few thousand levels do we fall back to
+  alternating projections.
+
+Memory stays at a few arrays of length n (5M rows ~ 40 MB each).  Inference comes
+from :mod:`evaluate.inference.covariance` (CR0/CR1/CR1-stata/CR2, HC1/HC2) or the
+wild cluster bootstrap.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from evaluate.data.validate import check_columns, check_frame, check_numeric
+from evaluate.data.validate import drop_missing as _drop_missing
+from evaluate.effect import EffectResult, Provenance, hash_frame
+from evaluate.errors import DesignError, SpecError
+from evaluate.estimators.did._within import (
+    PanelIndex,
+    WithinFit,
+    fit_within,
+    group_mean,
+    panel_index,
+    within,
+)
+from evaluate.inference.bootstrap import wild_cluster_bootstrap
+from evaluate.inference.covariance import (
+    COVARIANCE_ESTIMATORS,
+    CovarianceEstimate,
+    RegressionDesign,
+    choose_covariance,
+    covariance,
+    is_nested,
+)
+from evaluate.inference.distributions import Distribution, Empirical, Normal, StudentT
+
+Inference = Literal["auto", "HC1", "HC2", "CR0", "CR1", "CR1-stata", "CR2", "wild"]
+
+_MAX_EXPLICIT = 500  # largest number of explicit time dummies for HC2 / CR2
+
+
+
+
+
+def panel_covariance(
+    index: PanelIndex,
+    fit: WithinFit,
+    x_raw: np.ndarray,
+    clusters: np.ndarray | None,
+    method: str,
+) -> CovarianceEstimate:
+    """Covariance of the within coefficients under ``method`` (unit + time FE absorbed)."""
+    k = fit.x.shape[1]
+    if method in ("HC2", "CR2"):
+        if clusters is not None and not is_nested(index.unit, clusters) and method == "CR2":
+            raise SpecError(
+                "CR2 here needs clusters that contain whole units (cluster by unit or by a "
+                "group of units); use CR1 or inference='wild' for other clusterings."
+            )
+        if index.n_times - 1 > _MAX_EXPLICIT or index.n * index.n_times > 2e8:
+            raise SpecError(
+                f"{method} needs the {index.n_times} period effects as explicit columns of "
+                f"an {index.n} x {index.n_times} matrix, too large here. Use CR1 (or HC1); "
+                "with this many clusters the small-sample refinement matters little."
+            )
+        # Time effects explicit, unit effects absorbed (FWL): same coefficients and
+        # residuals, and the leverage the estimators need is now computable.
+        dummies = np.zeros((index.n, index.n_times - 1))
+        rows = np.flatnonzero(index.time > 0)
+        dummies[rows, index.time[rows] - 1] = 1.0
+        z = np.column_stack([x_raw, dummies])
+        means = np.stack(
+            [group_mean(index.unit, z[:, j], index.unit_counts) for j in range(z.shape[1])], 1
+        )
+        z -= means[index.unit]
+        design = RegressionDesign(
+            x=z,
+            resid=fit.resid,
+            clusters=clusters if method == "CR2" else None,
+            fe_levels=(index.n_units,),
+            fe_nested=(True,) if method == "CR2" else (False,),
+            absorbed_groups=index.unit,
+        )
+        est = covariance(design, method, n_interest=k)  # type: ignore[arg-type]
+        return CovarianceEstimate(est.cov[:k, :k], est.df[:k], est.method, est.n_clusters)
+    if clusters is None:
+        nested = (False, False)
+    elif clusters is index.unit:  # the common case: skip two O(n) passes
+        nested = (True, index.n_units == 1)
+    else:
+        nested = (is_nested(index.unit, clusters), is_nested(index.time, clusters))
+    design = RegressionDesign(
+        x=fit.x,
+        resid=fit.resid,
+        clusters=clusters,
+        fe_levels=(index.n_units, index.n_times),
+        fe_nested=nested,
+    )
+    return covariance(design, method)  # type: ignore[arg-type]
+
+
+def resolve_inference(
+    inference: str, clusters: np.ndarray | None, treated_by_cluster: np.ndarray | None
+) -> tuple[str, str]:
+    """The covariance to use and a note when ``"auto"`` did not pick CR1."""
+    allowed = ("auto", "wild", *COVARIANCE_ESTIMATORS)
+    if inference not in allowed:
+        raise SpecError(f"inference={inference!r} is not one of {', '.join(allowed)}.")
+    if inference != "auto":
+        if (
+            clusters is None
+            and inference.startswith("CR")
+            or (clusters is None and inference == "wild")
+        ):
+            raise SpecError(f"inference={inference!r} is cluster-robust; pass cluster=.")
+        return inference, ""
+    if clusters is None:
+        return choose_covariance(None)
+    n_g = int(clusters.max()) + 1
+    n_treated = None if treated_by_cluster is None else int(treated_by_cluster.sum())
+    n_control = None if treated_by_cluster is None else int((~treated_by_cluster).sum())
+    return choose_covariance(n_g, n_treated, n_control_clusters=n_control)
+
+
+def coefficient_distribution(
+    estimate: float,
+    se: float,
+    df: float,
+    *,
+    wild: dict[str, Any] | None = None,
+) -> Distribution:
+    """Student-t (finite df), normal (infinite df) or a bootstrap-t distribution."""
+    if wild is not None:
+        # Symmetrised bootstrap-t draws, so that the percentile interval and the
+        # p-value of the distribution agree with the symmetric WCR test.
+        t = wild["t_draws"]
+        return Empirical(estimate, estimate + wild["se"] * np.concatenate([t, -t]))
+    if math.isfinite(df):
+        return StudentT(estimate, se, float(df))
+    return Normal(estimate, se)
+
+
+# --------------------------------------------------------------------------- result
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TWFEResult(EffectResult):
+    """Result of :func:`twfe`: the treatment coefficient and the panel's description.
+
+    ``coefficients`` holds every regressor (treatment first) with its standard
+    error, reference df and interval; ``covariance_method`` the convention used.
+    """
+
+    coefficients: pd.DataFrame = field(default_factory=pd.DataFrame)
+    covariance_method: str = ""
+    n_units: int = 0
+    n_periods: int = 0
+    n_clusters: int | None = None
+    balanced: bool = True
+
+    def _extra_terms(self) -> list[dict[str, Any]]:
+        rows = []
+        for _, row in self.coefficients.iloc[1:].iterrows():
+            rows.append(
+                {
+                    **{c: row[c] for c in ("term", "estimate", "std_error")},
+                    "ci_low": row["ci_low"],
+                    "ci_high": row["ci_high"],
+                    "p_value": row["p_value"],
+                    "unit": "outcome units",
+                }
+            )
+        return rows
+
+    def _summary_header(self) -> list[tuple[str, object]]:
+        panel = "balanced" if self.balanced else "unbalanced"
+        return super()._summary_header() + [
+            ("Panel", f"{self.n_units} units x {self.n_periods} periods ({panel})"),
+            ("Clusters", "none" if self.n_clusters is None else self.n_clusters),
+        ]
+
+
+def coefficient_table(
+    names: list[str], beta: np.ndarray, cov: CovarianceEstimate, alpha: float
+) -> pd.DataFrame:
+    """One row per coefficient: estimate, SE, df, CI and p-value under ``cov``."""
+    se = cov.std_errors
+    rows = []
+    for j, name in enumerate(names):
+        dist = coefficient_distribution(float(beta[j]), float(se[j]), float(cov.df[j]))
+        low, high = dist.interval(alpha)
+        rows.append(
+            {
+                "term": name,
+                "estimate": float(beta[j]),
+                "std_error": float(se[j]),
+                "df": float(cov.df[j]),
+                "ci_low": low,
+                "ci_high": high,
+                "p_value": dist.p_value(0.0),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def cluster_codes(frame: pd.DataFrame, cluster: str | None, unit: str, index: PanelIndex):
+    """Integer cluster codes (``"unit"`` or the unit column means the unit codes)."""
+    if cluster is None:
+        return None
+    if cluster in ("unit", unit):
+        return index.unit
+    return pd.factorize(frame[cluster])[0].astype(np.intp)
+
+
+# --------------------------------------------------------------------------- front door
+def twfe(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    treatment: str,
+    covariates: tuple[str, ...] | list[str] = (),
+    cluster: str | None = "unit",
+    inference: Inference = "auto",
+    alpha: float = 0.05,
+    drop_missing: bool = True,
+    n_boot: int = 999,
+    seed: int | None = 0,
+    name: str | None = None,
+) -> TWFEResult:
+    """Two-way fixed-effects regression of ``outcome`` on ``treatment`` (+ covariates).
+
+    Parameters
+    ----------
+    data : long panel, one row per unit and period (never modified).
+    outcome, unit, time, treatment : column names; ``treatment`` is numeric (usually 0/1).
+    covariates : further time-varying regressors.
+    cluster : column to cluster on (``"unit"`` = the unit column) or ``None`` for
+        heteroskedasticity-robust errors.
+    inference : a covariance from :data:`~evaluate.inference.covariance.COVARIANCE_ESTIMATORS`,
+        ``"wild"`` (wild cluster bootstrap, restricted) or ``"auto"``: CR1, but CR2 with
+        fewer than 30 clusters or a single treated cluster (the result's notes say why),
+        HC2 without clusters.
+    alpha : 1 - confidence level.
+    drop_missing : drop (and count, and warn about) rows with missing values;
+        ``False`` raises instead.
+    n_boot, seed : wild bootstrap draws and seed (``inference="wild"`` only).
+
+    Examples
+    --------
+    >>> from evaluate.datasets import mpdta
+    >>> df = mpdta()
+    >>> df["D"] = ((df["first.treat"] > 0) & (df["year"] >= df["first.treat"])).astype(int)
+    >>> res = twfe(df, outcome="lemp", unit="countyreal", time="year", treatment="D")
+    >>> round(res.estimate, 6)
+    -0.036549
+    """
+    check_frame(data)
+    covariates = tuple(covariates)
+    cols = [outcome, unit, time, treatment, *covariates]
+    if cluster not in (None, "unit"):
+        cols.append(cluster)
+    check_columns(data, dict.fromkeys(cols))
+    for c in (outcome, treatment, *covariates):
+        check_numeric(data, c)
+    if not 0 < alpha < 1:
+        raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
+    used = list(dict.fromkeys(cols))
+    frame, n_dropped = _drop_missing(data[used], used, allow=drop_missing)
+    index = panel_index(frame[unit], frame[time])
+    if index.n_times < 2 or index.n_units < 2:
+        raise DesignError(
+            f"TWFE needs at least 2 units and 2 periods; found {index.n_units} units and "
+            f"{index.n_times} periods."
+        )
+    y = frame[outcome].to_numpy(dtype=float)
+    x = frame[[treatment, *covariates]].to_numpy(dtype=float)
+    names = [treatment, *covariates]
+    fit = fit_within(index, y, x, names)
+    clusters = cluster_codes(frame, cluster, unit, index)
+    treated_by_cluster = None
+    if clusters is not None:
+        n_g = int(clusters.max()) + 1
+        treated_by_cluster = np.bincount(clusters, weights=(x[:, 0] != 0), minlength=n_g) > 0
+    method, note = resolve_inference(inference, clusters, treated_by_cluster)
+    wild = None
+    if method == "wild":
+        boot = wild_cluster_bootstrap(
+            fit.x, fit.y, clusters, coef=0, n_boot=n_boot, seed=seed, alpha=alpha
+        )
+        cov = panel_covariance(index, fit, x, clusters, "CR1")
+        wild = {"t_draws": boot.t_draws, "se": boot.std_error}
+        note = (
+            f"Wild cluster bootstrap ({boot.weights}, {boot.n_boot} draws, null imposed): "
+            f"p = {boot.p_value:.4g}, test-inversion interval [{boot.ci[0]:.4g}, {boot.ci[1]:.4g}]."
+        )
+    else:
+        cov = panel_covariance(index, fit, x, clusters, method)
+    table = coefficient_table(names, fit.beta, cov, alpha)
+    dist = coefficient_distribution(
+        float(fit.beta[0]), float(cov.std_errors[0]), float(cov.df[0]), wild=wild
+    )
+    notes = [note] if note else []
+    singletons = int((index.unit_counts == 1).sum())
+    if singletons:
+        notes.append(
+            f"{singletons} units are observed once: they do not inform the estimate but count "
+            "in n (Stata reghdfe and pyfixest drop them by default, which changes CR1 slightly)."
+        )
+    # Local import: twfe_weights builds on this module's within engine.
+    from evaluate.estimators.did.twfe_weights import negative_weights_diagnostic
+
+    weights_diagnostic = negative_weights_diagnostic(
+        index, x[:, 0], covariates=x[:, 1:] if covariates else None, warn=True
+    )
+    data_hash, hash_method = data_fingerprint(frame, used)
+    return TWFEResult(
+        name=name or outcome,
+        estimand=f"Effect of {treatment} on {outcome} (two-way fixed effects: {unit} and {time})",
+        distribution=dist,
+        method="Two-way fixed effects regression",
+        inference=_inference_label(cov, method, clusters is not None, cluster),
+        unit="outcome units",
+        population=f"{index.n_units} units observed over {index.n_times} periods",
+        alpha=alpha,
+        diagnostics={"negative weights": weights_diagnostic},
+        provenance=Provenance(
+            spec={
+                "outcome": outcome,
+                "unit": unit,
+                "time": time,
+                "treatment": treatment,
+                "covariates": list(covariates),
+                "cluster": cluster,
+                "inference": inference,
+                "method": method,
+                "alpha": alpha,
+                "n_boot": n_boot,
+                "seed": seed,
+            },
+            data_hash=data_hash,
+            n_rows=index.n,
+            n_dropped=n_dropped,
+        ),
+        notes=tuple(notes),
+        coefficients=table,
+        covariance_method=method,
+        n_units=index.n_units,
+        n_periods=index.n_times,
+        n_clusters=cov.n_clusters,
+        balanced=index.balanced,
+    )
+
+
+def data_fingerprint(frame: pd.DataFrame, columns: list[str]) -> tuple[str, str]:
+    """SHA-256 of the data used (:func:`evaluate.effect.hash_frame`), and its method."""
+    return hash_frame(frame[columns]), "hash_frame"
+
+
+def _inference_label(cov: CovarianceEstimate, method: str, clustered: bool, cluster) -> str:
+    if method == "wild":
+        return f"wild cluster bootstrap by {cluster} (bootstrap-t)"
+    where = f" by {cluster}, {cov.n_clusters} clusters" if clustered else ""
+    return f"{method}{where}"
+
+
+def _adoption_times(index: PanelIndex, d: np.ndarray) -> np.ndarray:
+    """First period code with treatment on, per unit (-1 if never)."""
+    if index.grid:
+        on = d.reshape(index.n_units, index.n_times) > 0
+        return np.where(on.any(axis=1), on.argmax(axis=1), -1)
+    big = np.where(d > 0, index.time, index.n_times)
+    first = np.full(index.n_units, index.n_times)
+    np.minimum.at(first, index.unit, big)
+    return np.where(first == index.n_times, -1, first)
+
+
+__all__ = ["PanelIndex", "TWFEResult", "fit_within", "panel_index", "twfe", "within"]

@@ -1,0 +1,318 @@
+"""Two-group, two-period difference-in-differences (2x2 DiD).
+
+The estimate is the change in the treated group's mean minus the change in the
+comparison group's mean,
+
+    DiD = (ybar_T,post - ybar_T,pre) - (ybar_C,post - ybar_C,pre),
+
+which equals the interaction coefficient of ``y ~ 1 + treated + post + treated:post``
+(plus covariates, when given, which change the estimate).  The regression form
+carries the inference (heteroskedasticity- or cluster-robust, see
+:mod:`evaluate.inference.covariance`, or a wild cluster bootstrap); the means
+table is kept in the result and shown in its summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from evaluate.data.validate import check_columns, check_frame, check_numeric
+from evaluate.data.validate import drop_missing as _drop_missing
+from evaluate.effect import EffectResult, Provenance, hash_frame
+from evaluate.errors import DataError, DesignError, SpecError
+from evaluate.estimators.did.twfe import Inference, coefficient_distribution, resolve_inference
+from evaluate.inference.bootstrap import wild_cluster_bootstrap
+from evaluate.inference.covariance import RegressionDesign, covariance
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DiDResult(EffectResult):
+    """Result of :func:`did`.
+
+    ``means`` is the 2x2 table of group x period means (rows ``control``,
+    ``treated``, ``difference``; columns ``pre``, ``post``, ``change`` and the cell
+    counts ``n_pre``, ``n_post``); ``coefficients`` the regression form.
+    """
+
+    means: pd.DataFrame = field(default_factory=pd.DataFrame)
+    coefficients: pd.DataFrame = field(default_factory=pd.DataFrame)
+    covariance_method: str = ""
+    n_clusters: int | None = None
+
+    def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
+        tables = super()._summary_tables()
+        tables.insert(1, ("Group x period means", self.means))
+        tables.insert(2, ("Regression form", self.coefficients.set_index("term")))
+        return tables
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Group means before and after, with the treated group's counterfactual path."""
+        import seaborn as sns
+
+        from evaluate.plotting import _axes
+
+        ax = _axes(ax)
+        palette = sns.color_palette("deep")
+        x = [0, 1]
+        control = self.means.loc["control", ["pre", "post"]].to_numpy(dtype=float)
+        treated = self.means.loc["treated", ["pre", "post"]].to_numpy(dtype=float)
+        ax.plot(x, control, marker="o", color=palette[0], label="comparison group")
+        ax.plot(x, treated, marker="o", color=palette[1], label="treated group")
+        counterfactual = [treated[0], treated[0] + control[1] - control[0]]
+        ax.plot(
+            x,
+            counterfactual,
+            linestyle="--",
+            color=palette[1],
+            alpha=0.6,
+            label="treated without treatment (parallel trends)",
+        )
+        ax.annotate(
+            f"DiD = {self.estimate:.3g}",
+            xy=(1, (treated[1] + counterfactual[1]) / 2),
+            xytext=(6, 0),
+            textcoords="offset points",
+            va="center",
+        )
+        ax.set_xticks(x, ["pre", "post"])
+        ax.set_xlim(-0.3, 1.5)
+        ax.set_ylabel(f"mean {self.name}")
+        ax.set_title(f"{self.name}: group means")
+        ax.legend(frameon=False)
+        return ax
+
+
+def _binary(frame: pd.DataFrame, column: str) -> np.ndarray:
+    values = frame[column]
+    if pd.api.types.is_bool_dtype(values):
+        return values.to_numpy(dtype=float)
+    check_numeric(frame, column)
+    arr = values.to_numpy(dtype=float)
+    odd = ~np.isin(arr, (0.0, 1.0))
+    if odd.any():
+        raise DataError(
+            f"Column {column!r} must be 0/1 (or boolean) but holds {arr[odd][0]!r}. "
+            "Recode it, e.g. data[column] == value."
+        )
+    return arr
+
+
+def did(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    unit: str,
+    time: str,
+    treated: str,
+    post: str | None = None,
+    covariates: tuple[str, ...] | list[str] = (),
+    cluster: str | None = "unit",
+    inference: Inference = "auto",
+    alpha: float = 0.05,
+    drop_missing: bool = True,
+    n_boot: int = 999,
+    seed: int | None = 0,
+    name: str | None = None,
+) -> DiDResult:
+    """Two-group, two-period difference-in-differences.
+
+    Parameters
+    ----------
+    data : long data, one row per unit and period (never modified).
+    outcome : outcome column (numeric).
+    unit, time : unit identifier and period columns.
+    treated : 0/1 column marking the treated group (constant within a unit).
+    post : 0/1 column marking the post period; ``None`` when ``time`` has exactly
+        two values (the later one is "post").
+    covariates : extra regressors in the regression form (they change the estimate
+        away from the plain means contrast).
+    cluster : column to cluster on (``"unit"`` = the unit column) or ``None``.
+    inference : covariance convention, ``"wild"`` or ``"auto"`` (CR1; CR2 with fewer
+        than 30 clusters or a single treated cluster; HC2 without clusters).
+    alpha : 1 - confidence level.
+    drop_missing : drop, count and warn about rows with missing values.
+    n_boot, seed : for ``inference="wild"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"store": [1, 1, 2, 2, 3, 3, 4, 4], "wave": [0, 1] * 4,
+    ...                    "nj": [1, 1, 1, 1, 0, 0, 0, 0],
+    ...                    "fte": [20.0, 21.5, 19.0, 20.0, 23.0, 21.0, 22.0, 21.0]})
+    >>> res = did(df, outcome="fte", unit="store", time="wave", treated="nj", cluster=None)
+    >>> round(res.estimate, 2)
+    2.75
+    """
+    check_frame(data)
+    covariates = tuple(covariates)
+    cols = [outcome, unit, time, treated, *([post] if post else []), *covariates]
+    if cluster not in (None, "unit"):
+        cols.append(cluster)
+    used = list(dict.fromkeys(cols))
+    check_columns(data, used)
+    for c in (outcome, *covariates):
+        check_numeric(data, c)
+    if not 0 < alpha < 1:
+        raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
+    frame, n_dropped = _drop_missing(data[used], used, allow=drop_missing)
+    if frame.empty:
+        raise DataError("No rows are left after dropping rows with missing values.")
+    if frame.duplicated(subset=[unit, time]).any():
+        first = frame.loc[frame.duplicated(subset=[unit, time]), [unit, time]].iloc[0].to_dict()
+        raise DataError(
+            f"Several rows share the same {unit} and {time} (first: {first}); "
+            "aggregate them or remove the duplicates."
+        )
+    g = _binary(frame, treated)
+    if post is None:
+        periods = np.sort(frame[time].unique())
+        if len(periods) != 2:
+            raise SpecError(
+                f"Column {time!r} has {len(periods)} distinct values; pass post= (a 0/1 column "
+                "marking the post period) or keep exactly two periods."
+            )
+        p = (frame[time] == periods[1]).to_numpy(dtype=float)
+    else:
+        p = _binary(frame, post)
+    varies = pd.Series(g).groupby(frame[unit].to_numpy()).nunique()
+    if (varies > 1).any():
+        raise DataError(
+            f"Column {treated!r} changes within unit {varies.index[varies > 1][0]!r}; it must "
+            "mark the treated group (constant per unit). For a treatment that switches on "
+            "at different times use twfe() or event_study()."
+        )
+    y = frame[outcome].to_numpy(dtype=float)
+    means = _means_table(y, g, p)
+
+    x = np.column_stack([np.ones(len(y)), g, p, g * p, frame[list(covariates)].to_numpy(float)])
+    names = ["(intercept)", treated, "post", f"{treated}:post", *covariates]
+    xtx = x.T @ x
+    if np.linalg.matrix_rank(xtx) < x.shape[1]:
+        raise DesignError(
+            "The regressors are collinear (a covariate is constant or duplicates "
+            "the group or period indicator); drop it."
+        )
+    beta = np.linalg.solve(xtx, x.T @ y)
+    resid = y - x @ beta
+
+    clusters = None
+    treated_by_cluster = None
+    if cluster is not None:
+        col = unit if cluster == "unit" else cluster
+        clusters = pd.factorize(frame[col])[0].astype(np.intp)
+        n_g = int(clusters.max()) + 1
+        treated_by_cluster = np.bincount(clusters, weights=g, minlength=n_g) > 0
+    method, note = resolve_inference(inference, clusters, treated_by_cluster)
+    wild = None
+    if method == "wild":
+        boot = wild_cluster_bootstrap(x, y, clusters, coef=3, n_boot=n_boot, seed=seed, alpha=alpha)
+        cov = covariance(RegressionDesign(x=x, resid=resid, clusters=clusters), "CR1")
+        wild = {"t_draws": boot.t_draws, "se": boot.std_error}
+        note = (
+            f"Wild cluster bootstrap ({boot.weights}, {boot.n_boot} draws, null imposed): "
+            f"p = {boot.p_value:.4g}, test-inversion interval "
+            f"[{boot.ci[0]:.4g}, {boot.ci[1]:.4g}]."
+        )
+    else:
+        cov = covariance(RegressionDesign(x=x, resid=resid, clusters=clusters), method)  # type: ignore[arg-type]
+    se = cov.std_errors
+    coef_rows = []
+    for j, term in enumerate(names):
+        dist_j = coefficient_distribution(float(beta[j]), float(se[j]), float(cov.df[j]))
+        low, high = dist_j.interval(alpha)
+        coef_rows.append(
+            {
+                "term": term,
+                "estimate": float(beta[j]),
+                "std_error": float(se[j]),
+                "df": float(cov.df[j]),
+                "ci_low": low,
+                "ci_high": high,
+                "p_value": dist_j.p_value(0.0),
+            }
+        )
+    dist = coefficient_distribution(float(beta[3]), float(se[3]), float(cov.df[3]), wild=wild)
+    notes = [note] if note else []
+    if covariates:
+        notes.append(
+            "With covariates the regression estimate differs from the means-table "
+            "contrast; the estimate reported is the regression coefficient."
+        )
+    where = "" if clusters is None else f" by {cluster}, {cov.n_clusters} clusters"
+    label = ("wild cluster bootstrap (bootstrap-t)" if method == "wild" else method) + where
+    return DiDResult(
+        name=name or outcome,
+        estimand=(
+            f"Average effect on the treated group's {outcome}: change in {treated}=1 "
+            f"minus change in {treated}=0 (parallel trends)"
+        ),
+        distribution=dist,
+        method="Difference-in-differences (2x2)",
+        inference=label,
+        unit="outcome units",
+        population=f"{int(means.loc['treated', 'n_pre'] + means.loc['treated', 'n_post'])} "
+        f"treated and {int(means.loc['control', 'n_pre'] + means.loc['control', 'n_post'])} "
+        "comparison observations",
+        alpha=alpha,
+        provenance=Provenance(
+            spec={
+                "outcome": outcome,
+                "unit": unit,
+                "time": time,
+                "treated": treated,
+                "post": post,
+                "covariates": list(covariates),
+                "cluster": cluster,
+                "inference": inference,
+                "method": method,
+                "alpha": alpha,
+                "n_boot": n_boot,
+                "seed": seed,
+            },
+            data_hash=hash_frame(frame),
+            n_rows=len(frame),
+            n_dropped=n_dropped,
+        ),
+        notes=tuple(notes),
+        means=means,
+        coefficients=pd.DataFrame(coef_rows),
+        covariance_method=method,
+        n_clusters=cov.n_clusters,
+    )
+
+
+def _means_table(y: np.ndarray, g: np.ndarray, p: np.ndarray) -> pd.DataFrame:
+    rows: dict[str, dict[str, Any]] = {}
+    for label, gv in (("control", 0.0), ("treated", 1.0)):
+        cell = {}
+        for period, pv in (("pre", 0.0), ("post", 1.0)):
+            mask = (g == gv) & (p == pv)
+            if not mask.any():
+                raise DesignError(
+                    f"No {label} observations in the {period} period: a 2x2 DiD needs all "
+                    "four group x period cells."
+                )
+            cell[period], cell[f"n_{period}"] = float(y[mask].mean()), int(mask.sum())
+        cell["change"] = cell["post"] - cell["pre"]
+        rows[label] = cell
+    diff = {k: rows["treated"][k] - rows["control"][k] for k in ("pre", "post", "change")}
+    diff.update(
+        n_pre=rows["treated"]["n_pre"] + rows["control"]["n_pre"],
+        n_post=rows["treated"]["n_post"] + rows["control"]["n_post"],
+    )
+    rows["difference"] = diff
+    table = pd.DataFrame.from_dict(rows, orient="index")[
+        ["pre", "post", "change", "n_pre", "n_post"]
+    ]
+    table.index.name = "group"
+    return table
+
+
+__all__ = ["DiDResult", "did"]
