@@ -1,4 +1,8 @@
-"""The console command: ``evaluate run SPEC --out DIR`` and ``evaluate validate SPEC``."""
+"""The console command ``evaluate``.
+
+Each command imports what it needs when it runs, so ``evaluate --help``,
+``--version`` and ``designs`` answer without loading the statistics stack.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +11,102 @@ import sys
 import warnings
 from pathlib import Path
 
+from evaluate import __version__
 from evaluate.errors import EvaluateError
+
+_DESCRIPTION = """\
+Statistical impact evaluation of public interventions: did it work, by how much,
+and did it pay?  A study spec (TOML) names the data, the designs, the money and
+the report; `evaluate run` turns it into a report."""
+
+_EXAMPLES = """\
+examples:
+  evaluate new --data kommuner.csv --out studies/my_study.toml
+  evaluate validate studies/my_study.toml
+  evaluate run studies/faxe_fleksjob.toml --out reports/faxe_fleksjob
+  evaluate designs"""
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     print(f"warning ({category.__name__}): {message}", file=sys.stderr)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="evaluate", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run a study spec and write its report")
-    run.add_argument("spec", type=Path)
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evaluate",
+        description=_DESCRIPTION,
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"evaluate {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, example: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=f"example:\n  {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    run = command(
+        "run",
+        "run a study spec and write its report",
+        "evaluate run studies/faxe_fleksjob.toml --out reports/faxe_fleksjob",
+    )
+    run.add_argument("spec", type=Path, help="the study spec (TOML)")
     run.add_argument("--out", type=Path, required=True, help="folder for the report files")
-    check = commands.add_parser("validate", help="check a study spec without running it")
-    check.add_argument("spec", type=Path)
-    args = parser.parse_args(argv)
+    check = command(
+        "validate", "check a study spec without running it", "evaluate validate studies/x.toml"
+    )
+    check.add_argument("spec", type=Path, help="the study spec (TOML)")
+    command("designs", "list every design with its options, types and defaults", "evaluate designs")
+    new = command(
+        "new",
+        "write a first study spec for a data file (columns detected, a design suggested)",
+        "evaluate new --data kommuner.csv --out studies/my_study.toml",
+    )
+    new.add_argument("--data", type=Path, required=True, help="a .csv, .parquet or .xlsx file")
+    new.add_argument("--out", type=Path, help="where to write the spec (default: print it)")
+    return parser
+
+
+def _designs() -> str:
+    from evaluate.estimators import DESIGNS
+
+    lines = []
+    for name in sorted(DESIGNS):
+        design = DESIGNS[name]
+        lines.append(f"{name:22} {design.doc}")
+        for option, kind, default in design.options():
+            lines.append(f"    {option:22} {kind:32} {default}")
+    return "\n".join(lines)
+
+
+def _new(data: Path, out: Path | None) -> str:
+    from evaluate.starter import new_spec
+
+    if out is None:
+        return new_spec(data, spec_dir=Path.cwd())
+    if out.exists():
+        raise EvaluateError(f"{out} exists; choose another --out or remove it first.")
+    text = new_spec(data, spec_dir=out.parent)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return f"wrote {out}; check the lines marked GUESS, then: evaluate validate {out}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     warnings.showwarning = _show_warning
     try:
+        if args.command == "designs":
+            print(_designs())
+            return 0
+        if args.command == "new":
+            print(_new(args.data, args.out))
+            return 0
         if args.command == "validate":
             from evaluate.spec import load_spec
 
@@ -44,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     except EvaluateError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,27 +4,37 @@ Register records (one benefit status per person per week) are validated by
 :func:`prepare_records`, derived into spells, the refusion clock, full-time
 persons and transitions by :func:`derive_register` on an embedded DuckDB engine
 (or Spark) -- or by :func:`derive_parquet`, streaming Parquet files larger than
-memory in person-aligned chunks -- and turned into estimator-ready panels by :func:`outcome_panel`.
+memory in person-aligned chunks -- and turned into estimator-ready panels by
+:func:`outcome_panel`.
 """
 
-from evaluate.data.derive import RegisterDerivation, ResetRule, derive_register, outcome_panel
-from evaluate.data.engines import DuckDBEngine, SparkEngine, get_engine
-from evaluate.data.register import (
-    RegisterRecords,
-    StatusCodes,
-    iso_week_index,
-    iso_week_label,
-    iter_register,
-    prepare_records,
-    read_register,
-)
-from evaluate.data.stream import derive_parquet, plan_chunks
-from evaluate.data.validate import (
-    check_columns,
-    check_no_duplicates,
-    check_numeric,
-    drop_missing,
-)
+from evaluate._lazy import lazy_exports
+
+_D = "evaluate.data."
+_NAMES = {
+    **dict.fromkeys(
+        ["RegisterDerivation", "ResetRule", "derive_register", "outcome_panel"], _D + "derive"
+    ),
+    **dict.fromkeys(["DuckDBEngine", "SparkEngine", "get_engine"], _D + "engines"),
+    **dict.fromkeys(
+        [
+            "RegisterRecords",
+            "StatusCodes",
+            "iso_week_index",
+            "iso_week_label",
+            "iter_register",
+            "prepare_records",
+            "read_register",
+        ],
+        _D + "register",
+    ),
+    **dict.fromkeys(["derive_parquet", "plan_chunks"], _D + "stream"),
+    **dict.fromkeys(
+        ["check_columns", "check_no_duplicates", "check_numeric", "drop_missing"], _D + "validate"
+    ),
+}
+# Imported on first use: validating a small panel should not compile the register kernel.
+__getattr__, __dir__ = lazy_exports("evaluate.data", _NAMES, globals())
 
 __all__ = [
     "DuckDBEngine",

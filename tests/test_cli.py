@@ -1,0 +1,123 @@
+"""The console command: version, designs, a starting spec, plain help."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evaluate import __version__
+from evaluate.cli import main
+from evaluate.errors import DataError
+from evaluate.estimators import DESIGNS
+from evaluate.spec import load_spec
+from evaluate.starter import detect_columns, new_spec
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"evaluate {__version__}"
+
+
+def test_help_is_plain_text_with_examples(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "examples:" in out and "evaluate run" in out
+    assert "``" not in out and ":func:" not in out
+
+
+def test_designs_lists_every_design_with_its_required_options(capsys):
+    assert main(["designs"]) == 0
+    out = capsys.readouterr().out
+    for name, design in DESIGNS.items():
+        assert f"\n{name} " in f"\n{out}"
+        required = [o for o, _, default in design.options() if default == "required"]
+        for option in required:
+            assert option in out
+
+
+def _panel(tmp_path, treated_units=(0, 1), start=6):
+    rng = np.random.default_rng(1)
+    rows = [
+        {
+            "kommune": f"K{u:02d}",
+            "month": f"2020-{t + 1:02d}",
+            "antal": rng.normal(100, 5),
+            "indsats": int(u in treated_units and t >= start),
+        }
+        for u in range(12)
+        for t in range(12)
+    ]
+    path = tmp_path / "panel.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_new_panel_with_treatment_suggests_twfe_and_validates(tmp_path, capsys):
+    data = _panel(tmp_path)
+    out = tmp_path / "study.toml"
+    assert main(["new", "--data", str(data), "--out", str(out)]) == 0
+    spec = load_spec(out)
+    effect = spec.effect[0]
+    assert effect.design == "twfe"
+    assert effect.options == {
+        "outcome": "antal",
+        "unit": "kommune",
+        "time": "month",
+        "treatment": "indsats",
+    }
+    assert spec.data[0].path == "panel.csv"
+    assert "#" in out.read_text()  # every key explained
+
+
+def test_new_single_series_marks_its_guesses(tmp_path):
+    path = tmp_path / "series.csv"
+    pd.DataFrame(
+        {"month": [f"2019-{m:02d}" for m in range(1, 13)], "recipients": np.arange(12.0)}
+    ).to_csv(path, index=False)
+    text = new_spec(path, spec_dir=tmp_path)
+    assert 'design = "trend_forecast"' in text
+    assert "start = " in text and "GUESS - CHECK" in text
+
+
+def test_new_trial_arms_and_danish_csv(tmp_path):
+    path = tmp_path / "trial.csv"
+    frame = pd.DataFrame(
+        {
+            "id": range(9),
+            "arm": ["a", "b", "kontrol"] * 3,
+            "beskaeftiget_andel": np.linspace(0, 1, 9),
+        }
+    )
+    frame.to_csv(path, sep=";", decimal=",", index=False, encoding="cp1252")
+    cols = detect_columns(pd.read_csv(path, sep=";", decimal=","))
+    assert cols.arm == "arm"
+    assert 'design = "trial"' in new_spec(path, spec_dir=tmp_path)
+
+
+def test_new_refuses_to_overwrite_and_names_missing_files(tmp_path, capsys):
+    data = _panel(tmp_path)
+    out = tmp_path / "study.toml"
+    out.write_text("mine")
+    assert main(["new", "--data", str(data), "--out", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert out.read_text() == "mine"
+    with pytest.raises(DataError, match="no such file"):
+        new_spec(tmp_path / "nothing.csv")
+
+
+def test_help_does_not_import_the_statistics_stack():
+    code = (
+        "import sys\nfrom evaluate.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('scipy', 'statsmodels', 'matplotlib', 'numba', 'pandas')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
