@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import pandas as pd
 import pytest
 
@@ -37,6 +40,8 @@ def test_unknown_engine() -> None:
 def spark_engine():
     """One Spark local[2] session for the module (JVM start-up dominates: ~10-20 s)."""
     pytest.importorskip("pyspark")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("Spark needs a Java runtime (e.g. apt-get install default-jre-headless)")
     from evaluate.data.engines import SparkEngine
 
     engine = SparkEngine(master="local[2]", buckets=4)
