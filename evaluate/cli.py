@@ -79,8 +79,11 @@ def _designs() -> str:
     for name in sorted(DESIGNS):
         design = DESIGNS[name]
         lines.append(f"{name:22} {design.doc}")
-        for option, kind, default in design.options():
-            lines.append(f"    {option:22} {kind:32} {default}")
+        for option in design.options():
+            hint = option.hint
+            kind = hint.__name__ if isinstance(hint, type) else str(hint or option.annotation)
+            kind = kind.replace("typing.", "").replace("collections.abc.", "")
+            lines.append(f"    {option.name:22} {kind:32} {option.default}")
     return "\n".join(lines)
 
 

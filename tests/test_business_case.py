@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from evaluate import SpecError
 from evaluate.business_case import BusinessCase
-from evaluate.estimators.stated import stated_effect, stated_expectation
+from evaluate.estimators.series.stated import stated_effect, stated_expectation
 from evaluate.money import DiscountSchedule, cost, monetize, staff_cost
 
 

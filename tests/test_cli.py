@@ -37,7 +37,7 @@ def test_designs_lists_every_design_with_its_required_options(capsys):
     out = capsys.readouterr().out
     for name, design in DESIGNS.items():
         assert f"\n{name} " in f"\n{out}"
-        required = [o for o, _, default in design.options() if default == "required"]
+        required = [o.name for o in design.options() if o.default == "required"]
         for option in required:
             assert option in out
 

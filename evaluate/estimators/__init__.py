@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaluate.estimators import _moved
+from evaluate.estimators._signature import OPTIONAL, REQUIRED, Option, read_options
 
 _moved.install()
 
@@ -51,27 +52,28 @@ class Design:
         module, _, name = self.target.partition(":")
         return getattr(importlib.import_module(module), name)
 
-    def options(self) -> list[tuple[str, str, str]]:
-        """Each keyword option as ``(name, type, default)``; default ``"required"``."""
-        function = self.function
-        try:
-            hints = typing.get_type_hints(function)
-        except Exception:  # pragma: no cover - an unresolvable hint: show it as written
-            hints = {}
+    def options(self) -> list[Option]:
+        """The keyword options: name, annotation, default (``"required"`` if none).
+
+        Read from the module's source without importing it (:mod:`._signature`),
+        so checking a spec does not load the statistics stack; a design registered
+        as a function object is asked directly.
+        """
+        if isinstance(self.target, str):
+            return read_options(self.target)
+        hints = typing.get_type_hints(self.target)
         found = []
-        for name, p in inspect.signature(function).parameters.items():
-            if p.kind is not p.KEYWORD_ONLY:
+        for name, p in inspect.signature(self.target).parameters.items():
+            if name == "data" or p.kind not in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
                 continue
-            hint = hints.get(name, p.annotation)
-            kind = getattr(hint, "__name__", None) if isinstance(hint, type) else None
-            kind = (kind or str(hint)).replace("typing.", "").replace("collections.abc.", "")
             if p.default is p.empty:
-                default = "required"
+                default = REQUIRED
             elif type(p.default) is object:  # a private "not given" sentinel
-                default = "optional"
+                default = OPTIONAL
             else:
                 default = repr(p.default)
-            found.append((name, kind, default))
+            annotation = p.annotation if isinstance(p.annotation, str) else str(p.annotation)
+            found.append(Option(name, annotation, default, hints.get(name)))
         return found
 
 

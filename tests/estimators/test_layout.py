@@ -110,7 +110,47 @@ def test_no_module_over_600_lines():
 
 def test_no_flat_design_modules_left():
     flat = sorted(p.name for p in (PACKAGE / "estimators").glob("*.py"))
-    assert flat == ["__init__.py", "_moved.py"]
+    assert flat == ["__init__.py", "_moved.py", "_signature.py"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         importlib.import_module("evaluate.estimators.did.twfe")
+
+
+@pytest.mark.parametrize("name", sorted(DESIGNS))
+def test_options_read_from_source_match_the_imported_function(name):
+    """Spec checks read options without importing; they must agree with the function."""
+    import inspect
+    import typing
+
+    function = DESIGNS[name].function
+    hints = typing.get_type_hints(function)
+    keyword = [
+        p
+        for p in inspect.signature(function).parameters.values()
+        if p.name != "data" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    options = DESIGNS[name].options()
+    assert [o.name for o in options] == [p.name for p in keyword]
+    for option, p in zip(options, keyword, strict=True):
+        if p.default is p.empty:
+            assert option.default == "required"
+        elif type(p.default) is not object:
+            assert option.default == repr(p.default)
+        if "DataFrame" not in str(hints.get(p.name)):
+            assert option.hint == hints.get(p.name), p.name
+
+
+def test_validating_a_spec_imports_no_design_module():
+    code = (
+        "import sys\nfrom evaluate.spec import load_spec\n"
+        "load_spec('studies/faxe_fleksjob.toml')\n"
+        "print(sorted(m for m in sys.modules if m.startswith('evaluate.estimators.')"
+        " and not m.startswith('evaluate.estimators._')))"
+    )
+    import subprocess
+
+    root = PACKAGE.parent
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -25,7 +25,7 @@ from scipy import optimize, stats  # noqa: E402
 
 from evaluate.datasets import mpdta  # noqa: E402
 from evaluate.errors import SpecError  # noqa: E402
-from evaluate.estimators.event_study import event_study  # noqa: E402
+from evaluate.estimators.did.event_study import event_study  # noqa: E402
 from evaluate.inference.honest_did import HonestDiDResult, cv_alpha, honest_did  # noqa: E402
 
 Z = stats.norm.ppf(0.975)
@@ -164,7 +164,7 @@ def test_event_study_input_equals_arrays(es):
 def test_callaway_santanna_dynamic_input():
     """The dynamic aggregation with a universal base carries the event-time covariance
     (from the influence functions) that honest_did needs; the same numbers as arrays."""
-    from evaluate.estimators.staggered import callaway_santanna
+    from evaluate.estimators.did.staggered import callaway_santanna
 
     keys = {"outcome": "lemp", "unit": "countyreal", "time": "year", "group": "first.treat"}
     cs = callaway_santanna(mpdta(), **keys, base_period="universal")

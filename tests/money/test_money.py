@@ -3,7 +3,7 @@
 import pytest
 
 from evaluate import SpecError
-from evaluate.estimators.stated import stated_effect, stated_expectation
+from evaluate.estimators.series.stated import stated_effect, stated_expectation
 from evaluate.money import DiscountSchedule, RateTable, RefusionSchedule, cost, monetize, staff_cost
 
 
