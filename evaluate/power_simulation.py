@@ -210,7 +210,7 @@ def simulate_design(
     pre = data[data[time] < before]
     periods = np.sort(pre[time].unique())
     first = 1 if pre_periods is None else pre_periods
-    starts = periods[first : len(periods) - post_periods + 1 : step]
+    starts = periods[first : max(len(periods) - post_periods + 1, 0) : step]
     if len(starts) == 0:
         raise DesignError(
             f"the pre-period has {len(periods)} periods before {before!r}: too few for a "
