@@ -64,6 +64,7 @@ from evaluate.estimators.observational._methods import (
 )
 from evaluate.estimators.trials._trial_inference import _welch_dim
 from evaluate.inference.distributions import Empirical, Normal, StudentT
+from evaluate.sensitivity_observational import observational_sensitivity
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -332,6 +333,18 @@ def observational(
         diagnostics["largest |SMD| after adjustment"] = Diagnostic(
             "SMD", worst, passed=worst < 0.1, note="below 0.1 is conventionally balanced"
         )
+    diagnostics.update(
+        observational_sensitivity(
+            y,
+            d,
+            X,
+            estimate=fit.estimate,
+            se=float(dist.std_error),
+            alpha=alpha,
+            pair_differences=fit.pair_differences,
+            controls_reused=fit.controls_reused,
+        )
+    )
     n_trim = int((~keep).sum())
     counts = pd.DataFrame(
         {
