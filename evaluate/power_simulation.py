@@ -31,6 +31,7 @@ small (it assumes independence, as the result says).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -251,7 +252,11 @@ def simulate_design(
         )
         row = {"placebo": i, "start": s, "effect": effect}
         try:
-            res = fit(frame, **kw)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                res = fit(frame, **kw)
+            if caught:
+                row["warning"] = f"{caught[0].category.__name__}: {caught[0].message}"
             low, high = res.ci
             row |= {
                 "estimate": res.estimate,
@@ -279,6 +284,16 @@ def simulate_design(
         notes.append(
             "Placebo windows overlap, so placebos are dependent: Monte Carlo errors are too small."
         )
+    floor = runs["p_value"].min()
+    if floor >= alpha:
+        notes.append(
+            f"No run reached p < {alpha:g} (smallest p-value {floor:.3g}): with these units "
+            "and periods the design's test cannot detect any effect at this level "
+            "(a placebo test over n units cannot give p below 1/n)."
+        )
+    if "warning" in runs and runs["warning"].notna().any():
+        first = runs["warning"].dropna().iloc[0]
+        notes.append(f"{int(runs['warning'].notna().sum())} run(s) warned, e.g. {first}")
     if table["n_failed"].sum():
         notes.append(
             f"{int(table['n_failed'].sum())} estimator run(s) failed and count as not rejecting."

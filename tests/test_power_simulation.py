@@ -164,3 +164,38 @@ def test_limits_and_misuse_are_typed_errors():
             post_periods=1,
             before=30,
         )
+
+
+def test_synthetic_designs_rerun_and_say_when_nothing_is_detectable():
+    rng = np.random.default_rng(1)
+    n_units, n_periods = 8, 30
+    u = np.repeat(np.arange(n_units), n_periods)
+    t = np.tile(np.arange(n_periods), n_units)
+    y = 10 + rng.normal(size=n_units)[u] + np.sin(t / 4) + rng.normal(0, 0.5, u.size)
+    data = pd.DataFrame({"u": u, "t": t, "y": y})
+    opts = dict(outcome="y", unit="u", time="t", treated_unit=0, start=24, seed=0)
+    res = power.simulate_design(
+        data,
+        design="synthetic_control",
+        options=opts,
+        effects=[0, 2],
+        post_periods=3,
+        pre_periods=8,
+        step=4,
+        show_progress=False,
+    )
+    # 8 units: the placebo-in-space p-value is at least 1/8 > 0.05, whatever the effect
+    assert (res.table["rejection_rate"] == 0).all()
+    assert any("cannot detect any effect" in note for note in res.notes)
+    assert res.table["bias"].abs().max() < 1.0  # the estimate still tracks the injected effect
+    res = power.simulate_design(
+        data,
+        design="synthetic_did",
+        options={**opts, "placebo_reps": 30},
+        effects=[0, 3],
+        post_periods=3,
+        pre_periods=8,
+        step=8,
+        show_progress=False,
+    )
+    assert res.n_placebos == 2 and res.table["n_failed"].sum() == 0
