@@ -213,6 +213,7 @@ def observational_sensitivity(
     alpha: float,
     pair_differences: np.ndarray | None = None,
     controls_reused: bool = False,
+    matched: bool = False,
 ) -> dict[str, Diagnostic | NotApplicable]:
     """The sensitivity diagnostics printed with an observational result.
 
@@ -250,8 +251,13 @@ def observational_sensitivity(
         "explain to remove the effect",
     )
     out[f"robustness value RV (q = 1, alpha = {alpha:g})"] = Diagnostic(
-        "RV", rva, note="... to make it statistically insignificant"
+        "RV",
+        rva,
+        note="share a confounder must explain (with both) to make the effect statistically "
+        "insignificant at this level",
     )
+    if not matched:
+        return out
     if pair_differences is None:
         out["Rosenbaum bounds"] = NotApplicable(
             "needs matched pairs (method='matching', 1 neighbour)"

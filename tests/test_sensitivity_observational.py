@@ -242,7 +242,9 @@ def test_diagnostics_on_the_observational_result():
         < diag["robustness value RV (q = 1, alpha = 0.05)"].value
         < diag["robustness value RV (q = 1)"].value
     )
-    assert isinstance(diag["Rosenbaum bounds"], NotApplicable)
+    assert "Rosenbaum bounds" not in diag  # only for matched designs
+    matched = observational(data, outcome="y", treatment="d", covariates=["x"], method="matching")
+    assert isinstance(matched.diagnostics["Rosenbaum bounds"], NotApplicable)  # controls reused
     assert "E-value" in res.summary()
 
 

@@ -343,6 +343,7 @@ def observational(
             alpha=alpha,
             pair_differences=fit.pair_differences,
             controls_reused=fit.controls_reused,
+            matched=method == "matching",
         )
     )
     n_trim = int((~keep).sum())
