@@ -228,6 +228,11 @@ def test_placebo_checks_pass_without_and_fail_with_hidden_confounding():
         method="regression",
     )
     assert pseudo.passed
+    res = observational(
+        biased, outcome="y", placebo_outcomes=["y_before"], pseudo_treatment="g", **options
+    )
+    assert not res.diagnostics["placebo outcome y_before"].passed
+    assert res.diagnostics["pseudo-treatment g among the untreated"].passed
     with pytest.raises(SpecError, match="must differ"):
         placebo_outcome(clean, placebo="x", outcome="y", **options)
 
