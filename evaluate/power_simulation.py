@@ -21,11 +21,11 @@ data themselves:
 
 The minimum detectable effect is where the rejection rate crosses ``target``
 (80 %), linearly interpolated between the effect sizes tried.  Its Monte Carlo
-standard error follows from the binomial error of the rejection rates at the two
-bracketing effects divided by the slope of the curve there (delta method).
-Placebo windows overlap when ``step < pre_periods + post_periods``; the rates are
-then averages of dependent replicates and the stated Monte Carlo error is too
-small (it assumes independence, as the result says).
+standard error comes from resampling whole placebos (each with its runs at every
+effect size) and interpolating again.  Placebo windows overlap when
+``step < pre_periods + post_periods``; the rates are then averages of dependent
+replicates and the stated Monte Carlo error is too small (it treats placebos as
+independent, as the result says).
 
 Example: 12 kommuner, 3 of them treated from month 24; what could a TWFE detect
 with 6 post-months, judged on 12-month windows of the 24 months before?
@@ -53,6 +53,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -93,12 +94,16 @@ class DesignPowerResult(ResultDisplay):
     @property
     def mde(self) -> float:
         """Smallest effect whose rejection rate reaches ``target`` (interpolated); NaN if none."""
-        return _crossing(self.table, self.target)[0]
+        return self.mde_and_error[0]
 
     @property
     def mde_mc_se(self) -> float:
-        """Monte Carlo standard error of :attr:`mde` (independent placebos assumed)."""
-        return _crossing(self.table, self.target)[1]
+        """Monte Carlo SE of :attr:`mde` (placebos resampled; NaN when the grid misses it)."""
+        return self.mde_and_error[1]
+
+    @cached_property
+    def mde_and_error(self) -> tuple[float, float]:
+        return _mde_with_error(self.runs, self.alpha, self.target, 0)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per effect size: ``effect, rejection_rate, rejection_mc_se, coverage,
@@ -154,19 +159,37 @@ class DesignPowerResult(ResultDisplay):
         return ax
 
 
-def _crossing(table: pd.DataFrame, target: float) -> tuple[float, float]:
-    x, y, se = (table[c].to_numpy(float) for c in ("effect", "rejection_rate", "rejection_mc_se"))
+def _crossing(x: np.ndarray, y: np.ndarray, target: float) -> float:
+    """Where the piecewise-linear curve through ``(x, y)`` first reaches ``target``."""
     for i in range(1, len(x)):
         if y[i - 1] < target <= y[i]:
-            slope = (y[i] - y[i - 1]) / (x[i] - x[i - 1])
             w = (target - y[i - 1]) / (y[i] - y[i - 1])
-            mde = x[i - 1] + w * (x[i] - x[i - 1])
-            # y(mde) error ~ (1-w) e0 + w e1; divide by the slope (delta method).
-            var = ((1 - w) * se[i - 1]) ** 2 + (w * se[i]) ** 2
-            return float(mde), float(math.sqrt(var) / slope)
-    if len(y) and y[0] >= target:
-        return float(x[0]), math.nan
-    return math.nan, math.nan
+            return float(x[i - 1] + w * (x[i] - x[i - 1]))
+    return float(x[0]) if len(y) and y[0] >= target else math.nan
+
+
+def _mde_with_error(runs: pd.DataFrame, alpha: float, target: float, seed) -> tuple[float, float]:
+    """Interpolated MDE and its Monte Carlo SE by resampling whole placebos (B = 400).
+
+    A placebo's runs at all effect sizes share its data, so the rejection rates are
+    dependent across effects; resampling placebos keeps that, and it reflects the
+    noise in the slope of the curve too, which a delta method on two points ignores.
+    """
+    reject = (runs["p_value"] < alpha).to_numpy(float)
+    matrix = pd.DataFrame(
+        {"placebo": runs["placebo"], "effect": runs["effect"], "r": reject}
+    ).pivot(index="placebo", columns="effect", values="r")
+    x, R = matrix.columns.to_numpy(float), matrix.to_numpy()
+    mde = _crossing(x, R.mean(axis=0), target)
+    if math.isnan(mde) or len(R) < 2:
+        return mde, math.nan
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(len(R), np.full(len(R), 1 / len(R)), size=400)
+    rates = counts @ R / len(R)
+    draws = np.array([_crossing(x, r, target) for r in rates])
+    if np.isnan(draws).mean() > 0.05:  # the crossing often leaves the grid
+        return mde, math.nan
+    return mde, float(np.nanstd(draws, ddof=1))
 
 
 def simulate_design(
