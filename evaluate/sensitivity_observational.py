@@ -153,9 +153,13 @@ def ols_treatment_t(y: np.ndarray, d: np.ndarray, X: np.ndarray) -> tuple[float,
     beta, *_ = np.linalg.lstsq(Z, y, rcond=None)
     resid = y - Z @ beta
     df = len(y) - np.linalg.matrix_rank(Z)
+    if df < 1:
+        return float(beta[1]), math.nan, float(df)
     sigma2 = resid @ resid / df
     cov = sigma2 * np.linalg.pinv(Z.T @ Z)
-    return float(beta[1]), float(beta[1] / math.sqrt(cov[1, 1])), float(df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.float64(beta[1]) / np.sqrt(cov[1, 1])
+    return float(beta[1]), float(t), float(df)
 
 
 # --------------------------------------------------------------------------- Rosenbaum bounds
@@ -203,6 +207,29 @@ def rosenbaum_gamma(differences: Sequence[float] | np.ndarray, *, alpha: float =
 
 
 # --------------------------------------------------------------------------- as diagnostics
+def _e_value_of(y, d, estimate, se, ci, att) -> EValue | None:
+    p1 = float(y[d == 1].mean())
+    if att and ci is not None and np.isin(y, (0.0, 1.0)).all():
+        low, high = ci
+        if p1 > 0 and p1 - estimate > 0:  # low < estimate, so its ratio is defined too
+            upper = p1 / (p1 - high) if p1 - high > 0 else math.inf
+            try:
+                rr = e_value(p1 / (p1 - estimate), (p1 / (p1 - low), upper))
+            except SpecError:  # an interval not around its estimate (bootstrap): use the SMD
+                rr = None
+            if rr is not None:
+                note = f"risk ratio {rr.rr:.3g} = treated share {p1:.3g} / (share - effect)"
+                return EValue(rr.rr, rr.rr_limit, rr.point, rr.limit, note)
+    n1, n0 = d.sum(), (1 - d).sum()
+    pooled = math.sqrt(
+        ((n1 - 1) * y[d == 1].var(ddof=1) + (n0 - 1) * y[d == 0].var(ddof=1)) / (n1 + n0 - 2)
+    )
+    if not pooled > 0:
+        return None
+    ev = e_value_difference(estimate, sd=pooled, se=se)
+    return EValue(ev.rr, ev.rr_limit, ev.point, ev.limit, f"{ev.approximation}, SD {pooled:.4g}")
+
+
 def observational_sensitivity(
     y: np.ndarray,
     d: np.ndarray,
@@ -214,29 +241,48 @@ def observational_sensitivity(
     pair_differences: np.ndarray | None = None,
     controls_reused: bool = False,
     matched: bool = False,
+    ci: tuple[float, float] | None = None,
+    att: bool = True,
 ) -> dict[str, Diagnostic | NotApplicable]:
     """The sensitivity diagnostics printed with an observational result.
 
-    ``estimate`` and ``se`` are the design's; the E-value converts them with the
-    pooled within-group SD of the outcome.  The robustness value is that of the
-    plain OLS coefficient (the model Cinelli & Hazlett analyse), whatever the method.
+    ``estimate``, ``se`` and ``ci`` are the design's.  For a 0/1 outcome and the ATT
+    the E-value is that of the risk ratio ``p1 / (p1 - estimate)`` (``p1`` the
+    treated's observed share, held fixed for the interval); otherwise it converts
+    the difference with the pooled within-group SD of the outcome.  The robustness
+    value is that of the plain OLS coefficient (the model Cinelli & Hazlett
+    analyse), whatever the method.
     """
     out: dict[str, Diagnostic | NotApplicable] = {}
-    n1, n0 = d.sum(), (1 - d).sum()
-    pooled = math.sqrt(
-        ((n1 - 1) * y[d == 1].var(ddof=1) + (n0 - 1) * y[d == 0].var(ddof=1)) / (n1 + n0 - 2)
-    )
-    ev = e_value_difference(estimate, sd=pooled, se=se)
+    ev = _e_value_of(y, d, estimate, se, ci, att)
+    if ev is None:
+        out["E-value"] = NotApplicable("the outcome does not vary within the groups")
+    else:
+        out.update(_e_value_diagnostics(ev))
+    return out | _robustness(y, d, X, alpha, estimate, pair_differences, controls_reused, matched)
+
+
+def _e_value_diagnostics(ev: EValue) -> dict[str, Diagnostic | NotApplicable]:
+    out: dict[str, Diagnostic | NotApplicable] = {}
     out["E-value (estimate)"] = Diagnostic(
         "E-value",
         ev.point,
-        note=f"risk ratio a confounder would need with treatment and outcome; "
-        f"{ev.approximation}, pooled SD {pooled:.4g}",
+        note=f"risk ratio a confounder would need with treatment and outcome; {ev.approximation}",
     )
     out["E-value (CI limit nearer null)"] = Diagnostic(
         "E-value", ev.limit, note="1 means the interval already includes no effect"
     )
+    return out
+
+
+def _robustness(y, d, X, alpha, estimate, pair_differences, controls_reused, matched):
+    out: dict[str, Diagnostic | NotApplicable] = {}
     coef, t, df = ols_treatment_t(y, d, X)
+    if not (math.isfinite(t) and df > 1):
+        out["robustness value"] = NotApplicable(
+            f"the OLS t-statistic of treatment is {t} on {df:g} df (a perfect fit or no df)"
+        )
+        return out
     rv = robustness_value(t, df)
     rva = robustness_value(t, df, alpha=alpha)
     base = (

@@ -270,3 +270,25 @@ def test_rosenbaum_diagnostic_on_one_to_one_matches():
     y_matched = y_c[:20]  # the x + 0.1 controls
     assert gamma.value == pytest.approx(rosenbaum_gamma(y_t - y_matched), rel=1e-6)
     assert gamma.value > 1
+
+
+def test_binary_outcome_e_value_uses_the_risk_ratio():
+    # unadjusted: treated share 0.6, control share 0.3 -> RR 2, E-value 2 + sqrt(2) = 3.414
+    data = pd.DataFrame({"d": [1] * 10 + [0] * 10, "y": [1] * 6 + [0] * 4 + [1] * 3 + [0] * 7})
+    res = observational(data, outcome="y", treatment="d", method="difference")
+    ev = res.diagnostics["E-value (estimate)"]
+    assert ev.value == pytest.approx(2 + math.sqrt(2))
+    assert "risk ratio 2" in ev.note
+    low, high = res.ci
+    assert low < 0  # the interval includes no effect ...
+    assert res.diagnostics["E-value (CI limit nearer null)"].value == 1.0  # ... so E = 1
+
+
+def test_degenerate_outcomes_give_not_applicable_not_a_crash():
+    # outcome = treatment exactly: no within-group variation, a perfect OLS fit
+    data = pd.DataFrame(
+        {"d": [1, 1, 1, 0, 0, 0], "y": [1.0, 1, 1, 0, 0, 0], "x": [1, 2, 3, 1, 2, 4]}
+    )
+    diag = observational(data, outcome="y", treatment="d", method="difference").diagnostics
+    assert isinstance(diag["robustness value"], NotApplicable)
+    assert isinstance(diag["E-value"], NotApplicable)

@@ -354,6 +354,8 @@ def observational(
             pair_differences=fit.pair_differences,
             controls_reused=fit.controls_reused,
             matched=method == "matching",
+            ci=dist.interval(alpha),
+            att=estimand == "att",
         )
     )
     diagnostics.update(
