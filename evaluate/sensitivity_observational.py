@@ -106,6 +106,11 @@ def partial_r2(t: float, df: float) -> float:
     return t * t / (t * t + df)
 
 
+def _rv(f: float) -> float:
+    # (sqrt(f^4 + 4 f^2) - f^2) / 2, written without cancellation for large f
+    return 0.0 if f == 0 else 2 / (1 + math.sqrt(1 + 4 / f**2))
+
+
 def robustness_value(t: float, df: float, *, q: float = 1.0, alpha: float | None = None) -> float:
     """Cinelli-Hazlett robustness value ``RV_q`` (``alpha=None``) or ``RV_{q,alpha}``.
 
@@ -116,14 +121,14 @@ def robustness_value(t: float, df: float, *, q: float = 1.0, alpha: float | None
         raise SpecError(f"need df > 1, q > 0 and a finite t; got t={t}, df={df}, q={q}.")
     fq = q * abs(t) / math.sqrt(df)
     if alpha is None:
-        return 0.5 * (math.sqrt(fq**4 + 4 * fq**2) - fq**2)
+        return _rv(fq)
     if not 0 < alpha < 1:
         raise SpecError(f"alpha must lie in (0, 1); got {alpha!r}.")
     f_crit = abs(stats.t.ppf(alpha / 2, df - 1)) / math.sqrt(df - 1)
     fqa = fq - f_crit
     if fqa <= 0:
         return 0.0
-    rv = 0.5 * (math.sqrt(fqa**4 + 4 * fqa**2) - fqa**2)
+    rv = _rv(fqa)
     # When even a confounder orthogonal to the outcome suffices (sensemakr's extreme case)
     extreme = (fq**2 - f_crit**2) / (1 + fq**2)
     return extreme if fq > 1 / f_crit else rv
@@ -153,7 +158,8 @@ def ols_treatment_t(y: np.ndarray, d: np.ndarray, X: np.ndarray) -> tuple[float,
     beta, *_ = np.linalg.lstsq(Z, y, rcond=None)
     resid = y - Z @ beta
     df = len(y) - np.linalg.matrix_rank(Z)
-    if df < 1:
+    centred = y - y.mean()
+    if df < 1 or resid @ resid <= 1e-12 * (centred @ centred):  # no df, or a perfect fit
         return float(beta[1]), math.nan, float(df)
     sigma2 = resid @ resid / df
     cov = sigma2 * np.linalg.pinv(Z.T @ Z)
