@@ -115,7 +115,12 @@ class DesignPowerResult(ResultDisplay):
 
     def _summary_header(self) -> list[tuple[str, object]]:
         mde = self.mde
-        shown = "not reached" if math.isnan(mde) else f"{mde:.4g} (MC s.e. {self.mde_mc_se:.2g})"
+        if math.isnan(mde):
+            shown = "not reached at the effects tried"
+        elif math.isnan(self.mde_mc_se):
+            shown = f"{mde:.4g} (Monte Carlo error unknown: the crossing is at the grid's edge)"
+        else:
+            shown = f"{mde:.4g} (MC s.e. {self.mde_mc_se:.2g})"
         return [
             (
                 "Placebos",
