@@ -233,7 +233,7 @@ def simulate_design(
         the first period with ``post``/``treatment`` = 1.
     placebo : ``"time"`` (the real treated units, placebo starts in time) or
         ``"units"`` (``n_treated`` units drawn ``draws`` times per window from the
-        controls; the real treated units are left out).
+        controls; the real treated units, when known, are left out).
     treated_units : the treated units (default: from ``options``).
     step : periods between successive placebo starts.
     max_fits : cap on placebos x effects (each is one estimator run).
@@ -245,8 +245,12 @@ def simulate_design(
     effects = tuple(sorted(float(e) for e in effects))
     if not effects or not all(map(math.isfinite, effects)):
         raise SpecError("effects must be a non-empty list of finite numbers.")
-    if post_periods < 1 or step < 1 or (pre_periods is not None and pre_periods < 1):
-        raise SpecError("post_periods, pre_periods and step must be positive integers.")
+    counts = {"post_periods": post_periods, "step": step, "n_treated": n_treated, "draws": draws}
+    if pre_periods is not None:
+        counts["pre_periods"] = pre_periods
+    bad = {k: v for k, v in counts.items() if not (isinstance(v, int | np.integer) and v >= 1)}
+    if bad:
+        raise SpecError(f"{bad} must be positive integers.")
     if placebo == "units" and design == "its":
         raise SpecError('placebo="units" needs a panel; an ITS has one series: use placebo="time".')
     opts = dict(options)

@@ -154,6 +154,17 @@ def test_limits_and_misuse_are_typed_errors():
             before=30,
             show_progress=False,
         )
+    with pytest.raises(SpecError, match="n_treated"):
+        power.simulate_design(
+            data,
+            design="did",
+            options=DID,
+            effects=[1],
+            post_periods=1,
+            before=30,
+            placebo="units",
+            n_treated=0,
+        )
     with pytest.raises(SpecError, match="supports"):
         power.simulate_design(data, design="trial", options=DID, effects=[1], post_periods=1)
     with pytest.raises(SpecError, match="treated_units"):
