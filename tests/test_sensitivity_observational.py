@@ -4,11 +4,14 @@ Reference numbers and their sources:
 
 * E-value: VanderWeele, T. J. & Ding, P. (2017), "Sensitivity analysis in
   observational research: introducing the E-value", Ann. Intern. Med. 167(4),
-  268-274.  Worked examples: breastfeeding and infant death, RR 3.9 (95 % CI 1.8 to
-  8.7): E-value 7.26, CI 3.0; smoking and lung cancer (Hammond & Horn), RR 10.73
-  (8.02 to 14.36): E-value 20.95, CI 15.52.  Printed to 2 decimals: tolerance 0.005.
-  (Values as recalled from the paper; not re-checked against the primary text
-  offline; they equal RR + sqrt(RR (RR - 1)) at the printed precision.)
+  268-274, worked examples, which R EValue's vignette "unmeasured-confounding" reruns
+  (evalues.RR(10.73, 8.02, 14.36); evalues.OR(3.9, 1.8, 8.7, rare = TRUE);
+  evalues.RR(0.80, 0.71, 0.91)): smoking and lung cancer (Hammond & Horn 1958) RR
+  10.73 (8.02 to 14.36): E-value 20.95, CI 15.52; breastfeeding and infant death, odds
+  ratio of a rare outcome 3.9 (1.8 to 8.7), read as a risk ratio: 7.26, CI 3.0;
+  leukemia (protective) RR 0.80 (0.71 to 0.91): 1.81, CI 1.43.  Printed to 2
+  decimals: tolerance 0.005.  (E-values as recalled from the paper; the vignette's
+  printed output was not available offline.)
 * Robustness value: R sensemakr, tests/testthat/test-02-darfur.R (GitHub
   carloscinelli/sensemakr@0cf7529d), Darfur example of Cinelli & Hazlett (2020,
   JRSS-B 82(1), sec. 5): estimate 0.09731582, se 0.02325654, dof 783 give partial R²
@@ -121,7 +124,11 @@ LEAD_CONTROL = [
 
 @pytest.mark.parametrize(
     ("rr", "ci", "point", "limit"),
-    [(3.9, (1.8, 8.7), 7.26, 3.0), (10.73, (8.02, 14.36), 20.95, 15.52)],
+    [
+        (3.9, (1.8, 8.7), 7.26, 3.0),
+        (10.73, (8.02, 14.36), 20.95, 15.52),
+        (0.80, (0.71, 0.91), 1.81, 1.43),
+    ],
 )
 def test_e_value_matches_vanderweele_ding(rr, ci, point, limit):
     ev = e_value(rr, ci)
