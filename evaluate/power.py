@@ -45,6 +45,7 @@ from scipy import optimize, stats
 
 from evaluate._display import ResultDisplay
 from evaluate.errors import SpecError
+from evaluate.power_simulation import DesignPowerResult, simulate_design
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -527,4 +528,14 @@ def power_curve(
     return ax
 
 
-__all__ = ["Design", "PowerResult", "mde", "power", "power_curve", "sample_size", "simulate_power"]
+__all__ = [
+    "Design",
+    "DesignPowerResult",
+    "PowerResult",
+    "simulate_design",
+    "mde",
+    "power",
+    "power_curve",
+    "sample_size",
+    "simulate_power",
+]

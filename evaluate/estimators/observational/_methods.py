@@ -101,6 +101,8 @@ class _Fit:
     score: np.ndarray | None  # propensity score of every unit (before trimming)
     n_unmatched: int = 0
     n_controls_unused: int = 0  # matching: controls never chosen as a match
+    pair_differences: np.ndarray | None = None  # matching, 1 neighbour: treated - control
+    controls_reused: bool = False  # matching: some control serves several treated
 
 
 def _fit(
@@ -264,8 +266,18 @@ def _matching(y, d, X, spec, keep, score) -> _Fit:
     ) / n1**2
     w_t = matched / n1
     n_unused = int((w == 0).sum())
+    pairs = y_t[matched] - y0_hat[matched] if k == 1 else None
     return _Fit(
-        est, float(math.sqrt(var)), w_t, w / n1, keep, score, int((~matched).sum()), n_unused
+        est,
+        float(math.sqrt(var)),
+        w_t,
+        w / n1,
+        keep,
+        score,
+        int((~matched).sum()),
+        n_unused,
+        pairs,
+        bool((w > 1).any()),
     )
 
 

@@ -64,6 +64,11 @@ from evaluate.estimators.observational._methods import (
 )
 from evaluate.estimators.trials._trial_inference import _welch_dim
 from evaluate.inference.distributions import Empirical, Normal, StudentT
+from evaluate.sensitivity_observational import (
+    observational_sensitivity,
+    placebo_outcome,
+    placebo_treatment,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -210,6 +215,8 @@ def observational(
     population: str = "not stated",
     source: str = "",
     simulated: bool = False,
+    placebo_outcomes: Sequence[str] = (),
+    pseudo_treatment: str | None = None,
 ) -> ObservationalResult:
     """Effect of a treatment estimated without randomization.
 
@@ -230,6 +237,10 @@ def observational(
     alpha : 1 - confidence level.
     drop_missing : drop rows with missing values (counted) instead of raising.
     name, unit, population, source, simulated : labels for the report.
+    placebo_outcomes : outcomes treatment cannot have changed (measured before it); each
+        is re-estimated with the same options and shown as a diagnostic (should be 0).
+    pseudo_treatment : a 0/1 column splitting the untreated into two groups; their
+        comparison with the same options is shown as a diagnostic (should be 0).
 
     Examples
     --------
@@ -332,6 +343,24 @@ def observational(
         diagnostics["largest |SMD| after adjustment"] = Diagnostic(
             "SMD", worst, passed=worst < 0.1, note="below 0.1 is conventionally balanced"
         )
+    diagnostics.update(
+        observational_sensitivity(
+            y,
+            d,
+            X,
+            estimate=fit.estimate,
+            se=float(dist.std_error),
+            alpha=alpha,
+            pair_differences=fit.pair_differences,
+            controls_reused=fit.controls_reused,
+            matched=method == "matching",
+            ci=dist.interval(alpha),
+            att=estimand == "att",
+        )
+    )
+    diagnostics.update(
+        _placebo_checks(data, spec, placebo_outcomes, pseudo_treatment, drop_missing)
+    )
     n_trim = int((~keep).sum())
     counts = pd.DataFrame(
         {
@@ -384,6 +413,32 @@ def observational(
         counts=counts,
         scores=scores,
     )
+
+
+def _placebo_checks(
+    data, spec, outcomes, pseudo, drop_missing
+) -> dict[str, Diagnostic | NotApplicable]:
+    """Re-estimate with a placebo outcome or among the untreated (see the docstring)."""
+    outcomes = (outcomes,) if isinstance(outcomes, str) else tuple(outcomes)
+    if not outcomes and pseudo is None:
+        return {}
+    options = {k: v for k, v in spec.items() if k not in ("outcome", "treatment")}
+    options["covariates"] = tuple(options["covariates"])
+    options["drop_missing"] = drop_missing
+    out: dict[str, Diagnostic | NotApplicable] = {}
+    for column in outcomes:
+        out[f"placebo outcome {column}"] = placebo_outcome(
+            data, placebo=column, outcome=spec["outcome"], treatment=spec["treatment"], **options
+        )
+    if pseudo is not None:
+        out[f"pseudo-treatment {pseudo} among the untreated"] = placebo_treatment(
+            data,
+            pseudo_treatment=pseudo,
+            outcome=spec["outcome"],
+            treatment=spec["treatment"],
+            **options,
+        )
+    return out
 
 
 def _check_options(method, estimand, covariates, trim, neighbours, caliper, bootstrap, alpha):
