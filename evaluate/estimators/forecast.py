@@ -41,8 +41,8 @@ from scipy import stats
 from evaluate.data.series import prepare_series, time_positions
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
 from evaluate.errors import DesignError, SpecError
-from evaluate.inference.distributions import StudentT
-from evaluate.inference.serial import DF_FLOOR, prais_winsten, whiten
+from evaluate.inference.distributions import DF_FLOOR, StudentT
+from evaluate.inference.serial import prais_winsten, whiten
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

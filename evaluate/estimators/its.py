@@ -93,8 +93,8 @@ from evaluate.estimators._its_model import (
     _fit_quasi_ar1,
     _window,
 )
-from evaluate.inference.distributions import Normal, StudentT
-from evaluate.inference.serial import DF_FLOOR, hac_meat, newey_west_lags, prais_winsten, whiten
+from evaluate.inference.distributions import DF_FLOOR, Normal, StudentT
+from evaluate.inference.serial import hac_meat, newey_west_lags, prais_winsten, whiten
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -41,7 +41,7 @@ from evaluate.inference.covariance import (
     covariance,
     is_nested,
 )
-from evaluate.inference.distributions import Distribution, Empirical, Normal, StudentT
+from evaluate.inference.distributions import DF_FLOOR, Distribution, Empirical, Normal, StudentT
 from evaluate.inference.randomization import Randomization, placebo_assignments
 
 Inference = Literal[
@@ -321,7 +321,7 @@ def coefficient_distribution(
         t = wild["t_draws"]
         return Empirical(estimate, estimate + wild["se"] * np.concatenate([t, -t]))
     if math.isfinite(df):
-        return StudentT(estimate, se, float(df))
+        return StudentT(estimate, se, max(float(df), DF_FLOOR))
     return Normal(estimate, se)
 
 

@@ -13,10 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-DF_FLOOR = 1.0
-"""Smallest Satterthwaite df used for an interval: below 1 the t quantile grows without
-bound (t(0.5) puts a 95 % interval at +-160 standard errors), so a poorly determined
-AR(1) coefficient would give an interval that says nothing; it is floored and noted."""
 
 def newey_west_lags(n: int) -> int:
     """Newey & West (1994) plug-in lag for the Bartlett kernel: ``floor(4 (n/100)^(2/9))``."""

@@ -229,3 +229,11 @@ def test_result_contract():
     assert "<table" in res._repr_html_()
     res.plot()
     plt.close("all")
+
+
+def test_degrees_of_freedom_below_one_are_floored():
+    # CR2's Bell-McCaffrey df can fall below 1 with one or two treated clusters; an
+    # interval from t(0.3) would be +-10^4 standard errors wide, so df is floored at 1.
+    dist = twfe_module.coefficient_distribution(1.0, 0.5, 0.3)
+    assert dist.df == 1.0
+    assert dist.interval(0.05)[1] == pytest.approx(1.0 + 12.7062047 * 0.5, rel=1e-6)
