@@ -41,27 +41,44 @@ def main() -> None:
         "interval should land within about two of them of 95 %.  **Default** marks the "
         "interval a user gets without asking.",
         "",
-        f"{args.reps} replications per cell, seed {args.seed}, Python "
-        f"{platform.python_version()} on {platform.machine()}.",
+        f"Seed {args.seed}, Python {platform.python_version()} on {platform.machine()}; "
+        "seconds are wall-clock on a shared machine.",
         "",
-        "| setting | interval | default | coverage (%) | MC s.e. | mean width | seconds |",
-        "|---|---|---|---:|---:|---:|---:|",
+        "| setting | interval | default | reps | coverage (%) | MC s.e. | mean width | seconds |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
-    for name in names:
+    # With --only, rows of the settings not rerun are kept from the existing table.
+    kept = _existing_rows(exclude={SETTINGS[n].description for n in names})
+    for name in SETTINGS:
         setting = SETTINGS[name]
+        if name not in names:
+            lines += kept.get(setting.description, [])
+            continue
         for key, label in setting.methods.items():
             start = time.perf_counter()
             cover, se, width = run(setting, key, args.reps, args.seed)
             seconds = time.perf_counter() - start
             row = (
                 f"| {setting.description} | {label} | "
-                f"{'**default**' if key == setting.default else ''} | {100 * cover:.1f} | "
+                f"{'**default**' if key == setting.default else ''} | {args.reps} | "
+                f"{100 * cover:.1f} | "
                 f"{100 * se:.1f} | {width:.3g} | {seconds:.0f} |"
             )
             lines.append(row)
             print(row, flush=True)
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {OUT}")
+
+
+def _existing_rows(exclude: set[str]) -> dict[str, list[str]]:
+    rows: dict[str, list[str]] = {}
+    if not OUT.exists():
+        return rows
+    for line in OUT.read_text(encoding="utf-8").splitlines():
+        cells = line.split(" | ")
+        if line.startswith("| ") and len(cells) > 2 and cells[0][2:] not in exclude:
+            rows.setdefault(cells[0][2:], []).append(line)
+    return rows
 
 
 if __name__ == "__main__":

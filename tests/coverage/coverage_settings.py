@@ -146,6 +146,60 @@ def _its_gaussian(n: int = 60, phi: float = 0.6):
     return replicate
 
 
+def _cs_panel(rng, n: int, periods: int = 10, cohorts=(0, 4, 6, 8)):
+    """Staggered adoption, parallel trends hold exactly; ATT(e) = 1 + e for e >= 0."""
+    g = rng.choice(np.array(cohorts), size=n)
+    t = np.arange(1, periods + 1)
+    e = t[None, :] - g[:, None]
+    y = rng.normal(size=n)[:, None] + 0.3 * t[None, :] + rng.normal(size=(n, periods))
+    y = y + np.where((g[:, None] > 0) & (e >= 0), 1.0 + np.maximum(e, 0), 0.0)
+    return pd.DataFrame({"id": np.repeat(np.arange(n), periods), "t": np.tile(t, n),
+                         "y": y.ravel(), "g": np.repeat(g, periods)})  # fmt: skip
+
+
+def _cs(n: int):
+    """Callaway-Sant'Anna dynamic aggregation: uniform bands and the pre-trend test.
+
+    "Covered" is the whole band holding every true ATT(e) in its range; for the
+    pre-trend tests it is "no false alarm" (parallel trends hold exactly), so 95 %
+    means a 5 % false-alarm rate.  Width: mean band width over the event times."""
+    from evaluate.estimators.staggered_aggregate import (
+        aggregate_parts,
+        boot_parts,
+        evaluate_parts,
+        uniform_critical_value,
+    )
+
+    def replicate(rng, method):
+        df = _cs_panel(rng, n)
+        seed = int(rng.integers(2**31))
+        fit = _quiet(ev.callaway_santanna, df, outcome="y", unit="id", time="t", group="g",
+                     bootstrap=199 if "band" in method else None, seed=seed)  # fmt: skip
+        if method == "wald_cells":
+            return bool(fit.diagnostics["pre-trend Wald test"].p_value >= 0.05), math.nan
+        if method == "f_leads":
+            return bool(fit.diagnostics["pre-trend F test"].p_value >= 0.05), math.nan
+        if method == "band_all_times":  # the old band: one sup-t over every event time
+            gt = fit.group_time
+            _, parts = aggregate_parts(gt, "dynamic", min_e=-math.inf, max_e=math.inf)
+            label = np.array([lab for lab, _ in parts])
+            est, _, se = evaluate_parts(gt, [p for _, p in parts])
+            crit = uniform_critical_value(boot_parts(gt, [p for _, p in parts]), se, 0.05)
+            low, high = est - crit * se, est + crit * se
+        else:
+            per = fit.aggregate("dynamic").periods
+            label = per["period"].to_numpy()
+            low, high = per["ci_low_uniform"].to_numpy(), per["ci_high_uniform"].to_numpy()
+            keep = label >= 0 if method == "band_post" else label < 0
+            label, low, high = label[keep], low[keep], high[keep]
+        truth = np.where(label >= 0, 1.0 + np.maximum(label, 0), 0.0)
+        ok = np.isfinite(low)
+        covered = bool(np.all((low[ok] <= truth[ok]) & (truth[ok] <= high[ok])))
+        return covered, float(np.mean(high[ok] - low[ok]))
+
+    return replicate
+
+
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in (
@@ -196,6 +250,17 @@ SETTINGS: dict[str, Setting] = {
              "quasipoisson/auto": "quasi-Poisson, AR(1) working corr., Satterthwaite t"},
             "quasipoisson/auto",
             _its_counts(120),
+        ),
+        Setting(
+            "cs_dynamic_60_units",
+            "Callaway-Sant'Anna dynamic, 60 units x 10 periods, cohorts 4/6/8 + never",
+            {"band_all_times": "sup-t band over all event times (old)",
+             "band_post": "post-period sup-t band, t-calibrated",
+             "band_pre": "pre-period sup-t band, t-calibrated",
+             "wald_cells": "pre-trend Wald on all ATT(g,t), chi2: no false alarm (old)",
+             "f_leads": "pre-trend F on event-time leads: no false alarm (new)"},
+            "band_post",
+            _cs(60),
         ),
         Setting(
             "its_gaussian_ar1_n60",

@@ -21,6 +21,7 @@ LIGHT = [
     "forecast_ar1_phi_0.5",
     "its_counts_n60",
     "its_gaussian_ar1_n60",
+    "cs_dynamic_60_units",
 ]
 
 
@@ -37,3 +38,12 @@ def test_default_covers_heavy(name):
     setting = SETTINGS[name]
     cover, _, _ = run(setting, setting.default, reps=2000, seed=7)
     assert abs(cover - LEVEL) <= tolerance(2000), f"{name}: coverage {cover:.3f}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["band_pre", "f_leads"])
+def test_pre_period_band_and_pretest_heavy(method):
+    # The pre-period band covers the zero pre-trends jointly about 95 % of the time and
+    # the pre-trend F test raises a false alarm about 5 % of the time.
+    cover, _, _ = run(SETTINGS["cs_dynamic_60_units"], method, reps=2000, seed=8)
+    assert abs(cover - LEVEL) <= tolerance(2000), f"{method}: {cover:.3f}"
