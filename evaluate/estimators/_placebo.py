@@ -68,4 +68,33 @@ def did_placebo(
     return u, c
 
 
-__all__ = ["did_placebo", "twfe_placebo"]
+def event_study_placebo(
+    index: PanelIndex,
+    y: np.ndarray,
+    t: np.ndarray,
+    cohort_of_unit: np.ndarray,
+    event_times: list[int],
+    window: tuple[int, int],
+    contrast: np.ndarray,
+    perms: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Event-study contrast ``contrast @ beta`` when the units' adoption periods are
+    reassigned by each permutation (never-treated units carry NaN).
+
+    Event times are binned into ``window = (-leads, lags)`` as the estimator does.
+    The slope is the same contrast estimated on the actual post-adoption indicator.
+    """
+    e_actual = t - cohort_of_unit[index.unit]
+    d = (e_actual >= 0).astype(float)  # NaN (never treated) compares False
+    u = np.empty(len(perms))
+    c = np.empty(len(perms))
+    rhs = np.column_stack([y, d])
+    for a, perm in enumerate(perms):
+        e = np.clip(t - cohort_of_unit[perm[index.unit]], *window)
+        x = within(index, [(e == k).astype(float) for k in event_times])
+        beta = np.linalg.lstsq(x, rhs, rcond=None)[0]
+        u[a], c[a] = contrast @ beta
+    return u, c
+
+
+__all__ = ["did_placebo", "event_study_placebo", "twfe_placebo"]
