@@ -35,7 +35,8 @@ def main() -> None:
     lines = [
         "# Coverage of 95 % intervals (known-truth simulations)",
         "",
-        f"Regenerate with `python benchmarks/coverage.py --reps {args.reps}`; settings in "
+        "Regenerate with `python benchmarks/coverage.py --reps N [--only SETTING ...]`; "
+        "settings in "
         "`tests/coverage/coverage_settings.py`.  Coverage is the share of replications whose "
         "95 % interval holds the true effect, with its Monte Carlo standard error; a 95 % "
         "interval should land within about two of them of 95 %.  **Default** marks the "
