@@ -36,7 +36,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -330,48 +329,6 @@ def _robustness(y, d, X, alpha, estimate, pair_differences, controls_reused, mat
     return out
 
 
-# --------------------------------------------------------------------------- placebo checks
-def placebo_outcome(
-    data: pd.DataFrame, *, placebo: str, outcome: str, **options: Any
-) -> Diagnostic:
-    """Rerun :func:`~evaluate.estimators.observational.design.observational` on an outcome
-    the treatment cannot have changed (``placebo``, measured before treatment)."""
-    from evaluate.estimators.observational.design import observational
-
-    if placebo == outcome or placebo in options.get("covariates", ()):
-        raise SpecError(
-            f"placebo outcome {placebo!r} must differ from the outcome and the covariates."
-        )
-    res = observational(data, outcome=placebo, **options)
-    return Diagnostic(
-        "estimate",
-        res.estimate,
-        p_value=res.p_value,
-        passed=res.p_value >= res.alpha,
-        note=f"effect on {placebo!r}, which treatment cannot have changed: should be 0",
-    )
-
-
-def placebo_treatment(
-    data: pd.DataFrame, *, pseudo_treatment: str, treatment: str, **options: Any
-) -> Diagnostic:
-    """Compare two untreated groups (``pseudo_treatment`` 1 vs 0 among ``treatment == 0``)."""
-    from evaluate.estimators.observational.design import observational
-
-    for column in (pseudo_treatment, treatment):
-        if column not in data.columns:
-            raise DataError(f"column {column!r} is not in the data.")
-    untreated = data[data[treatment] == 0]
-    res = observational(untreated, treatment=pseudo_treatment, **options)
-    return Diagnostic(
-        "estimate",
-        res.estimate,
-        p_value=res.p_value,
-        passed=res.p_value >= res.alpha,
-        note=f"{pseudo_treatment!r} = 1 vs 0 among the untreated: both untreated, should be 0",
-    )
-
-
 __all__ = [
     "EValue",
     "adjusted_estimate",
@@ -380,8 +337,6 @@ __all__ = [
     "observational_sensitivity",
     "ols_treatment_t",
     "partial_r2",
-    "placebo_outcome",
-    "placebo_treatment",
     "robustness_value",
     "rosenbaum_bounds",
     "rosenbaum_gamma",

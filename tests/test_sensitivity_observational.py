@@ -37,14 +37,16 @@ from scipy import stats
 
 from evaluate.effect import Diagnostic, NotApplicable
 from evaluate.errors import DataError, SpecError
-from evaluate.estimators.observational.design import observational
+from evaluate.estimators.observational.design import (
+    observational,
+    placebo_outcome,
+    placebo_treatment,
+)
 from evaluate.sensitivity_observational import (
     adjusted_estimate,
     e_value,
     e_value_difference,
     partial_r2,
-    placebo_outcome,
-    placebo_treatment,
     robustness_value,
     rosenbaum_bounds,
     rosenbaum_gamma,

@@ -377,6 +377,18 @@ def covariance(
     return estimator.compute(design)
 
 
+FEW_TREATED = 10
+"""Below this many treated (or control) clusters ``auto`` uses randomization inference."""
+
+AUTO_RULE = (
+    f"auto: randomization inference over placebo assignments of the treatment to units "
+    f"when fewer than {FEW_TREATED} units are treated (or untreated); otherwise CR2 with "
+    f"Bell-McCaffrey degrees of freedom when fewer than {FEW_CLUSTERS} clusters, treated "
+    f"clusters or control clusters; otherwise CR1"
+)
+"""The rule ``inference="auto"`` follows for clustered panel designs, in words."""
+
+
 def choose_covariance(
     n_clusters: int | None,
     n_treated_clusters: int | None = None,
@@ -386,11 +398,15 @@ def choose_covariance(
     """The default covariance for a design, and a note saying why when it is not CR1.
 
     Unclustered designs get HC2.  Clustered designs get CR1 unless there are fewer
-    than :data:`FEW_CLUSTERS` clusters or a single treated (or control) cluster:
-    then CR1 is known to over-reject (Cameron, Gelbach & Miller 2008; MacKinnon &
-    Webb 2017), so the default becomes CR2 with Satterthwaite df and the note says so.
+    than :data:`FEW_CLUSTERS` clusters, treated clusters or control clusters: CR1
+    over-rejects when the clusters that carry the contrast are few, whatever their
+    total (Cameron, Gelbach & Miller 2008; MacKinnon & Webb 2017), so the default
+    becomes CR2 with Bell-McCaffrey (Satterthwaite) df, whose df fall with the
+    number of treated clusters (Imbens & Kolesar 2016), and the note says so.
 
     >>> choose_covariance(12, 3)[0]
+    'CR2'
+    >>> choose_covariance(98, 4, n_control_clusters=94)[0]
     'CR2'
     """
     if n_clusters is None:
@@ -399,21 +415,57 @@ def choose_covariance(
     if n_clusters < FEW_CLUSTERS:
         reasons.append(f"only {n_clusters} clusters (< {FEW_CLUSTERS})")
     for label, count in (("treated", n_treated_clusters), ("control", n_control_clusters)):
-        if count is not None and count <= 1:
-            reasons.append(f"{count} {label} cluster")
+        if count is not None and count < FEW_CLUSTERS:
+            reasons.append(f"{count} {label} cluster{'s' if count != 1 else ''}")
     if not reasons:
         return "CR1", ""
     note = (
         "Inference: CR2 (Bell-McCaffrey) with Satterthwaite degrees of freedom was chosen "
-        f"instead of CR1 because of {' and '.join(reasons)}; CR1 over-rejects with few "
-        "clusters. Consider a wild cluster bootstrap (inference='wild') as a check."
+        f"instead of CR1 because of {' and '.join(reasons)}; CR1 over-rejects when few "
+        "clusters carry the contrast. Consider a wild cluster bootstrap (inference='wild') "
+        "as a check."
     )
-    if any("1 treated" in r or "1 control" in r or r.startswith("0 ") for r in reasons):
+    if any(c is not None and c <= 1 for c in (n_treated_clusters, n_control_clusters)):
         note += (
-            " With a single treated cluster no cluster-robust method is reliable; read the "
-            "interval as optimistic and prefer randomization inference."
+            " With a single treated (or control) cluster no cluster-robust method is "
+            "reliable; read the interval as optimistic and prefer randomization inference."
         )
     return "CR2", note
+
+
+def choose_inference(
+    n_clusters: int | None,
+    n_treated_clusters: int | None = None,
+    *,
+    n_control_clusters: int | None = None,
+    placebo: bool = False,
+) -> tuple[str, str]:
+    """The ``auto`` choice for a panel design (:data:`AUTO_RULE`) and a note.
+
+    ``placebo`` says whether the design can re-estimate under placebo assignments
+    (clusters are the units and the panel is balanced); without it, few treated
+    clusters get CR2 (:func:`choose_covariance`).
+
+    >>> choose_inference(50, 3, n_control_clusters=47, placebo=True)[0]
+    'randomization'
+    """
+    few = [
+        f"{count} {label} unit{'s' if count != 1 else ''}"
+        for label, count in (("treated", n_treated_clusters), ("untreated", n_control_clusters))
+        if count is not None and count < FEW_TREATED
+    ]
+    if not (placebo and few):
+        return choose_covariance(
+            n_clusters, n_treated_clusters, n_control_clusters=n_control_clusters
+        )
+    note = (
+        f"Inference: randomization inference over placebo assignments of the treatment "
+        f"to other units was chosen because only {' and '.join(few)} carry the contrast: "
+        "cluster-robust intervals under-cover there (CR1) or are very wide (CR2). The "
+        "interval inverts the placebo test; it assumes the units' untreated outcomes are "
+        "equally noisy (exchangeable)."
+    )
+    return "randomization", note
 
 
 def is_nested(inner: np.ndarray, outer: np.ndarray) -> bool:
@@ -431,7 +483,9 @@ __all__ = [
     "CR0",
     "CR1",
     "CR2",
+    "AUTO_RULE",
     "FEW_CLUSTERS",
+    "FEW_TREATED",
     "HC1",
     "HC2",
     "CR1Stata",
@@ -440,6 +494,7 @@ __all__ = [
     "CovarianceType",
     "RegressionDesign",
     "choose_covariance",
+    "choose_inference",
     "covariance",
     "is_nested",
 ]

@@ -16,6 +16,12 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from scipy import stats
 
+DF_FLOOR = 1.0
+"""Smallest degrees of freedom an interval is read from (Satterthwaite, Bell-McCaffrey):
+below 1 the t quantile grows without bound (t(0.5) puts a 95 % interval at about
++-160 standard errors), so a poorly determined variance would give an interval that
+says nothing; estimators floor the df here and say so."""
+
 
 @runtime_checkable
 class Distribution(Protocol):
@@ -225,4 +231,12 @@ class Empirical:
         return Empirical(self.estimate * factor, self.samples * factor)
 
 
-__all__ = ["Distribution", "Empirical", "Normal", "PointMass", "SplitNormal", "StudentT"]
+__all__ = [
+    "DF_FLOOR",
+    "Distribution",
+    "Empirical",
+    "Normal",
+    "PointMass",
+    "SplitNormal",
+    "StudentT",
+]

@@ -31,6 +31,7 @@ from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance
 from evaluate.errors import DataError, DesignError, PreTrendWarning, SpecError
+from evaluate.estimators.did._placebo import event_study_placebo
 from evaluate.estimators.did.twfe import (
     Inference,
     cluster_codes,
@@ -41,6 +42,9 @@ from evaluate.estimators.did.twfe import (
     panel_index,
     resolve_inference,
 )
+from evaluate.inference.covariance import AUTO_RULE
+from evaluate.inference.distributions import Distribution
+from evaluate.inference.randomization import Randomization, placebo_assignments
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -58,6 +62,7 @@ class EventStudyResult(EffectResult):
 
     vcov: pd.DataFrame = field(default_factory=pd.DataFrame)
     covariance_method: str = ""
+    inference_rule: str = ""
     reference: int = -1
     n_clusters: int | None = None
 
@@ -139,6 +144,8 @@ def event_study(
     inference: Inference = "auto",
     alpha: float = 0.05,
     drop_missing: bool = True,
+    n_boot: int = 999,
+    seed: int | None = 0,
     name: str | None = None,
 ) -> EventStudyResult:
     """Event-study regression with unit and period fixed effects.
@@ -157,7 +164,11 @@ def event_study(
     bin_endpoints : ``True`` pools event times beyond the window into the end
         points; ``False`` drops those treated observations (counted in the notes).
     cluster, inference, alpha : as :func:`~evaluate.estimators.did.twfe.twfe`
-        (``"wild"`` is not offered here).
+        (``"wild"`` is not offered here).  With ``"randomization"`` (``auto`` with
+        fewer than 10 treated or untreated units) the headline average comes from
+        placebo reassignments of the adoption periods to other units under a constant
+        effect; the event-time rows keep CR2 intervals.
+    n_boot, seed : number of random placebo assignments and their seed.
 
     Examples
     --------
@@ -176,7 +187,10 @@ def event_study(
             f"-{leads}..-1 (e.g. -1)."
         )
     if inference == "wild":
-        raise SpecError("inference='wild' is not available for the event study; use 'CR2'.")
+        raise SpecError(
+            "inference='wild' is not available for the event study; use 'CR2' or "
+            "'randomization'."
+        )
     cols = [outcome, unit, time, cohort]
     if cluster not in (None, "unit"):
         cols.append(cluster)
@@ -241,8 +255,9 @@ def event_study(
     if clusters is not None:
         n_g = int(clusters.max()) + 1
         treated_by_cluster = np.bincount(clusters, weights=~never, minlength=n_g) > 0
-    method, note = resolve_inference(inference, clusters, treated_by_cluster)
-    cov = panel_covariance(index, fit, x, clusters, method)
+    placebo = clusters is index.unit and index.balanced and bin_endpoints
+    method, note = resolve_inference(inference, clusters, treated_by_cluster, placebo=placebo)
+    cov = panel_covariance(index, fit, x, clusters, "CR2" if method == "randomization" else method)
     se, df = cov.std_errors, cov.df
 
     rows = []
@@ -282,10 +297,27 @@ def event_study(
     c[post] = 1.0 / len(post)
     avg = float(c @ fit.beta)
     avg_se = float(np.sqrt(c @ cov.cov @ c))
-    avg_df = float(np.nanmin(df[post])) if method == "CR2" else float(df[post[0]])
-    distribution = coefficient_distribution(avg, avg_se, avg_df)
+    avg_df = float(np.nanmin(df[post])) if cov.method == "CR2" else float(df[post[0]])
+    distribution: Distribution = coefficient_distribution(avg, avg_se, avg_df)
+    if method == "randomization":
+        perms, exhaustive = placebo_assignments(treated_by_cluster, n_draws=n_boot, seed=seed)
+        cohort_of_unit = np.full(index.n_units, np.nan)
+        cohort_of_unit[index.unit] = np.where(never, np.nan, g)
+        u, c_slope = event_study_placebo(
+            index, y, t, cohort_of_unit, event_times, (-leads, lags), c, perms
+        )
+        distribution = Randomization(avg, u, c_slope, exhaustive)
+        note = " ".join([note, distribution.note(alpha),
+                         "The event-time rows keep CR2 intervals (optimistic here)."])  # fmt: skip
 
-    diagnostics = {"pre-trend": _pretrend_test(fit.beta, cov, event_times, alpha)}
+    diagnostics: dict[str, Diagnostic | NotApplicable] = {
+        "pre-trend": _pretrend_test(fit.beta, cov, event_times, alpha)
+        if method != "randomization"
+        else NotApplicable(
+            "with this few treated (or untreated) units a cluster-robust test of the leads "
+            "raises false alarms far above its level; judge the leads from the event-time plot"
+        )
+    }
     notes = [note] if note else []
     pre = diagnostics["pre-trend"]
     if isinstance(pre, Diagnostic) and pre.passed is False:
@@ -318,7 +350,11 @@ def event_study(
         ),
         distribution=distribution,
         method="Event study (two-way fixed effects)",
-        inference=f"{method}{where}",
+        inference=(
+            "randomization inference over placebo adoption dates (headline); CR2 by period"
+            if method == "randomization"
+            else f"{method}{where}"
+        ),
         unit="outcome units",
         population=(
             f"{int(len(np.unique(index.unit[~never])))} treated and "
@@ -351,6 +387,7 @@ def event_study(
         notes=tuple(notes),
         vcov=pd.DataFrame(cov.cov, index=event_times, columns=event_times),
         covariance_method=method,
+        inference_rule=AUTO_RULE if inference == "auto" else f"user choice: {inference}",
         reference=reference,
         n_clusters=cov.n_clusters,
     )

@@ -68,6 +68,7 @@ from evaluate.estimators.did.staggered_aggregate import (
     make_aggregate,
     multiplier_draws,
     plot_bands,
+    pretest_leads,
     pretest_wald,
 )
 from evaluate.estimators.did.staggered_drdid import covariate_cell
@@ -399,7 +400,7 @@ def _build_result(
 ) -> StaggeredResult:
     se = gt.std_errors(gt.influence)
     boot = gt.boot_cells
-    table, crit = effects_frame(np.arange(len(gt.att)), gt.att, se, spec.alpha, boot)
+    table, crit, _ = effects_frame(np.arange(len(gt.att)), gt.att, se, spec.alpha, boot)
     counts = gt.cohort_counts
     table = table.drop(columns="period")
     table.insert(0, "group", cells.group)
@@ -412,17 +413,22 @@ def _build_result(
     for col in ("group", "time", "base_period", "event_time"):
         if np.all(table[col] == np.round(table[col])):
             table[col] = table[col].astype(np.int64)
-    diagnostics = {"pre-trend Wald test": pretest_wald(gt)}
-    pre = diagnostics["pre-trend Wald test"]
+    pre = pretest_leads(gt)
+    diagnostics = {"pre-trend F test": pre, "pre-trend Wald test": pretest_wald(gt)}
     notes = list(panel.notes)
     if isinstance(pre, Diagnostic) and pre.p_value < spec.alpha:
         warnings.warn(
-            f"Pre-treatment ATT(g,t) differ jointly from zero (Wald {pre.value:.3g}, "
-            f"p = {pre.p_value:.3g}): parallel trends is doubtful.",
+            f"The pre-period event-time effects differ jointly from zero ({pre.note}: "
+            f"F = {pre.value:.3g}, p = {pre.p_value:.3g}). This is evidence against parallel "
+            "trends, not proof: look at the pre-period band and at how large the leads are "
+            "next to the effect.",
             PreTrendWarning,
             stacklevel=3,
         )
-        notes.append("The pre-trend Wald test rejects at the chosen level.")
+        notes.append(
+            f"The pre-trend F test on the event-time leads rejects at the {spec.alpha:.0%} "
+            f"level (p = {pre.p_value:.3g}): evidence against parallel trends."
+        )
     inference = "influence function (analytic, clustered by unit)"
     if spec.bootstrap:
         inference += (

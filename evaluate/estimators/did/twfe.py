@@ -38,16 +38,21 @@ from evaluate.estimators.did._within import (
 )
 from evaluate.inference.bootstrap import wild_cluster_bootstrap
 from evaluate.inference.covariance import (
+    AUTO_RULE,
     COVARIANCE_ESTIMATORS,
     CovarianceEstimate,
     RegressionDesign,
     choose_covariance,
+    choose_inference,
     covariance,
     is_nested,
 )
-from evaluate.inference.distributions import Distribution, Empirical, Normal, StudentT
+from evaluate.inference.distributions import DF_FLOOR, Distribution, Empirical, Normal, StudentT
+from evaluate.inference.randomization import Randomization, placebo_assignments
 
-Inference = Literal["auto", "HC1", "HC2", "CR0", "CR1", "CR1-stata", "CR2", "wild"]
+Inference = Literal[
+    "auto", "HC1", "HC2", "CR0", "CR1", "CR1-stata", "CR2", "wild", "randomization"
+]
 
 _MAX_EXPLICIT = 500  # largest number of explicit time dummies for HC2 / CR2
 
@@ -113,12 +118,26 @@ def panel_covariance(
 
 
 def resolve_inference(
-    inference: str, clusters: np.ndarray | None, treated_by_cluster: np.ndarray | None
+    inference: str,
+    clusters: np.ndarray | None,
+    treated_by_cluster: np.ndarray | None,
+    *,
+    placebo: bool = False,
 ) -> tuple[str, str]:
-    """The covariance to use and a note when ``"auto"`` did not pick CR1."""
-    allowed = ("auto", "wild", *COVARIANCE_ESTIMATORS)
+    """The inference to use (:data:`~evaluate.inference.covariance.AUTO_RULE` for
+    ``"auto"``) and a note when ``"auto"`` did not pick CR1.
+
+    ``placebo`` says whether the design can re-estimate under placebo assignments
+    (clusters are the units and the panel is balanced).
+    """
+    allowed = ("auto", "wild", "randomization", *COVARIANCE_ESTIMATORS)
     if inference not in allowed:
         raise SpecError(f"inference={inference!r} is not one of {', '.join(allowed)}.")
+    if inference == "randomization" and not placebo:
+        raise SpecError(
+            "inference='randomization' reassigns the treatment across units: it needs "
+            "cluster='unit' and a balanced panel (one row per unit and period)."
+        )
     if inference != "auto":
         if (
             clusters is None
@@ -132,7 +151,7 @@ def resolve_inference(
     n_g = int(clusters.max()) + 1
     n_treated = None if treated_by_cluster is None else int(treated_by_cluster.sum())
     n_control = None if treated_by_cluster is None else int((~treated_by_cluster).sum())
-    return choose_covariance(n_g, n_treated, n_control_clusters=n_control)
+    return choose_inference(n_g, n_treated, n_control_clusters=n_control, placebo=placebo)
 
 
 def coefficient_distribution(
@@ -149,7 +168,7 @@ def coefficient_distribution(
         t = wild["t_draws"]
         return Empirical(estimate, estimate + wild["se"] * np.concatenate([t, -t]))
     if math.isfinite(df):
-        return StudentT(estimate, se, float(df))
+        return StudentT(estimate, se, max(float(df), DF_FLOOR))
     return Normal(estimate, se)
 
 
@@ -164,6 +183,7 @@ class TWFEResult(EffectResult):
 
     coefficients: pd.DataFrame = field(default_factory=pd.DataFrame)
     covariance_method: str = ""
+    inference_rule: str = ""
     n_units: int = 0
     n_periods: int = 0
     n_clusters: int | None = None
@@ -250,13 +270,16 @@ def twfe(
     cluster : column to cluster on (``"unit"`` = the unit column) or ``None`` for
         heteroskedasticity-robust errors.
     inference : a covariance from :data:`~evaluate.inference.covariance.COVARIANCE_ESTIMATORS`,
-        ``"wild"`` (wild cluster bootstrap, restricted) or ``"auto"``: CR1, but CR2 with
-        fewer than 30 clusters or a single treated cluster (the result's notes say why),
-        HC2 without clusters.
+        ``"wild"`` (wild cluster bootstrap, restricted), ``"randomization"`` (placebo
+        assignments of the treatment paths to other units; balanced panel clustered
+        by unit) or ``"auto"``: randomization with fewer than 10 treated (or untreated)
+        units, else CR2 with fewer than 30 clusters, treated or control clusters, else
+        CR1; HC2 without clusters (``inference_rule`` and the notes say which and why).
     alpha : 1 - confidence level.
     drop_missing : drop (and count, and warn about) rows with missing values;
         ``False`` raises instead.
-    n_boot, seed : wild bootstrap draws and seed (``inference="wild"`` only).
+    n_boot, seed : draws and seed of the wild bootstrap or of the random placebo
+        assignments (with one treated unit every assignment is used).
 
     Examples
     --------
@@ -294,9 +317,18 @@ def twfe(
     if clusters is not None:
         n_g = int(clusters.max()) + 1
         treated_by_cluster = np.bincount(clusters, weights=(x[:, 0] != 0), minlength=n_g) > 0
-    method, note = resolve_inference(inference, clusters, treated_by_cluster)
+    placebo = clusters is index.unit and index.balanced
+    method, note = resolve_inference(inference, clusters, treated_by_cluster, placebo=placebo)
     wild = None
-    if method == "wild":
+    if method == "randomization":
+        from evaluate.estimators.did._placebo import twfe_placebo  # builds on this module
+
+        perms, exhaustive = placebo_assignments(treated_by_cluster, n_draws=n_boot, seed=seed)
+        u, c = twfe_placebo(index, y, x, perms)
+        placebo_dist = Randomization(float(fit.beta[0]), u, c, exhaustive)
+        cov = panel_covariance(index, fit, x, clusters, "CR2")
+        note = " ".join(filter(None, [note, placebo_dist.note(alpha)]))
+    elif method == "wild":
         boot = wild_cluster_bootstrap(
             fit.x, fit.y, clusters, coef=0, n_boot=n_boot, seed=seed, alpha=alpha
         )
@@ -309,9 +341,15 @@ def twfe(
     else:
         cov = panel_covariance(index, fit, x, clusters, method)
     table = coefficient_table(names, fit.beta, cov, alpha)
-    dist = coefficient_distribution(
-        float(fit.beta[0]), float(cov.std_errors[0]), float(cov.df[0]), wild=wild
-    )
+    if method == "randomization":
+        dist: Distribution = placebo_dist
+        table.loc[0, ["std_error", "df", "ci_low", "ci_high", "p_value"]] = [
+            dist.std_error, math.nan, *dist.interval(alpha), dist.p_value(0.0)
+        ]  # fmt: skip
+    else:
+        dist = coefficient_distribution(
+            float(fit.beta[0]), float(cov.std_errors[0]), float(cov.df[0]), wild=wild
+        )
     notes = [note] if note else []
     singletons = int((index.unit_counts == 1).sum())
     if singletons:
@@ -357,6 +395,7 @@ def twfe(
         notes=tuple(notes),
         coefficients=table,
         covariance_method=method,
+        inference_rule=AUTO_RULE if inference == "auto" else f"user choice: {inference}",
         n_units=index.n_units,
         n_periods=index.n_times,
         n_clusters=cov.n_clusters,
@@ -372,6 +411,8 @@ def data_fingerprint(frame: pd.DataFrame, columns: list[str]) -> tuple[str, str]
 def _inference_label(cov: CovarianceEstimate, method: str, clustered: bool, cluster) -> str:
     if method == "wild":
         return f"wild cluster bootstrap by {cluster} (bootstrap-t)"
+    if method == "randomization":
+        return "randomization inference over placebo assignments to units"
     where = f" by {cluster}, {cov.n_clusters} clusters" if clustered else ""
     return f"{method}{where}"
 

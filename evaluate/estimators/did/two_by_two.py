@@ -24,9 +24,12 @@ from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import EffectResult, Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SpecError
+from evaluate.estimators.did._placebo import did_placebo
 from evaluate.estimators.did.twfe import Inference, coefficient_distribution, resolve_inference
 from evaluate.inference.bootstrap import wild_cluster_bootstrap
-from evaluate.inference.covariance import RegressionDesign, covariance
+from evaluate.inference.covariance import AUTO_RULE, RegressionDesign, covariance
+from evaluate.inference.distributions import Distribution
+from evaluate.inference.randomization import Randomization, placebo_assignments
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -44,6 +47,7 @@ class DiDResult(EffectResult):
     means: pd.DataFrame = field(default_factory=pd.DataFrame)
     coefficients: pd.DataFrame = field(default_factory=pd.DataFrame)
     covariance_method: str = ""
+    inference_rule: str = ""
     n_clusters: int | None = None
 
     def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
@@ -134,11 +138,13 @@ def did(
     covariates : extra regressors in the regression form (they change the estimate
         away from the plain means contrast).
     cluster : column to cluster on (``"unit"`` = the unit column) or ``None``.
-    inference : covariance convention, ``"wild"`` or ``"auto"`` (CR1; CR2 with fewer
-        than 30 clusters or a single treated cluster; HC2 without clusters).
+    inference : covariance convention, ``"wild"``, ``"randomization"`` (placebo
+        reassignments of the treated group to other units; ``cluster="unit"``) or
+        ``"auto"`` (:data:`~evaluate.inference.covariance.AUTO_RULE`; HC2 without
+        clusters).
     alpha : 1 - confidence level.
     drop_missing : drop, count and warn about rows with missing values.
-    n_boot, seed : for ``inference="wild"``.
+    n_boot, seed : draws and seed of the wild bootstrap or the random placebo assignments.
 
     Examples
     --------
@@ -209,9 +215,18 @@ def did(
         clusters = pd.factorize(frame[col])[0].astype(np.intp)
         n_g = int(clusters.max()) + 1
         treated_by_cluster = np.bincount(clusters, weights=g, minlength=n_g) > 0
-    method, note = resolve_inference(inference, clusters, treated_by_cluster)
+    placebo = cluster in ("unit", unit)
+    method, note = resolve_inference(inference, clusters, treated_by_cluster, placebo=placebo)
     wild = None
-    if method == "wild":
+    placebo_dist = None
+    if method == "randomization":
+        perms, exhaustive = placebo_assignments(treated_by_cluster, n_draws=n_boot, seed=seed)
+        cov_x = frame[list(covariates)].to_numpy(float)
+        u, c = did_placebo(clusters, g, p, y, cov_x, perms)
+        placebo_dist = Randomization(float(beta[3]), u, c, exhaustive)
+        cov = covariance(RegressionDesign(x=x, resid=resid, clusters=clusters), "CR2")
+        note = " ".join(filter(None, [note, placebo_dist.note(alpha)]))
+    elif method == "wild":
         boot = wild_cluster_bootstrap(x, y, clusters, coef=3, n_boot=n_boot, seed=seed, alpha=alpha)
         cov = covariance(RegressionDesign(x=x, resid=resid, clusters=clusters), "CR1")
         wild = {"t_draws": boot.t_draws, "se": boot.std_error}
@@ -238,7 +253,14 @@ def did(
                 "p_value": dist_j.p_value(0.0),
             }
         )
-    dist = coefficient_distribution(float(beta[3]), float(se[3]), float(cov.df[3]), wild=wild)
+    dist: Distribution = coefficient_distribution(
+        float(beta[3]), float(se[3]), float(cov.df[3]), wild=wild
+    )
+    if placebo_dist is not None:
+        dist = placebo_dist
+        low, high = dist.interval(alpha)
+        coef_rows[3].update(std_error=dist.std_error, df=np.nan, ci_low=low, ci_high=high,
+                            p_value=dist.p_value(0.0))  # fmt: skip
     notes = [note] if note else []
     if covariates:
         notes.append(
@@ -246,7 +268,10 @@ def did(
             "contrast; the estimate reported is the regression coefficient."
         )
     where = "" if clusters is None else f" by {cluster}, {cov.n_clusters} clusters"
-    label = ("wild cluster bootstrap (bootstrap-t)" if method == "wild" else method) + where
+    label = {
+        "wild": "wild cluster bootstrap (bootstrap-t)",
+        "randomization": "randomization inference over placebo assignments to units",
+    }.get(method, method) + where
     return DiDResult(
         name=name or outcome,
         estimand=(
@@ -284,6 +309,7 @@ def did(
         means=means,
         coefficients=pd.DataFrame(coef_rows),
         covariance_method=method,
+        inference_rule=AUTO_RULE if inference == "auto" else f"user choice: {inference}",
         n_clusters=cov.n_clusters,
     )
 

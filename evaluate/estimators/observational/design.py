@@ -66,8 +66,6 @@ from evaluate.estimators.trials._trial_inference import _welch_dim
 from evaluate.inference.distributions import Empirical, Normal, StudentT
 from evaluate.sensitivity_observational import (
     observational_sensitivity,
-    placebo_outcome,
-    placebo_treatment,
 )
 
 if TYPE_CHECKING:
@@ -500,4 +498,49 @@ def _notes(spec, n_trim, fit: _Fit, diagnostics, n1) -> list[str]:
     return notes
 
 
-__all__ = ["ObservationalResult", "logit_fit", "observational", "sandwich"]
+# --------------------------------------------------------------------------- placebo checks
+def placebo_outcome(
+    data: pd.DataFrame, *, placebo: str, outcome: str, **options: Any
+) -> Diagnostic:
+    """Rerun :func:`~evaluate.estimators.observational.design.observational` on an outcome
+    the treatment cannot have changed (``placebo``, measured before treatment)."""
+    if placebo == outcome or placebo in options.get("covariates", ()):
+        raise SpecError(
+            f"placebo outcome {placebo!r} must differ from the outcome and the covariates."
+        )
+    res = observational(data, outcome=placebo, **options)
+    return Diagnostic(
+        "estimate",
+        res.estimate,
+        p_value=res.p_value,
+        passed=res.p_value >= res.alpha,
+        note=f"effect on {placebo!r}, which treatment cannot have changed: should be 0",
+    )
+
+
+def placebo_treatment(
+    data: pd.DataFrame, *, pseudo_treatment: str, treatment: str, **options: Any
+) -> Diagnostic:
+    """Compare two untreated groups (``pseudo_treatment`` 1 vs 0 among ``treatment == 0``)."""
+    for column in (pseudo_treatment, treatment):
+        if column not in data.columns:
+            raise DataError(f"column {column!r} is not in the data.")
+    untreated = data[data[treatment] == 0]
+    res = observational(untreated, treatment=pseudo_treatment, **options)
+    return Diagnostic(
+        "estimate",
+        res.estimate,
+        p_value=res.p_value,
+        passed=res.p_value >= res.alpha,
+        note=f"{pseudo_treatment!r} = 1 vs 0 among the untreated: both untreated, should be 0",
+    )
+
+
+__all__ = [
+    "ObservationalResult",
+    "logit_fit",
+    "observational",
+    "placebo_outcome",
+    "placebo_treatment",
+    "sandwich",
+]

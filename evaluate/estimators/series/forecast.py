@@ -1,19 +1,31 @@
 """Pre-period trend forecast: the counterfactual is the pre-intervention trend, projected.
 
-Fit ``y_t = a + b t (+ c t^2) (+ season_t) + e_t`` by least squares on the periods
-before ``start``; project it over the periods from ``start`` on.  With
-``X_post`` the design rows of the post-period, ``V = s^2 (X'X)^{-1}`` and ``m``
-post periods, the effect in period t is ``y_t - x_t b_hat`` and the average effect
+The model is ``y_t = a + b t (+ c t^2) (+ season_t) + delta_t P_t + e_t`` over the
+whole series, with one free effect ``delta_t`` for every period from ``start`` on
+(``P_t`` its indicator): the post-period then says nothing about the trend, which
+is fitted on the periods before ``start`` and projected, and each ``delta_t`` is
+the observed value minus the forecast.  The headline is the average effect
+``tau = mean_t delta_t`` (the cumulative one is ``m tau`` over ``m`` post periods).
 
-    tau_hat = mean_t (y_t - x_t b_hat),   Var(tau_hat) = s^2 / m + w' X_post V X_post' w
+Errors.  Monthly administrative series are autocorrelated: a month above the trend
+is followed by another.  By default (``errors="ar1"``) the errors are a stationary
+AR(1), ``e_t = rho e_(t-1) + u_t``, fitted by feasible GLS with ``rho`` by REML and
+Satterthwaite degrees of freedom for every contrast, the machinery of the
+interrupted time series (:class:`evaluate.inference.serial.AR1Fit`).  The forecast
+then carries the last pre-period deviation forward, fading as ``rho^h``, and the
+variance of the average effect counts the correlation of the post-period errors
+with one another and with the fitted trend.  Known-truth simulations (48 pre and
+12 post months, AR(1) errors, ``benchmarks/results/coverage.md``): the iid interval
+covered 74-78 % of the true average effect at phi 0.5 and 61 % at phi 0.7; the
+AR(1) interval covers close to 95 % at phi 0, 0.3, 0.5 and 0.7.
 
-with ``w = 1/m``: the post-period noise plus the uncertainty of the projected
-trend.  Under iid normal errors ``(tau_hat - tau) / se`` is exactly t with
-``n_pre - k`` df, so the interval covers the average effect ``tau`` at its
-nominal rate.  Per-period intervals are the matching prediction intervals.
-Autocorrelated errors make these intervals too narrow; the Ljung-Box diagnostic
-says when that is a risk (Newey-West inference belongs to the interrupted
-time-series design).
+``errors="iid"`` is the classical forecast: least squares on the pre-period,
+``Var(tau_hat) = s^2 / m + w' X_post V X_post' w`` (``w = 1/m``), exact t with
+``n_pre - k`` df under iid normal errors (equal to statsmodels ``get_prediction``).
+
+A Ljung-Box test on the pre-period residuals (for AR(1): on its innovations) is
+reported as a diagnostic; it never switches the method, since it misses
+autocorrelation in short series as often as not.
 """
 
 from __future__ import annotations
@@ -29,13 +41,15 @@ from scipy import stats
 from evaluate.data.series import prepare_series, time_positions
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
 from evaluate.errors import DesignError, SpecError
-from evaluate.inference.distributions import StudentT
+from evaluate.inference.distributions import DF_FLOOR, StudentT
+from evaluate.inference.serial import prais_winsten, whiten
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 Trend = Literal["linear", "quadratic", "none"]
 Seasonality = Literal["month", "quarter"] | None
+Errors = Literal["ar1", "iid"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +60,7 @@ class ForecastSpec:
     end: Any
     trend: Trend
     seasonality: Seasonality
+    errors: Errors
     alpha: float
 
 
@@ -62,6 +77,7 @@ class TrendForecastResult(EffectResult):
     n_pre: int
     n_post: int
     coefficients: pd.DataFrame
+    ar1_rho: float | None = None
 
     @property
     def cumulative(self) -> StudentT:
@@ -148,6 +164,7 @@ def trend_forecast(
     end: Any = None,
     trend: Trend = "linear",
     seasonality: Seasonality = None,
+    errors: Errors = "ar1",
     unit: str = "persons",
     population: str = "not stated",
     name: str | None = None,
@@ -166,6 +183,8 @@ def trend_forecast(
     start : first period of the intervention; ``end`` (optional) the last one used.
     trend : "linear" (default), "quadratic" or "none" (the pre-period mean).
     seasonality : None, "month" or "quarter" dummies.
+    errors : "ar1" (default: AR(1) errors, feasible GLS with ``rho`` by REML and
+        Satterthwaite df) or "iid" (the classical least-squares forecast).
     unit, population, name, source, simulated : descriptions carried to the report.
     drop_missing : drop (and count) rows with a missing outcome instead of failing.
     alpha : 1 - confidence level.
@@ -184,6 +203,8 @@ def trend_forecast(
         raise SpecError(f"trend must be 'linear', 'quadratic' or 'none', got {trend!r}.")
     if seasonality not in (None, "month", "quarter"):
         raise SpecError(f"seasonality must be None, 'month' or 'quarter', got {seasonality!r}.")
+    if errors not in ("ar1", "iid"):
+        raise SpecError(f"errors must be 'ar1' or 'iid', got {errors!r}.")
     if not 0 < alpha < 1:
         raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
     series = prepare_series(
@@ -196,7 +217,7 @@ def trend_forecast(
     t = time_positions(times)
     t0 = time_positions(pd.Series([start_p]))[0]
     X = _design(t, times, trend, seasonality, t0)
-    X_pre, X_post = X.to_numpy()[~post], X.to_numpy()[post]
+    X_pre = X.to_numpy()[~post]
     n_pre, k = X_pre.shape
     if n_pre < k + 2:
         raise DesignError(
@@ -209,25 +230,30 @@ def trend_forecast(
             "The pre-period does not identify the model (e.g. a season never seen before "
             "the start); use fewer seasonal terms or a longer pre-period."
         )
-    y_pre, y_post = y_all[~post], y_all[post]
-    beta, *_ = np.linalg.lstsq(X_pre, y_pre, rcond=None)
-    resid = y_pre - X_pre @ beta
-    df = n_pre - k
-    s2 = float(resid @ resid) / df
-    xtx_inv = np.linalg.inv(X_pre.T @ X_pre)
-    cov = s2 * xtx_inv
-    fitted = X.to_numpy() @ beta
-    effect = y_all - fitted
+    if errors == "ar1" and n_pre < k + 4:
+        raise DesignError(
+            f"{n_pre} pre-period rows are too few to estimate AR(1) errors besides {k} "
+            f"trend and season parameters; give at least {k + 4} periods before {start_p} "
+            "or use errors='iid'."
+        )
+    fit = _fit(X.to_numpy(), y_all, post, errors)
     m = int(post.sum())
-    pred_var = np.einsum("ij,jk,ik->i", X_post, cov, X_post) + s2
-    q = stats.t.ppf(1 - alpha / 2, df)
+    beta, delta = fit.coef[:k], fit.coef[k:]
+    fitted = X.to_numpy() @ beta
+    fitted[post] = y_all[post] - delta  # the forecast, with the AR(1) carry-over
+    effect = y_all - fitted
+    w = np.concatenate([np.zeros(k), np.full(m, 1.0 / m)])
+    contrasts = np.vstack([w, np.eye(k + m)[k:]])
+    ses = np.sqrt(np.einsum("ij,jk,ik->i", contrasts, fit.vcov, contrasts))
+    raw_df = fit.df(contrasts)
+    dfs = np.maximum(raw_df, DF_FLOOR)
+    avg, se, df = float(delta.mean()), float(ses[0]), float(dfs[0])
+    q = stats.t.ppf(1 - alpha / 2, dfs[1:])
     cf_low = np.full(len(t), np.nan)
     cf_high = np.full(len(t), np.nan)
-    cf_low[post] = fitted[post] - q * np.sqrt(pred_var)
-    cf_high[post] = fitted[post] + q * np.sqrt(pred_var)
-    w = np.full(m, 1.0 / m)
-    avg = float(np.mean(y_post - fitted[post]))
-    se = math.sqrt(s2 / m + float(w @ X_post @ cov @ X_post.T @ w))
+    cf_low[post] = fitted[post] - q * ses[1:]
+    cf_high[post] = fitted[post] + q * ses[1:]
+    y_post = y_all[post]
     series = pd.DataFrame(
         {
             "time": times.to_numpy(),
@@ -245,14 +271,14 @@ def trend_forecast(
         {
             "period": series.loc[post, "time"].astype(str).to_numpy(),
             "estimate": effect[post],
-            "std_error": np.sqrt(pred_var),
+            "std_error": ses[1:],
             "ci_low": y_post - cf_high[post],
             "ci_high": y_post - cf_low[post],
         }
     )
-    se_beta = np.sqrt(np.diag(cov))
     coefficients = pd.DataFrame(
-        {"estimate": beta, "std_error": se_beta}, index=pd.Index(X.columns, name="term")
+        {"estimate": beta, "std_error": np.sqrt(np.diag(fit.vcov)[:k])},
+        index=pd.Index(X.columns, name="term"),
     )
     spec = ForecastSpec(
         outcome,
@@ -261,6 +287,7 @@ def trend_forecast(
         None if end_p is None else str(end_p),
         trend,
         seasonality,
+        errors,
         alpha,
     )
     return TrendForecastResult(
@@ -270,12 +297,12 @@ def trend_forecast(
         distribution=StudentT(avg, se, df),
         method=f"Pre-period {trend} trend forecast"
         + (f" with {seasonality} seasonality" if seasonality else ""),
-        inference=f"OLS prediction error with iid errors, t({df})",
+        inference=_inference_label(fit.rho, df, n_pre),
         unit=unit,
         population=population,
         alpha=alpha,
         periods=periods,
-        diagnostics=_diagnostics(resid, y_pre, df),
+        diagnostics=_diagnostics(fit.innovations, y_all[~post], fit.rho, int(n_pre - k)),
         provenance=Provenance(
             spec=spec.__dict__,
             data_hash=hash_frame(frame),
@@ -284,39 +311,105 @@ def trend_forecast(
             source=source,
             simulated=simulated,
         ),
-        notes=("The series is SIMULATED, not observed data.",) if simulated else (),
+        notes=_notes(bool(np.any(raw_df < DF_FLOOR)), simulated),
         series=series,
         start=start_p,
         n_pre=n_pre,
         n_post=m,
         coefficients=coefficients,
+        ar1_rho=fit.rho,
     )
 
 
-def _diagnostics(resid: np.ndarray, y_pre: np.ndarray, df: int) -> dict[str, Any]:
+@dataclass(frozen=True, eq=False)
+class _SaturatedFit:
+    """Trend and per-period effects (``coef``), their covariance and df, the
+    pre-period innovations, ``rho`` (None for iid errors)."""
+
+    coef: np.ndarray
+    vcov: np.ndarray
+    df: Any  # contrasts (q, p) -> df (q,)
+    innovations: np.ndarray
+    rho: float | None
+
+
+def _fit(X: np.ndarray, y: np.ndarray, post: np.ndarray, errors: str) -> _SaturatedFit:
+    """Regress ``y`` on the trend design and one indicator per post period."""
+    n = len(y)
+    z = np.column_stack([X, np.eye(n)[:, post]])
+    if errors == "ar1":
+        ar1 = prais_winsten(z, y)
+        resid = whiten(y - z @ ar1.beta, ar1.rho)
+        return _SaturatedFit(ar1.beta, ar1.vcov, ar1.df, resid[~post], ar1.rho)
+    zinv = np.linalg.inv(z.T @ z)
+    coef = zinv @ (z.T @ y)
+    resid = (y - z @ coef)[~post]
+    df = int((~post).sum()) - X.shape[1]
+    vcov = zinv * float(resid @ resid) / df
+    return _SaturatedFit(
+        coef, vcov, lambda c: np.full(len(np.atleast_2d(c)), float(df)), resid, None
+    )
+
+
+def _inference_label(rho: float | None, df: float, n_pre: int) -> str:
+    if rho is None:
+        return f"OLS prediction error with iid errors, t({df:.0f})"
+    return (
+        f"AR(1) errors (rho = {rho:.3f} by REML, {n_pre} pre-period months), feasible GLS "
+        f"forecast; t with Satterthwaite df ({df:.1f} for the average effect)"
+    )
+
+
+def _notes(floored: bool, simulated: bool) -> tuple[str, ...]:
+    notes = []
+    if floored:
+        notes.append(
+            f"Some Satterthwaite degrees of freedom fell below {DF_FLOOR:g} (the AR(1) "
+            f"coefficient is poorly determined by the pre-period); they are set to {DF_FLOOR:g}, "
+            "which makes those intervals wide rather than unbounded."
+        )
+    if simulated:
+        notes.append("The series is SIMULATED, not observed data.")
+    return tuple(notes)
+
+
+def _diagnostics(resid: np.ndarray, y_pre: np.ndarray, rho: float | None, df: int):
+    what = "innovations" if rho is not None else "residuals"
     sst = float(np.sum((y_pre - y_pre.mean()) ** 2))
     r2 = 1 - float(resid @ resid) / sst if sst > 0 else math.nan
     rmse = math.sqrt(float(resid @ resid) / len(resid))
     diagnostics: dict[str, Diagnostic | NotApplicable] = {
-        "pre-period fit": Diagnostic("pre-period R²", r2, note=f"RMSE {rmse:.4g}"),
+        "pre-period fit": Diagnostic(
+            "pre-period R²" + (" (of the innovations)" if rho is not None else ""),
+            r2,
+            note=f"RMSE {rmse:.4g}",
+        ),
     }
+    if rho is not None:
+        diagnostics["AR(1) coefficient"] = Diagnostic(
+            "rho (REML)", rho, note="error autocorrelation modelled by feasible GLS"
+        )
     lags = min(12, len(resid) // 4)
     if lags < 1 or df < 3:
         diagnostics["residual autocorrelation"] = NotApplicable(
-            f"too few pre-period residuals ({len(resid)}) for a Ljung-Box test"
+            f"too few pre-period {what} ({len(resid)}) for a Ljung-Box test"
         )
     else:
         from statsmodels.stats.diagnostic import acorr_ljungbox
 
         test = acorr_ljungbox(resid, lags=[lags])
         p = float(test["lb_pvalue"].iloc[0])
+        if p >= 0.05:
+            note = f"no evidence of autocorrelation in the {what}"
+        elif rho is not None:
+            note = "autocorrelation beyond AR(1) in the innovations: intervals may be too narrow"
+        else:
+            note = "autocorrelated residuals: the iid intervals are too narrow; use errors='ar1'"
         diagnostics["residual autocorrelation"] = Diagnostic(
-            f"Ljung-Box Q({lags})",
+            f"Ljung-Box Q({lags}) of the {what}",
             float(test["lb_stat"].iloc[0]),
             p_value=p,
             passed=p >= 0.05,
-            note="no evidence of autocorrelation"
-            if p >= 0.05
-            else "autocorrelated residuals: intervals may be too narrow",
+            note=note + " (reported only; it does not choose the method)",
         )
     return diagnostics

@@ -30,7 +30,19 @@ simulations with AR(1) errors (tests/estimators/test_its.py, 2,000 draws each) t
 ``rho`` taken as known, n = 60 at phi 0.5 covered 92.8 %.)  The periods are taken as
 consecutive rows (a dropped month is not a gap in the AR model).
 
-``cov="hac"`` (the default for the count families) is Newey-West (Bartlett
+Counts (``"poisson"``, ``"quasipoisson"``) default to ``cov="ar1"`` too: the
+quasi-Poisson variance ``phi mu_t`` with an AR(1) working correlation of the
+Pearson residuals, fitted by iterated GLS (``_its_model._fit_quasi_ar1``, Zeger
+1988), with the same REML ``rho`` and Satterthwaite df; so ``"poisson"`` and
+``"quasipoisson"`` give the same default interval, because a Poisson variance is
+rarely right for administrative counts.  In simulations of overdispersed counts
+(Poisson with a latent AR(1), phi 0.5, dispersion about 1.7; see
+``benchmarks/results/coverage.md``) Newey-West with a normal reference covered
+the average effect 78.5 % of the time at n = 60; the quasi-Poisson AR(1) default
+covers about 90-93 % (the AR(1) misses part of the persistence that a latent
+process leaves in the residuals).
+
+``cov="hac"`` is Newey-West (Bartlett
 kernel) with lag ``floor(4 (n / 100)^(2/9))`` (Newey & West 1994) unless
 ``hac_lags`` is given; no small-sample correction (as statsmodels' default).
 Newey-West intervals with that lag are too narrow in autocorrelated series of this
@@ -38,10 +50,11 @@ length: with AR(1) errors over 240 months the 95 % interval covers 92.8 % (phi 0
 and 88.4 % (phi 0.5), which is why least squares defaults to the AR(1) model.
 ``cov="classical"`` assumes iid errors (77 % coverage at phi 0.5).  Least squares
 uses a t reference (``n - k`` degrees of freedom for "hac"/"classical"), GLMs a
-normal one.  A Ljung-Box test on the residuals (for "ar1": on the whitened
-innovations) says whether autocorrelation is left that the covariance does not
-model.  Quasi-Poisson multiplies the classical Poisson covariance by the Pearson
-dispersion ``X^2 / (n - k)``; with HAC the sandwich already absorbs overdispersion.
+normal one (t with Satterthwaite df under "ar1").  A Ljung-Box test on the
+residuals (for "ar1": on the whitened innovations) says whether autocorrelation
+is left that the covariance does not model.  Under "classical", quasi-Poisson
+multiplies the Poisson covariance by the Pearson dispersion ``X^2 / (n - k)``;
+with HAC the sandwich already absorbs overdispersion.
 
 A comparison series (``comparison``, controlled ITS) turns the model into one for
 the difference ``y_t - c_t``: level and slope changes are then relative to the
@@ -73,8 +86,14 @@ from evaluate.data.series import prepare_series, time_positions
 from evaluate.data.validate import check_frame
 from evaluate.effect import EffectResult, Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SpecError
-from evaluate.estimators.series._its_model import _design, _diagnostics, _fit_poisson, _window
-from evaluate.inference.distributions import Normal, StudentT
+from evaluate.estimators.series._its_model import (
+    _design,
+    _diagnostics,
+    _fit_poisson,
+    _fit_quasi_ar1,
+    _window,
+)
+from evaluate.inference.distributions import DF_FLOOR, Normal, StudentT
 from evaluate.inference.serial import hac_meat, newey_west_lags, prais_winsten, whiten
 
 if TYPE_CHECKING:
@@ -141,9 +160,10 @@ def its(
         is an offset, so the model is for the rate.
     comparison : column with a comparison series (controlled ITS, gaussian only): the
         model is fitted to ``outcome - comparison``.
-    cov : "ar1" (least squares only: AR(1) errors, feasible GLS with ``rho`` by REML;
-        the default for "gaussian"), "hac" (Newey-West; the default for counts, and
-        when ``hac_lags`` is given) or "classical" (iid errors; Poisson: model-based,
+    cov : "ar1" (the default: AR(1) errors, feasible GLS with ``rho`` by REML and
+        Satterthwaite df; for counts a quasi-Poisson variance with an AR(1) working
+        correlation), "hac" (Newey-West, normal reference for counts; the default when
+        ``hac_lags`` is given) or "classical" (iid errors; Poisson: model-based,
         quasi-Poisson: times the Pearson dispersion).
     hac_lags : Newey-West lag; default ``floor(4 (n/100)^(2/9))``.
     unit, population, name, source, simulated : descriptions carried to the report.
@@ -164,13 +184,9 @@ def its(
             f"seasonality must be None, 'month', 'quarter' or 'fourier', got {seasonality!r}."
         )
     if cov is None:
-        cov = "ar1" if family == "gaussian" and hac_lags is None else "hac"
+        cov = "ar1" if hac_lags is None else "hac"
     if cov not in ("ar1", "hac", "classical"):
         raise SpecError(f"cov must be 'ar1', 'hac', 'classical' or None, got {cov!r}.")
-    if cov == "ar1" and family != "gaussian":
-        raise SpecError(
-            "cov='ar1' (AR(1) errors by GLS) is for family='gaussian'; use cov='hac' for counts."
-        )
     if cov != "hac" and hac_lags is not None:
         raise SpecError(f"hac_lags is for cov='hac'; drop it or set cov='hac' (got {cov!r}).")
     if not isinstance(fourier_terms, int) or not 1 <= fourier_terms <= 6:
@@ -248,7 +264,12 @@ def _fit(spec, times, start_p, y_obs, comp, offset, win, frame, n_dropped, unit,
     lags = newey_west_lags(n) if spec.hac_lags is None else spec.hac_lags
     rho = None
     df = n - k
-    if spec.cov == "ar1":
+    if spec.cov == "ar1" and spec.family != "gaussian":
+        ar1, fitted = _fit_quasi_ar1(X, y, offset)
+        beta, vcov, rho = ar1.beta, ar1.vcov, ar1.rho
+        pearson = whiten((y - fitted) / np.sqrt(fitted), rho)
+        dispersion = ar1.sigma2
+    elif spec.cov == "ar1":
         ar1 = prais_winsten(X, y)
         beta, vcov, rho = ar1.beta, ar1.vcov, ar1.rho
         fitted = X @ beta
@@ -289,11 +310,12 @@ def _fit(spec, times, start_p, y_obs, comp, offset, win, frame, n_dropped, unit,
     g_cf = X0 if spec.family == "gaussian" else X0 * cf[:, None]
     se_cf = np.sqrt(np.einsum("ij,jk,ik->i", g_cf, vcov, g_cf))
     # Degrees of freedom of the t reference of each contrast: Satterthwaite for AR(1)
-    # GLS, n - k for other least squares; None (normal) for the count models.
-    if spec.family != "gaussian":
+    # GLS (floored at DF_FLOOR), n - k for other least squares; None (normal) for the
+    # count models with HAC or classical covariances.
+    if spec.cov == "ar1":
+        df_of = lambda c: np.maximum(ar1.df(c), DF_FLOOR)  # noqa: E731
+    elif spec.family != "gaussian":
         df_of = None
-    elif spec.cov == "ar1":
-        df_of = ar1.df
     else:
         df_of = lambda c: np.full(np.atleast_2d(c).shape[0], float(df))  # noqa: E731
 
@@ -311,6 +333,7 @@ def _fit(spec, times, start_p, y_obs, comp, offset, win, frame, n_dropped, unit,
     avg = float(effect[win].mean())
     distribution = ref(avg, math.sqrt(float(g_avg @ vcov @ g_avg)), g_avg)
     ref_df = None if df_of is None else float(df_of(g_avg)[0])
+    floored = spec.cov == "ar1" and bool(np.any(ar1.df(np.vstack([np.eye(k), g_avg])) < DF_FLOOR))
     # Relative effect: summed effect over summed counterfactual (delta method on the
     # log ratio for counts, on the ratio for least squares).
     if spec.family == "gaussian":
@@ -320,7 +343,7 @@ def _fit(spec, times, start_p, y_obs, comp, offset, win, frame, n_dropped, unit,
     else:
         s1, s0 = float(fitted[win].sum()), float(cf[win].sum())
         g_log = (X[win] * fitted[win, None]).sum(0) / s1 - (X0[win] * cf[win, None]).sum(0) / s0
-        rel = Normal(math.log(s1 / s0), math.sqrt(float(g_log @ vcov @ g_log)))
+        rel = ref(math.log(s1 / s0), math.sqrt(float(g_log @ vcov @ g_log)), g_log)
     ses = np.sqrt(np.diag(vcov))
     coefficients = pd.DataFrame(
         {"estimate": beta, "std_error": ses, "z_or_t": beta / ses},
@@ -361,7 +384,12 @@ def _fit(spec, times, start_p, y_obs, comp, offset, win, frame, n_dropped, unit,
     lag_rule = (
         "user-set" if spec.hac_lags is not None else "floor(4 (n/100)^(2/9)), Newey-West 1994"
     )
-    if spec.cov == "ar1":
+    if spec.cov == "ar1" and spec.family != "gaussian":
+        inference = (
+            f"quasi-Poisson (dispersion {dispersion:.3g}) with AR(1) working correlation "
+            f"(rho = {rho:.3f} by REML), iterated GLS, n = {n}"
+        )
+    elif spec.cov == "ar1":
         inference = (
             f"AR(1) errors (rho = {rho:.3f} by REML), feasible GLS (Prais-Winsten, first "
             f"observation kept), n = {n}"
@@ -397,6 +425,12 @@ def _fit(spec, times, start_p, y_obs, comp, offset, win, frame, n_dropped, unit,
         notes.append(
             "Counts: the headline is expected minus counterfactual events per period; rate "
             "ratios (level, slope per period, window) are in the table."
+        )
+    if floored:
+        notes.append(
+            f"Some Satterthwaite degrees of freedom fell below {DF_FLOOR:g}: the AR(1) "
+            f"coefficient is poorly determined; they are set to {DF_FLOOR:g}, so those "
+            "intervals are wide rather than unbounded."
         )
     if comp is not None:
         notes.append(

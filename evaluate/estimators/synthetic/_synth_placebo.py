@@ -106,6 +106,27 @@ class PlaceboDistribution:
     def p_value(self, null: float = 0.0) -> float:
         return permutation_p(self.post_ratio(null), self.placebo_ratios)
 
+    def empty_set_note(self, alpha: float = 0.05) -> str:
+        """Words for an empty confidence set (``""`` when the set is not empty).
+
+        The set is empty when even the best constant effect (the mean gap) leaves the
+        treated unit's post/pre RMSPE ratio above all but too few placebo ratios: the
+        post-period gaps swing around their own mean more than the placebos' do.
+        """
+        low, high = self.interval(alpha)
+        n = self.placebo_ratios.shape[0]
+        if not (math.isnan(low) and math.isnan(high)) or n == 0:
+            return ""
+        best = permutation_p(self.post_ratio(float(np.mean(self.post_gaps))), self.placebo_ratios)
+        return (
+            f"The {1 - alpha:.0%} confidence set is empty: no constant effect passes the "
+            f"placebo test. Even after removing the average gap, the treated unit's post-period "
+            f"gaps vary more, relative to its pre-period fit, than those of nearly every "
+            f"placebo (p = {best:.3g} at best). The effect is then not constant over the "
+            "post-period, or the pre-period fit understates the noise; read the estimate "
+            "with the per-period gaps, not as a constant effect with an interval."
+        )
+
     def draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
         centred = self.placebo_effects - np.mean(self.placebo_effects)
         return self.estimate + rng.choice(centred, size=n, replace=True)

@@ -339,6 +339,9 @@ def _fit(
     else:
         distribution = PointMass(estimate)
         inference = "none (placebo inference switched off)"
+    empty_note: tuple[str, ...] = ()
+    if isinstance(distribution, PlaceboDistribution) and distribution.empty_set_note(spec.alpha):
+        empty_note = (distribution.empty_set_note(spec.alpha),)
     balance = report.balance_table(x, labels, main)
     weights = pd.Series(main.weights, index=pd.Index(panel.units[1:], name="donor"), name="weight")
     spec_dict = {k: v for k, v in spec.__dict__.items()}
@@ -365,7 +368,8 @@ def _fit(
             source=meta["source"],
             simulated=bool(meta["simulated"]),
         ),
-        notes=report.notes(spec.placebo, spec.exclude_placebos_above, keep, pre_rmspe),
+        notes=report.notes(spec.placebo, spec.exclude_placebos_above, keep, pre_rmspe)
+        + empty_note,
         weights=weights,
         v_weights=pd.Series(
             main.v,

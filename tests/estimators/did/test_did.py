@@ -137,16 +137,13 @@ def test_known_truth_and_coverage():
     assert 0.92 <= hits / reps <= 0.98  # binomial SE 1.3 pp around 95 %
 
 
-def test_few_clusters_default_is_cr2_with_note():
-    res = did(
-        _simulate(np.random.default_rng(1), n_units=10),
-        outcome="y",
-        unit="u",
-        time="t",
-        treated="g",
-    )
-    assert res.covariance_method == "CR2"
-    assert "CR2" in res.notes[0] and "10 clusters" in res.notes[0]
+def test_few_clusters_default_is_randomization_and_cr2_reachable():
+    data = _simulate(np.random.default_rng(1), n_units=10)
+    res = did(data, outcome="y", unit="u", time="t", treated="g")
+    assert res.covariance_method == "randomization"
+    assert "treated units" in res.notes[0] and "placebo" in res.notes[0]
+    cr2 = did(data, outcome="y", unit="u", time="t", treated="g", inference="CR2")
+    assert cr2.covariance_method == "CR2" and cr2.estimate == res.estimate
 
 
 def test_bad_input():

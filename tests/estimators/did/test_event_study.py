@@ -130,10 +130,15 @@ def test_no_leads_makes_pretest_not_applicable():
     assert isinstance(res.diagnostics["pre-trend"], NotApplicable)
 
 
-def test_few_clusters_default_cr2():
+def test_auto_chooses_by_treated_and_untreated_units():
+    # 15 units, 5 never treated: too few untreated units for cluster-robust intervals.
     df = _simulate(np.random.default_rng(1), n_units=15)
     res = event_study(df, outcome="y", unit="u", time="t", cohort="g", leads=2, lags=2)
-    assert res.covariance_method == "CR2" and "15 clusters" in res.notes[0]
+    assert res.covariance_method == "randomization" and "5 untreated units" in res.notes[0]
+    # 45 units, 15 never treated: CR2 because of 15 control clusters (< 30).
+    df = _simulate(np.random.default_rng(1), n_units=45)
+    res = event_study(df, outcome="y", unit="u", time="t", cohort="g", leads=2, lags=2)
+    assert res.covariance_method == "CR2" and "15 control clusters" in res.notes[0]
 
 
 def test_bad_input():
@@ -168,3 +173,21 @@ def test_result_contract():
     ax = res.plot()
     assert len(ax.collections) >= 1  # the confidence band
     plt.close("all")
+
+
+def test_one_treated_unit_headline_is_randomization():
+    rng = np.random.default_rng(4)
+    n, periods = 20, 10
+    u, t = np.repeat(np.arange(n), periods), np.tile(np.arange(periods), n)
+    cohort = np.where(np.arange(n) == 0, 5, 0)[u]
+    y = rng.normal(size=n)[u] + ((cohort > 0) & (t >= cohort)) + rng.normal(size=n * periods)
+    df = pd.DataFrame({"u": u, "t": t, "c": cohort, "y": y})
+    res = event_study(df, outcome="y", unit="u", time="t", cohort="c", leads=3, lags=3)
+    assert res.covariance_method == "randomization"
+    assert res.distribution.n_assignments == 20 and res.distribution.exhaustive
+    # the actual assignment reproduces the estimate; CR2 stays reachable by name
+    assert res.distribution.stats[0] == pytest.approx(res.estimate, rel=1e-10)
+    cr2 = event_study(df, outcome="y", unit="u", time="t", cohort="c", leads=3, lags=3,
+                      inference="CR2")  # fmt: skip
+    assert cr2.covariance_method == "CR2" and cr2.estimate == pytest.approx(res.estimate)
+    assert res.ci[1] - res.ci[0] > cr2.ci[1] - cr2.ci[0]

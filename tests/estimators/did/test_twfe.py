@@ -18,6 +18,7 @@ import statsmodels.api as sm  # noqa: E402
 from linearmodels import PanelOLS  # noqa: E402
 
 import evaluate.estimators.did._within as within_module  # noqa: E402
+import evaluate.estimators.did.twfe as twfe_module  # noqa: E402
 from evaluate.datasets import mpdta  # noqa: E402
 from evaluate.effect import TIDY_COLUMNS, Effect  # noqa: E402
 from evaluate.errors import (  # noqa: E402
@@ -172,10 +173,18 @@ def test_known_truth_and_coverage():
     assert 0.91 <= hits / reps <= 0.985  # binomial SE 1.4 pp around 95 %
 
 
-def test_few_clusters_choose_cr2_and_wild_runs():
+def test_auto_chooses_by_treated_clusters_and_wild_runs():
+    # 10 units, 5 treated: too few treated units for any cluster-robust interval.
     df = _simulate(np.random.default_rng(3), n_units=10)
     res = twfe(df, outcome="y", unit="u", time="t", treatment="d")
-    assert res.covariance_method == "CR2" and "10 clusters" in res.notes[0]
+    assert res.covariance_method == "randomization" and "5 treated units" in res.notes[0]
+    assert res.inference_rule.startswith("auto: randomization")
+    # 40 units, 20 treated: CR2 because 20 treated clusters (< 30), not the 40 in all.
+    mid = twfe(_simulate(np.random.default_rng(3), n_units=40), outcome="y", unit="u",
+               time="t", treatment="d")  # fmt: skip
+    assert mid.covariance_method == "CR2" and "20 treated clusters" in mid.notes[0]
+    cr2 = twfe(df, outcome="y", unit="u", time="t", treatment="d", inference="CR2")
+    assert cr2.covariance_method == "CR2" and cr2.inference_rule == "user choice: CR2"
     wild = twfe(df, outcome="y", unit="u", time="t", treatment="d", inference="wild", n_boot=999)
     assert wild.estimate == res.estimate
     assert "Wild cluster bootstrap (webb" in wild.notes[0]
@@ -221,3 +230,11 @@ def test_result_contract():
     assert "<table" in res._repr_html_()
     res.plot()
     plt.close("all")
+
+
+def test_degrees_of_freedom_below_one_are_floored():
+    # CR2's Bell-McCaffrey df can fall below 1 with one or two treated clusters; an
+    # interval from t(0.3) would be +-10^4 standard errors wide, so df is floored at 1.
+    dist = twfe_module.coefficient_distribution(1.0, 0.5, 0.3)
+    assert dist.df == 1.0
+    assert dist.interval(0.05)[1] == pytest.approx(1.0 + 12.7062047 * 0.5, rel=1e-6)

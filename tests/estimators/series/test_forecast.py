@@ -23,7 +23,9 @@ def test_matches_statsmodels_prediction(seasonality):
     # Independent computation with statsmodels OLS.get_prediction: per-period
     # prediction intervals (obs_ci) and the mean prediction's SE; tolerance 1e-8.
     frame, start = _series(seed=1)
-    fit = trend_forecast(frame, outcome="y", time="month", start=start, seasonality=seasonality)
+    fit = trend_forecast(
+        frame, outcome="y", time="month", start=start, seasonality=seasonality, errors="iid"
+    )
     pre = frame["month"] < start
     t = np.arange(len(frame)) - 30.0
     X = pd.DataFrame({"const": 1.0, "t": t})
@@ -43,6 +45,39 @@ def test_matches_statsmodels_prediction(seasonality):
     assert fit.std_error == pytest.approx(se, rel=1e-8)
     assert fit.distribution.df == ols.df_resid
     assert fit.estimate == pytest.approx(np.mean(y_post - pred["mean"]), rel=1e-10)
+
+
+@pytest.mark.parametrize("seasonality", [None, "month"])
+def test_ar1_matches_statsmodels_gls_at_the_reml_rho(seasonality):
+    # Independent computation: statsmodels GLS with the AR(1) correlation matrix at the
+    # fitted rho, on the pre-period only (trend) and as the forecast x_t b + rho^h e_n;
+    # the average effect's variance is the GLS prediction-error variance.  Tol 1e-8.
+    frame, start = _series(seed=2, n=60, start=45)
+    fit = trend_forecast(frame, outcome="y", time="month", start=start, seasonality=seasonality)
+    rho = fit.ar1_rho
+    pre = (frame["month"] < start).to_numpy()
+    n, n_pre = len(frame), int(pre.sum())
+    X = pd.DataFrame({"const": 1.0, "t": np.arange(n) - float(n_pre)})
+    if seasonality:
+        X = X.join(
+            pd.get_dummies(frame["month"].dt.month, prefix="m", drop_first=True, dtype=float)
+        )
+    lags = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    corr = rho**lags
+    y = frame["y"].to_numpy()
+    gls = sm.GLS(y[pre], X[pre].to_numpy(), sigma=corr[np.ix_(pre, pre)]).fit()
+    np.testing.assert_allclose(fit.coefficients["estimate"], gls.params, rtol=1e-8)
+    e_last = y[n_pre - 1] - X.to_numpy()[n_pre - 1] @ gls.params
+    forecast = X.to_numpy()[~pre] @ gls.params + rho ** np.arange(1, n - n_pre + 1) * e_last
+    np.testing.assert_allclose(fit.by_period["estimate"], y[~pre] - forecast, rtol=1e-8)
+    # Var(mean of post errors - their forecast) + trend uncertainty, scale = REML sigma^2.
+    cov = gls.scale * corr / (1 - rho**2) * (1 - rho**2)  # corr is Sigma / sigma_e^2
+    h = np.arange(1, n - n_pre + 1)
+    a = np.full(n - n_pre, 1.0 / (n - n_pre))
+    c_post = cov[np.ix_(~pre, ~pre)] - np.outer(rho**h, rho**h) * cov[n_pre - 1, n_pre - 1]
+    g = (X.to_numpy()[~pre] - np.outer(rho**h, X.to_numpy()[n_pre - 1])).T @ a
+    var = a @ c_post @ a + g @ gls.cov_params() @ g
+    assert fit.std_error == pytest.approx(np.sqrt(var), rel=1e-8)
 
 
 def test_hand_computation_on_exact_line():
@@ -138,5 +173,12 @@ def test_autocorrelation_diagnostic_flags_ar_errors():
     for i in range(1, 60):
         e[i] = 0.9 * e[i - 1] + rng.normal()
     frame = pd.DataFrame({"t": np.arange(60), "y": 10 + e})
+    iid = trend_forecast(frame, outcome="y", time="t", start=48, errors="iid")
+    assert iid.diagnostics["residual autocorrelation"].passed is False
+    assert "use errors='ar1'" in iid.diagnostics["residual autocorrelation"].note
+    # The default models the AR(1): its innovations are white, rho is near 0.9, and the
+    # interval is wider than the iid one.
     fit = trend_forecast(frame, outcome="y", time="t", start=48)
-    assert fit.diagnostics["residual autocorrelation"].passed is False
+    assert fit.diagnostics["residual autocorrelation"].passed is True
+    assert 0.6 < fit.ar1_rho < 0.99
+    assert fit.ci[1] - fit.ci[0] > iid.ci[1] - iid.ci[0]

@@ -405,3 +405,17 @@ def test_labels_reach_the_result(prop99):
     assert fit.provenance.source == "ADH (2010)" and not fit.provenance.simulated
     default = synthetic_control(prop99, **quick)
     assert default.name == "cigsale" and "donor pool of 38" in default.population
+
+
+def test_empty_confidence_set_is_explained_in_words():
+    from evaluate.estimators.synthetic._synth_placebo import PlaceboDistribution
+
+    # Post-period gaps that swing +-10 around a zero mean with a pre-RMSPE of 1: no
+    # constant effect brings the ratio below the placebos' (all 1-2), so the set is empty.
+    gaps = np.array([-10.0, 10.0, -10.0, 10.0])
+    dist = PlaceboDistribution(0.0, gaps, 1.0, np.linspace(1, 2, 19), np.zeros(19))
+    assert all(np.isnan(dist.interval(0.05)))
+    note = dist.empty_set_note(0.05)
+    assert "confidence set is empty" in note and "p = 0.05" in note
+    calm = PlaceboDistribution(0.5, np.array([0.4, 0.6]), 1.0, np.linspace(1, 2, 19), np.zeros(19))
+    assert calm.empty_set_note(0.05) == ""

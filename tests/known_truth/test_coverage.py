@@ -1,0 +1,60 @@
+"""Coverage as a test suite: every default interval covers its known truth about 95 %.
+
+Each setting of issue 18's table (``coverage_settings.py``) is simulated with a
+known effect.  The light tests (CI) run 200 replications of the current default;
+the heavy ones (``-m slow``) 2,000.  The acceptance band is 95 % plus or minus
+three Monte Carlo standard errors at 95 % (``tolerance``): 4.6 points at 200
+replications, 1.5 at 2,000.  A default that truly covers 95 % fails a test with
+probability 0.3 %; one that covers 90 % fails the light test with probability
+about 0.4 and the heavy one almost surely.  The intervals the defaults replaced
+are measured, not tested, in ``benchmarks/coverage.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from coverage_settings import LEVEL, SETTINGS, run, tolerance
+
+LIGHT = [
+    "twfe_50_kommuner_3_treated",
+    "did_20_kommuner_1_treated",
+    "forecast_ar1_phi_0.5",
+    "its_counts_n60",
+    "its_gaussian_ar1_n60",
+    "cs_dynamic_60_units",
+]
+
+
+@pytest.mark.parametrize("name", LIGHT)
+def test_default_covers_light(name):
+    setting = SETTINGS[name]
+    cover, _, _ = run(setting, setting.default, reps=200, seed=2026)
+    assert abs(cover - LEVEL) <= tolerance(200), f"{name}: coverage {cover:.3f}"
+
+
+# Measured 92.7 % (n = 60) and 92.8 % (n = 120) over 1,000 draws: the AR(1) working
+# correlation misses part of the persistence a latent AR(1) leaves in Poisson counts
+# (their Pearson residuals are ARMA(1,1)).  Left open in issue 18, not hidden.
+_KNOWN_SHORT = {
+    name: pytest.mark.xfail(reason="counts default covers ~92.7 %, see comment", strict=False)
+    for name in ("its_counts_n60", "its_counts_n120")
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=_KNOWN_SHORT.get(n, ())) for n in SETTINGS]
+)
+def test_default_covers_heavy(name):
+    setting = SETTINGS[name]
+    cover, _, _ = run(setting, setting.default, reps=2000, seed=7)
+    assert abs(cover - LEVEL) <= tolerance(2000), f"{name}: coverage {cover:.3f}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["band_pre", "f_leads"])
+def test_pre_period_band_and_pretest_heavy(method):
+    # The pre-period band covers the zero pre-trends jointly about 95 % of the time and
+    # the pre-trend F test raises a false alarm about 5 % of the time.
+    cover, _, _ = run(SETTINGS["cs_dynamic_60_units"], method, reps=2000, seed=8)
+    assert abs(cover - LEVEL) <= tolerance(2000), f"{method}: {cover:.3f}"
