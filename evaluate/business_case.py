@@ -23,8 +23,10 @@ import pandas as pd
 
 from evaluate._display import ResultDisplay
 from evaluate.errors import SpecError
+from evaluate.limits import check_count
 from evaluate.money.cashflow import CATEGORIES, CashFlowLine
 from evaluate.money.discount import DiscountSchedule
+from evaluate.text import Text, say
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -84,6 +86,7 @@ class BusinessCase(ResultDisplay):
             raise SpecError(f"Business case {self.title!r} has duplicate line names: {names}.")
         if self.n_draws < 100:
             raise SpecError(f"n_draws must be at least 100, got {self.n_draws}.")
+        check_count("n_draws", self.n_draws, "draws")
         for name in ("deadweight", "displacement"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise SpecError(
@@ -373,32 +376,54 @@ class BusinessCase(ResultDisplay):
         labels = [str(y) for y in gain.index]
         ax.bar(labels, gain.to_numpy(), color=[palette[2] if g >= 0 else palette[3] for g in gain])
         if len(labels) > 1:
-            ax.plot(labels, np.cumsum(gain.to_numpy()), color="0.2", marker="o", label="cumulative")
+            ax.plot(
+                labels,
+                np.cumsum(gain.to_numpy()),
+                color="0.2",
+                marker="o",
+                label=say(Text("plot.cumulative", "cumulative")),
+            )
             ax.legend(frameon=False)
         ax.axhline(0, color="0.4", linewidth=0.8)
-        ax.set_ylabel("net gain, 1,000 DKK (plus = saving)")
-        ax.set_title(f"{self.title}\n{self.price_level}", fontsize="medium")
+        ax.set_ylabel(say(Text("plot.net_gain_axis", "net gain, 1,000 DKK (plus = saving)")))
+        ax.set_title(f"{say(self.title)}\n{say(self.price_level)}", fontsize="medium")
         return ax
 
     def plot_waterfall(self, ax: Axes | None = None) -> Axes:
         """Waterfall of the net gain: each line's total gain (green) or cost (red),
-        stacked from zero to the net, in 1,000 DKK (undiscounted, adjusted)."""
+        stacked from zero to the net, in 1,000 DKK (undiscounted, adjusted).
+
+        The bars carry the table's sign: with the municipal convention a cost points
+        up and a saving down, as in the table; otherwise a gain points up."""
         import matplotlib.pyplot as plt
         import seaborn as sns
 
         if ax is None:
             _, ax = plt.subplots(figsize=(7.0, 4.0))
         palette = sns.color_palette("deep")
+        municipal = self.sign == "municipal"
         gains = -self.expenditure().sum(axis=1) / 1_000
         order = gains.sort_values(ascending=False, kind="stable")
+        shown = -order if municipal else order
         level = 0.0
-        labels = [textwrap.fill(str(name), 16) for name in order.index]
-        for i, value in enumerate(order.to_numpy()):
-            ax.bar(i, value, bottom=level, color=palette[2] if value >= 0 else palette[3])
+        labels = [textwrap.fill(say(name), 16) for name in order.index]
+        for i, (gain, value) in enumerate(zip(order.to_numpy(), shown.to_numpy(), strict=True)):
+            ax.bar(i, value, bottom=level, color=palette[2] if gain >= 0 else palette[3])
             level += value
         ax.bar(len(order), level, color="0.35")
-        ax.set_xticks(range(len(order) + 1), [*labels, "net"], fontsize="small")
+        net = (
+            Text("plot.net_expenditure", "net expenditure")
+            if municipal
+            else Text("plot.net", "net")
+        )
+        ax.set_xticks(range(len(order) + 1), [*labels, say(net)], fontsize="small")
         ax.axhline(0, color="0.4", linewidth=0.8)
-        ax.set_ylabel("gain, 1,000 DKK (plus = saving)")
-        ax.set_title(f"Where the net gain comes from\n{self.price_level}", fontsize="medium")
+        axis = (
+            Text("plot.expenditure_axis", "expenditure, 1,000 DKK (minus = saving)")
+            if municipal
+            else Text("plot.gain_axis", "gain, 1,000 DKK (plus = saving)")
+        )
+        ax.set_ylabel(say(axis))
+        title = say(Text("plot.waterfall_title", "Where the net gain comes from"))
+        ax.set_title(f"{title}\n{say(self.price_level)}", fontsize="medium")
         return ax

@@ -2,12 +2,21 @@
 
 Each command imports what it needs when it runs, so ``evaluate --help``,
 ``--version`` and ``designs`` answer without loading the statistics stack.
+
+A mistake in the input (spec, data, options, output folder) is an
+:class:`~evaluate.errors.EvaluateError`: the command prints its message, without a
+traceback, and exits with code 2.  Any other exception is a bug in ``evaluate``:
+the traceback is kept and a line asks to report it (exit code 1).  Text from the
+spec or the data is stripped of control characters before it reaches the
+terminal, so a spec cannot move the cursor, recolour or retitle the terminal.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import traceback
 import warnings
 from pathlib import Path
 
@@ -26,9 +35,26 @@ examples:
   evaluate run studies/faxe_fleksjob.toml --out reports/faxe_fleksjob
   evaluate designs"""
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""C0 and C1 control characters, except tab and newline (ANSI escapes start with ESC)."""
+
+BUG_NOTE = (
+    "This is a bug in evaluate, not a mistake in your input. Please report it with "
+    "the traceback above and, if you can, the spec and a sample of the data."
+)
+
+
+def terminal_text(text: object) -> str:
+    """``text`` as a string safe to print: control characters removed."""
+    return _CONTROL.sub("", str(text))
+
+
+def _say(text: object, *, file=None) -> None:  # noqa: ANN001 - a text stream
+    print(terminal_text(text), file=file or sys.stdout)
+
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning ({category.__name__}): {message}", file=sys.stderr)
+    _say(f"warning ({category.__name__}): {message}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
+    outside = {
+        "action": "store_true",
+        "help": "let [[data]] paths leave the spec's folder (absolute paths, ../)",
+    }
     run = command(
         "run",
         "run a study spec and write its report",
@@ -57,10 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("spec", type=Path, help="the study spec (TOML)")
     run.add_argument("--out", type=Path, required=True, help="folder for the report files")
+    run.add_argument("--allow-outside-data", **outside)
     check = command(
         "validate", "check a study spec without running it", "evaluate validate studies/x.toml"
     )
     check.add_argument("spec", type=Path, help="the study spec (TOML)")
+    check.add_argument("--allow-outside-data", **outside)
     command("designs", "list every design with its options, types and defaults", "evaluate designs")
     new = command(
         "new",
@@ -100,38 +132,52 @@ def _new(data: Path, out: Path | None) -> str:
     return f"wrote {out}; check the lines marked GUESS, then: evaluate validate {out}"
 
 
+def _command(args: argparse.Namespace) -> int:
+    if args.command == "designs":
+        _say(_designs())
+        return 0
+    if args.command == "new":
+        _say(_new(args.data, args.out))
+        return 0
+    if args.command == "validate":
+        from evaluate.spec import load_spec
+
+        spec = load_spec(args.spec, allow_outside_data=args.allow_outside_data)
+        _say(
+            f"{args.spec}: valid ({len(spec.effect)} effects, "
+            f"{len(spec.business_case)} business cases)"
+        )
+        return 0
+    from evaluate.study import run_study
+
+    result = run_study(args.spec, args.out, allow_outside_data=args.allow_outside_data)
+    _say(f"{args.spec}: wrote report to {args.out}")
+    for case in result.business_cases.values():
+        _say(f"  {case.title}: net gain {case.net_gain:,.0f} DKK")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    previous = warnings.showwarning
     warnings.showwarning = _show_warning
     try:
-        if args.command == "designs":
-            print(_designs())
-            return 0
-        if args.command == "new":
-            print(_new(args.data, args.out))
-            return 0
-        if args.command == "validate":
-            from evaluate.spec import load_spec
-
-            spec = load_spec(args.spec)
-            print(
-                f"{args.spec}: valid ({len(spec.effect)} effects, "
-                f"{len(spec.business_case)} business cases)"
-            )
-            return 0
-        from evaluate.study import run_study
-
-        result = run_study(args.spec, args.out)
-        print(f"{args.spec}: wrote report to {args.out}")
-        for case in result.business_cases.values():
-            print(f"  {case.title}: net gain {case.net_gain:,.0f} DKK")
-        return 0
+        return _command(args)
     except EvaluateError as err:
-        print(f"error: {err}", file=sys.stderr)
+        _say(f"error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        _say("interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        _say(traceback.format_exc(), file=sys.stderr)
+        _say(BUG_NOTE, file=sys.stderr)
+        return 1
+    finally:
+        warnings.showwarning = previous
 
 
 if __name__ == "__main__":  # pragma: no cover

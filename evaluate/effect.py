@@ -67,6 +67,26 @@ class Diagnostic:
 
 
 @dataclass(frozen=True)
+class DesignTable:
+    """A table a reader of the design asks for: donor weights, balance, ATT(g,t).
+
+    ``frame`` holds the values (its index labels the rows: unit names, covariates,
+    verbatim); ``columns`` names each shown column of ``frame`` with its header and
+    its kind, which says how a report formats it: ``"weight"`` (three decimals),
+    ``"number"`` (as measured), ``"estimate"`` (in the effect's unit), ``"count"``,
+    ``"p_value"`` or ``"text"``.  Headers and titles are
+    :class:`~evaluate.text.Text`, so a report shows them in its language.
+    """
+
+    title: str
+    frame: pd.DataFrame
+    columns: tuple[tuple[str, str, str], ...]
+    """(column of ``frame``, header, kind) for each column shown, in order."""
+    row_header: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Provenance:
     """Where a result came from: enough to reproduce it and to audit it.
 
@@ -158,6 +178,8 @@ class Effect(Protocol):
 
     def plot(self, ax: Axes | None = None) -> Axes: ...
 
+    def design_tables(self) -> tuple[DesignTable, ...]: ...
+
     def _repr_html_(self) -> str: ...
 
 
@@ -234,7 +256,15 @@ class EffectResult(ResultDisplay):
         ci_high, p_value, unit``.  The first row is the main estimate."""
         rows = [tidy_row(self.name, self.distribution, self.alpha, self.unit)]
         rows += self._extra_terms()
-        return pd.DataFrame(rows, columns=TIDY_COLUMNS)
+        frame = pd.DataFrame(rows, columns=TIDY_COLUMNS)
+        # Object dtype keeps a term's evaluate.text.Text (key and parameters), which a
+        # string column would flatten to English: a report renders it in its language.
+        frame["term"] = pd.Series([row["term"] for row in rows], dtype=object)
+        return frame
+
+    def design_tables(self) -> tuple[DesignTable, ...]:
+        """The design's own tables for a report (weights, balance, ...); none here."""
+        return ()
 
     # --- display ---------------------------------------------------------------
     def _summary_title(self) -> str:

@@ -24,6 +24,15 @@ class DesignError(EvaluateError):
     """The data do not support the design (no pre-period, no control group, ...)."""
 
 
+class OutputError(EvaluateError):
+    """The report cannot be written where asked (``--out`` is a file, another run
+    is writing there, a link points out of the folder, ...)."""
+
+
+class LimitError(SpecError):
+    """An option asks for more work or memory than the configured limit allows."""
+
+
 class EvaluateWarning(UserWarning):
     """Base class of the warnings ``evaluate`` emits."""
 
@@ -52,7 +61,9 @@ __all__ = [
     "DroppedRowsWarning",
     "EvaluateError",
     "EvaluateWarning",
+    "LimitError",
     "NegativeWeightsWarning",
+    "OutputError",
     "PreTrendWarning",
     "SmallSampleWarning",
     "SpecError",

@@ -45,6 +45,7 @@ from scipy import optimize, stats
 
 from evaluate._display import ResultDisplay
 from evaluate.errors import SpecError
+from evaluate.limits import check_count, check_memory
 from evaluate.power_simulation import DesignPowerResult, simulate_design
 
 if TYPE_CHECKING:
@@ -434,6 +435,8 @@ def simulate_power(
             "The simulation supports r2 > 0 only for individually randomized "
             "continuous outcomes; use the analytic mde/power for other cases."
         )
+    check_count("n_sims", int(n_sims), "draws")
+    check_memory(8.0 * n_sims * (n_treated + n_control), "The power simulation")
     rng = np.random.default_rng(seed)
     m = int(cluster_size)
     j1, j0 = int(n_treated) // m, int(n_control) // m

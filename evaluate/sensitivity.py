@@ -18,6 +18,7 @@ import pandas as pd
 from evaluate.business_case import BusinessCase
 from evaluate.errors import SpecError
 from evaluate.money.cashflow import CashFlowLine
+from evaluate.text import Pct, Text, say
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -34,6 +35,10 @@ def _at_effect(line: CashFlowLine, value: float) -> CashFlowLine:
 
 def _with_lines(case: BusinessCase, lines: list[CashFlowLine]) -> BusinessCase:
     return replace(case, lines=tuple(lines))
+
+
+def _spread(name: str, spread: float) -> Text:
+    return Text("sensitivity.spread", "{name} ±{spread}", name=name, spread=Pct(spread))
 
 
 def sensitivity(case: BusinessCase, *, spread: float = 0.2) -> pd.DataFrame:
@@ -53,9 +58,14 @@ def sensitivity(case: BusinessCase, *, spread: float = 0.2) -> pd.DataFrame:
         low, high = effect.ci
         if math.isnan(low):
             low, high = effect.estimate * (1 - spread), effect.estimate * (1 + spread)
-            label = f"{effect.name} ±{spread:.0%}"
+            label = _spread(effect.name, spread)
         else:
-            label = f"{effect.name} ({1 - effect.alpha:.0%} CI)"
+            label = Text(
+                "sensitivity.ci",
+                "{name} ({level} CI)",
+                name=effect.name,
+                level=Pct(1 - effect.alpha),
+            )
         npv = []
         for value in (low, high):
             lines = [_at_effect(x, value) if x.effect is effect else x for x in case.lines]
@@ -70,7 +80,7 @@ def sensitivity(case: BusinessCase, *, spread: float = 0.2) -> pd.DataFrame:
         ]
         rows.append(
             (
-                f"{line.name} ±{spread:.0%}",
+                _spread(line.name, spread),
                 line.total * (1 - spread),
                 line.total * (1 + spread),
                 *npv,
@@ -81,8 +91,10 @@ def sensitivity(case: BusinessCase, *, spread: float = 0.2) -> pd.DataFrame:
         if value:
             bounds = (value * (1 - spread), min(value * (1 + spread), 0.99))
             npv = [replace(case, **{name: b}).npv for b in bounds]
-            rows.append((f"{name.replace('_', ' ')} ±{spread:.0%}", *bounds, *npv))
+            label = _spread(Text(f"adjustment.{name}", name.replace("_", " ")), spread)
+            rows.append((label, *bounds, *npv))
     frame = pd.DataFrame(rows, columns=["assumption", "low", "high", "npv_low", "npv_high"])
+    frame["assumption"] = pd.Series([row[0] for row in rows], dtype=object)  # keeps Text
     frame["swing"] = (frame["npv_high"] - frame["npv_low"]).abs()
     return frame.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
 
@@ -101,9 +113,19 @@ def plot_tornado(case: BusinessCase, *, spread: float = 0.2, ax: Axes | None = N
         for end in (row.npv_low / 1_000, row.npv_high / 1_000):
             color = palette[2] if end >= base else palette[3]
             ax.barh(i, end - base, left=base, color=color, height=0.6)
-    ax.set_yticks(range(len(table)), [textwrap.fill(a, 32) for a in table["assumption"]])
+    ax.set_yticks(
+        range(len(table)),
+        [textwrap.fill(say(a).replace(" %", "\u00a0%"), 32) for a in table["assumption"]],
+    )
     ax.axvline(base, color="0.2", linewidth=1)
     ax.axvline(0, color="0.5", linewidth=0.8, linestyle="--")
-    ax.set_xlabel("net gain (present value), 1,000 DKK: green above, red below the estimate")
-    ax.set_title("Sensitivity: one assumption at a time")
+    ax.set_xlabel(
+        say(
+            Text(
+                "plot.tornado_x",
+                "net gain (present value), 1,000 DKK: green above, red below the estimate",
+            )
+        )
+    )
+    ax.set_title(say(Text("plot.tornado_title", "Sensitivity: one assumption at a time")))
     return ax

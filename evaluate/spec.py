@@ -24,6 +24,12 @@ from pydantic import (
 )
 
 from evaluate.errors import SpecError
+from evaluate.limits import check_count, limit
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Money = Annotated[float, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
+"""An amount in DKK: finite, and at most a thousand trillion either way (a larger
+amount is a typo, and would lose the precision of the sums)."""
 
 
 class _Strict(BaseModel):
@@ -47,6 +53,8 @@ class DataSource(_Strict):
     source: str = ""
     simulated: bool = False
     note: str = ""
+    trusted_path: bool = False
+    """Allow ``path`` to leave the spec's folder (absolute, or climbing with ``..``)."""
 
     @model_validator(mode="after")
     def _one_location(self) -> DataSource:
@@ -80,6 +88,19 @@ def _check_option_types(hints: dict[str, Any], options: dict[str, Any], design: 
 
 
 _RESERVED = {"name", "design", "label", "data", "population", "source", "simulated"}
+_COUNTS = {"n_boot": "resamples", "bootstrap": "resamples", "placebo_reps": "resamples"}
+"""Options that set how many times a design refits or redraws (bounded by
+:mod:`evaluate.limits`), checked when the spec is read rather than when it runs."""
+_FROM_THE_STUDY = {"name", "population", "alpha", "source", "seed", "simulated"}
+"""Options the runner passes to every design that accepts them (see ``study._fit_effect``)."""
+
+
+def _required_options(options: list[Any], takes_data: bool) -> set[str]:
+    """Options of a design's front door that have no default and that neither the
+    data nor the study supplies: the spec must give them."""
+    if takes_data and options and options[0].positional:
+        options = options[1:]  # the data frame under another name (``cells``)
+    return {o.name for o in options if o.default == "required" and o.name not in _FROM_THE_STUDY}
 
 
 class EffectSpec(BaseModel):
@@ -120,7 +141,29 @@ class EffectSpec(BaseModel):
                 f"unknown option(s) {unknown} for design {self.design!r} (a typo?); "
                 f"it accepts: {', '.join(sorted(accepted))}"
             )
+        missing = sorted(_required_options(design.options(), design.takes_data) - set(self.options))
+        if missing:
+            raise ValueError(
+                f"design {self.design!r} needs option(s) {missing}; add "
+                + ", ".join(f"{m} = ..." for m in missing)
+                + " to this [[effect]]"
+            )
         _check_option_types(declared, self.options, self.design)
+        bound = limit("abs_value")
+        for key, value in self.options.items():
+            numbers = value.values() if isinstance(value, dict) else value
+            if not isinstance(value, dict | list):
+                numbers = [value]
+            for number in numbers:
+                if isinstance(number, int | float) and not abs(number) <= bound:
+                    raise ValueError(
+                        f"option {key!r} = {number!r} is beyond the {bound:.0e} the "
+                        "estimators handle; rescale it (e.g. to thousands)"
+                    )
+        for key, kind in _COUNTS.items():
+            value = self.options.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                check_count(key, value, kind)
         if design.takes_data and self.data is None:
             raise ValueError(f'design {self.design!r} needs data = "<name of a [[data]] entry>"')
         if not design.takes_data and self.data is not None:
@@ -137,9 +180,9 @@ class EffectLineSpec(_Strict):
     kind: Literal["effect"]
     name: str
     effect: str
-    years: dict[int, float] | list[int]
-    dkk_per_unit: float | None = None
-    total_dkk: float | None = None
+    years: dict[int, Finite] | list[int]
+    dkk_per_unit: Money | None = None
+    total_dkk: Money | None = None
     rate: RateRef | None = None
     sign: Literal[1, -1] = 1
     refusion_weeks: tuple[int, int] | None = None
@@ -161,9 +204,9 @@ class EffectLineSpec(_Strict):
 class StaffLineSpec(_Strict):
     kind: Literal["staff"]
     name: str
-    fte: float
-    annual_cost_dkk: float
-    years: dict[int, float] | list[int]
+    fte: Annotated[float, Field(allow_inf_nan=False, ge=0, le=1e6)]
+    annual_cost_dkk: Money
+    years: dict[int, Finite] | list[int]
     perspective: Literal["municipality", "state", "society"] = "municipality"
     category: Literal["service", "transfers", "capital"] = "service"
     source: str = ""
@@ -172,7 +215,7 @@ class StaffLineSpec(_Strict):
 class CostLineSpec(_Strict):
     kind: Literal["cost"]
     name: str
-    amounts_dkk: dict[int, float]
+    amounts_dkk: dict[int, Money]
     perspective: Literal["municipality", "state", "society"] = "municipality"
     category: Literal["service", "transfers", "capital"] = "service"
     source: str = ""
@@ -204,12 +247,32 @@ class ReportSpec(_Strict):
     sub-folder ``da/`` of the output folder.  ``translations.da`` maps the study's
     own texts (title, description, labels, line names, notes) to Danish for that
     copy (:mod:`evaluate.report.translate`); untranslated text stays as written.
+
+    ``formats`` may add ``"docx"`` (an editable Word copy) and ``"pdf"`` (the HTML
+    report printed on A4); ``docx_template`` names the municipality's own Word
+    template, relative to the spec (:mod:`evaluate.report.docx`).
     """
 
-    formats: list[Literal["html", "md", "xlsx"]] = ["html", "md", "xlsx"]
+    formats: list[Literal["html", "md", "xlsx", "docx", "pdf"]] = ["html", "md", "xlsx"]
     alpha: float = Field(default=0.05, gt=0, lt=1)
     also_in: list[Literal["en", "da"]] = []
     translations: dict[Literal["en", "da"], dict[str, str]] = {}
+    docx_template: str | None = None
+
+    @model_validator(mode="after")
+    def _template_needs_docx(self) -> ReportSpec:
+        if self.docx_template is not None:
+            if "docx" not in self.formats:
+                raise ValueError(
+                    f"docx_template {self.docx_template!r} is given but 'docx' is not in "
+                    f"formats ({self.formats}); add it or drop the template"
+                )
+            if not self.docx_template.lower().endswith(".docx"):
+                raise ValueError(
+                    f"docx_template {self.docx_template!r} is not a .docx file; save the "
+                    "template as a Word document (.docx)"
+                )
+        return self
 
 
 class StudySpec(_Strict):
@@ -222,11 +285,12 @@ class StudySpec(_Strict):
     def user_texts(self) -> set[str]:
         """The study's own texts, which ``report.translations`` may translate."""
         texts = {self.study.title, self.study.description, self.study.population}
-        texts |= {d.note for d in self.data}
+        texts |= {d.note for d in self.data} | {d.source for d in self.data}
         for e in self.effect:
-            texts |= {e.label or e.name, e.population or ""}
+            texts |= {e.label or e.name, e.population or "", e.source}
         for case in self.business_case:
-            texts |= {case.title, case.note, case.price_level, *(line.name for line in case.line)}
+            texts |= {case.title, case.note, case.price_level}
+            texts |= {text for line in case.line for text in (line.name, line.source)}
         return {t for t in texts if t}
 
     @model_validator(mode="after")
@@ -298,19 +362,59 @@ def parse_spec(text: str, *, origin: str = "<spec>") -> StudySpec:
         raise SpecError(f"{origin}: invalid study spec\n" + "\n".join(problems)) from None
 
 
-def load_spec(path: str | Path) -> StudySpec:
-    """Read and validate a study spec file; data paths are checked to exist."""
+def _data_file(spec_path: Path, source: DataSource, *, allow_outside: bool) -> Path:
+    """The file a ``[[data]]`` path names, checked to exist and, unless allowed, to lie
+    inside the spec's folder: a spec passed around reads only what lies beside it."""
+    assert source.path is not None
+    folder = spec_path.parent.resolve()
+    file = (folder / source.path).resolve()
+    if not (allow_outside or source.trusted_path or file.is_relative_to(folder)):
+        raise SpecError(
+            f"{spec_path}: data {source.name!r} points to {source.path!r}, outside the "
+            f"spec's folder {folder}. Copy the file beside the spec, or allow it "
+            "deliberately with trusted_path = true in that [[data]] entry or "
+            "--allow-outside-data on the command line."
+        )
+    if not file.is_file():
+        what = "is a folder, not a file" if file.is_dir() else "does not exist"
+        raise SpecError(
+            f"{spec_path}: data {source.name!r} points to {source.path!r}, which {what} "
+            f"(looked for {file})."
+        )
+    return file
+
+
+def load_spec(path: str | Path, *, allow_outside_data: bool = False) -> StudySpec:
+    """Read and validate a study spec file; data paths must exist beside the spec.
+
+    A data path that leaves the spec's folder (absolute, or through ``..`` or a
+    link) is an error unless ``allow_outside_data`` or the entry's
+    ``trusted_path = true`` allows it.
+    """
     path = Path(path)
     if not path.is_file():
-        raise SpecError(f"Study spec {str(path)!r} not found.")
-    spec = parse_spec(path.read_text(encoding="utf-8"), origin=str(path))
-    for source in spec.data:
-        if source.path is None:
-            continue
-        file = path.parent / source.path
-        if not file.is_file():
+        what = "is a folder, not a spec file" if path.is_dir() else "not found"
+        raise SpecError(f"Study spec {str(path)!r} {what}.")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SpecError(
+            f"{path}: byte {err.start} is not UTF-8; save the spec as UTF-8 (TOML must be)."
+        ) from None
+    except OSError as err:
+        raise SpecError(f"{path}: cannot be read ({err.strerror}).") from None
+    spec = parse_spec(text, origin=str(path))
+    if spec.report.docx_template is not None:
+        template = path.parent / spec.report.docx_template
+        if not template.is_file():
             raise SpecError(
-                f"{path}: data {source.name!r} points to {source.path!r}, which does not "
-                f"exist (looked for {file})."
+                f"{path}: report.docx_template points to {spec.report.docx_template!r}, which "
+                f"does not exist (looked for {template})."
             )
+        # The report is written far from the spec; it needs the template's full path.
+        report = spec.report.model_copy(update={"docx_template": str(template.resolve())})
+        spec = spec.model_copy(update={"report": report})
+    for source in spec.data:
+        if source.path is not None:
+            _data_file(path, source, allow_outside=allow_outside_data)
     return spec

@@ -11,15 +11,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import inspect
+import io
+import math
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pyarrow import ArrowException
 
 from evaluate.business_case import BusinessCase
 from evaluate.effect import Effect
-from evaluate.errors import DataError
+from evaluate.errors import DataError, DesignError
 from evaluate.estimators import DESIGNS
 from evaluate.money import CashFlowLine, RateTable, RefusionSchedule, cost, monetize, staff_cost
 from evaluate.money.discount import DiscountSchedule
@@ -34,6 +38,39 @@ from evaluate.spec import (
     load_spec,
 )
 from evaluate.study_result import LoadedData, StudyResult
+from evaluate.text import Text
+
+_BOMS = {b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+
+
+def _text_problem(raw: bytes) -> str | None:
+    """Why ``raw`` is not UTF-8 text, in words a user can act on, or None."""
+    for bom, name in _BOMS.items():
+        if raw.startswith(bom):
+            return f"it is saved as {name}"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if b"\x00" in raw:
+            return "it is a binary file, not text"
+        return f"byte {err.start} is not UTF-8 (a Windows/cp1252 or Latin-1 file?)"
+    return None
+
+
+def _read_file(path: Path, raw: bytes) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        problem = _text_problem(raw)
+        if problem is not None:
+            raise DataError(
+                f"{problem}; save the file as UTF-8 (in Excel: 'CSV UTF-8') and run again"
+            )
+        return pd.read_csv(io.BytesIO(raw), encoding="utf-8")
+    if suffix == ".parquet":
+        return pd.read_parquet(io.BytesIO(raw))
+    if suffix in (".xlsx", ".xls"):
+        return pd.read_excel(io.BytesIO(raw))
+    raise DataError(f"cannot read {suffix or 'extension-less'!r} files; use CSV, Parquet or Excel")
 
 
 def _read_data(source: DataSource, base: Path) -> LoadedData:
@@ -44,18 +81,27 @@ def _read_data(source: DataSource, base: Path) -> LoadedData:
         raw = bundled.raw_bytes(source.dataset)
         return LoadedData(source, frame, hashlib.sha256(raw).hexdigest(), len(frame))
     path = base / source.path
-    raw = path.read_bytes()
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        frame = pd.read_csv(path)
-    elif suffix == ".parquet":
-        frame = pd.read_parquet(path)
-    elif suffix in (".xlsx", ".xls"):
-        frame = pd.read_excel(path)
-    else:
+    where = f"Data {source.name!r} ({path})"
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise DataError(f"{where}: cannot be read ({err.strerror}).") from None
+    try:
+        frame = _read_file(path, raw)
+    except DataError as err:
+        raise DataError(f"{where}: {err}.") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{where} is empty: no header and no rows.") from None
+    except (ValueError, OSError, KeyError, ImportError, zipfile.BadZipFile, ArrowException) as err:
+        # pandas' parser errors and pyarrow's are ValueErrors; a broken xlsx is a zip error.
+        reason = " ".join(str(err).split())[:200] or type(err).__name__
         raise DataError(
-            f"Data {source.name!r}: cannot read {suffix!r} files; use CSV, Parquet or Excel."
-        )
+            f"{where} is not a readable {path.suffix.lstrip('.').upper()} file ({reason}). "
+            "Open it in the program that made it and save it again."
+        ) from None
+    if frame.empty:
+        columns = ", ".join(map(str, frame.columns)) or "none"
+        raise DataError(f"{where} has a header ({columns}) but no rows.")
     return LoadedData(source, frame, hashlib.sha256(raw).hexdigest(), len(frame))
 
 
@@ -83,6 +129,12 @@ def _fit_effect(spec: EffectSpec, data: Mapping[str, LoadedData], study: StudySp
     missing = {k: context[k] for k in ("name", "population") if k not in accepted}
     if missing and dataclasses.is_dataclass(result):
         result = dataclasses.replace(result, **missing)
+    if not math.isfinite(result.estimate):  # never a NaN or inf in a report
+        raise DesignError(
+            f"Effect {spec.name!r} ({spec.design}): the estimate is {result.estimate}, not a "
+            "number. The data cannot identify it as specified: check the design's columns "
+            "and periods (e.g. a group or period without observations)."
+        )
     return result
 
 
@@ -110,7 +162,8 @@ def _line(spec, effects: Mapping[str, Effect], rates: RateTable) -> CashFlowLine
     if spec.refusion_weeks is not None:
         schedule = RefusionSchedule.danish()
         refusion = schedule.average_share(*spec.refusion_weeks)
-        source = f"{source}; refusion {schedule.source}".strip("; ")
+        law = Text("line.refusion_source", "refusion {law}", law=schedule.source)
+        source = Text("line.sources", "{a}; {b}", a=source, b=law) if source else law
     rate = None if spec.rate is None else rates.get(spec.rate.benefit, spec.rate.year)
     return monetize(
         effects[spec.effect],
@@ -158,11 +211,24 @@ def run(spec: StudySpec, *, base: Path, spec_sha256: str = "") -> StudyResult:
     data = {source.name: _read_data(source, base) for source in spec.data}
     effects = {e.name: _fit_effect(e, data, spec) for e in spec.effect}
     cases = {c.name: _business_case(c, effects, spec) for c in spec.business_case}
+    for name, case in cases.items():
+        if not math.isfinite(case.net_gain):
+            raise DesignError(
+                f"Business case {name!r}: the net gain is {case.net_gain}, not a number; "
+                "check the amounts of its lines."
+            )
     return StudyResult(spec, spec_sha256, data, effects, cases)
 
 
-def run_study(path: str | Path, out: str | Path | None = None) -> StudyResult:
+def run_study(
+    path: str | Path, out: str | Path | None = None, *, allow_outside_data: bool = False
+) -> StudyResult:
     """Run the study spec at ``path``; with ``out``, write its report files there.
+
+    ``allow_outside_data`` lets ``[[data]]`` paths leave the spec's folder (see
+    :func:`evaluate.spec.load_spec`).  The output folder is checked before anything
+    is fitted, and the report appears there only when it is complete
+    (:func:`evaluate.report.write_report`).
 
     Examples
     --------
@@ -171,7 +237,11 @@ def run_study(path: str | Path, out: str | Path | None = None) -> StudyResult:
     1900000.0
     """
     path = Path(path)
-    spec = load_spec(path)
+    spec = load_spec(path, allow_outside_data=allow_outside_data)
+    if out is not None:
+        from evaluate.report.output import check_output_folder
+
+        check_output_folder(Path(out))
     result = run(spec, base=path.parent, spec_sha256=hashlib.sha256(path.read_bytes()).hexdigest())
     if out is not None:
         from evaluate.report import write_report

@@ -22,12 +22,11 @@ _NAMES = {
             "StatusCodes",
             "iso_week_index",
             "iso_week_label",
-            "iter_register",
             "prepare_records",
-            "read_register",
         ],
         _D + "register",
     ),
+    **dict.fromkeys(["iter_register", "read_register"], _D + "readers"),
     **dict.fromkeys(["derive_parquet", "plan_chunks"], _D + "stream"),
     **dict.fromkeys(
         ["check_columns", "check_no_duplicates", "check_numeric", "drop_missing"], _D + "validate"

@@ -26,10 +26,9 @@ Status codes
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.resources import files
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -38,6 +37,7 @@ import pandas as pd
 from evaluate.data import _validate_numba as _fast
 from evaluate.data.validate import check_columns, check_frame
 from evaluate.errors import DataError, SpecError
+from evaluate.limits import check_memory
 
 SELF_SUPPORT = "self_support"
 _EPOCH = np.datetime64("1970-01-01", "D")  # a Thursday: the Thursday of week index 0
@@ -79,7 +79,13 @@ def iso_week_index(values: object, *, column: str = "week") -> np.ndarray:
             )
         year = parts[0].astype("int64").to_numpy()
         week = parts[1].astype("int64").to_numpy()
-    elif arr.dtype.kind in "iu" or (arr.dtype.kind == "f" and np.all(arr == np.floor(arr))):
+    elif arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.floor(arr))):
+        i = int(np.flatnonzero(~(np.isfinite(arr) & (arr == np.floor(arr))))[0])
+        raise DataError(
+            f"Column {column!r} holds week {float(arr.ravel()[i])!r} at row {i} (counting "
+            "from 0); weeks are whole ISO year-weeks such as 201905 (2019-W05)."
+        )
+    elif arr.dtype.kind in "iuf":
         code = arr.astype("int64").ravel()
         if code.size > 100_000 and 0 <= code.min() and code.max() - code.min() < 1_000_000:
             return _dense_week_index(code, column)
@@ -255,6 +261,15 @@ class StatusCodes:
                     f"Column {column!r} has {int(np.isnan(arr).sum())} missing status codes; "
                     "code weeks without a benefit as self-support (0)."
                 )
+            whole = np.isfinite(arr) & (arr == np.floor(arr)) & (np.abs(arr) < 2**53)
+            if not whole.all():
+                i = int(np.flatnonzero(~whole)[0])
+                raise DataError(
+                    f"Column {column!r} holds status code {float(arr[i])!r} at row {i} "
+                    f"(counting from 0; {int((~whole).sum())} rows are not whole numbers); "
+                    "status codes are "
+                    "integers, so a fraction is a corrupted value: fix it at the source."
+                )
             arr = arr.astype("int64")
         if arr.dtype.kind not in "iu":
             raise DataError(f"Column {column!r} must hold integer status codes, got {arr.dtype}.")
@@ -363,6 +378,12 @@ def _factorize_ids(values: pd.Series, column: str) -> tuple[np.ndarray, np.ndarr
     return codes.astype("int64"), np.asarray(uniques)
 
 
+_BYTES_PER_ROW = 64
+"""Estimated peak bytes per row of :func:`prepare_records` (not counting the input
+frame): person, week and status as int64 while they are checked, a sort key and
+order, and the int32/int16 output columns."""
+
+
 def prepare_records(
     data: pd.DataFrame,
     *,
@@ -408,6 +429,11 @@ def prepare_records(
     2
     """
     check_frame(data)
+    check_memory(
+        _BYTES_PER_ROW * len(data),
+        f"Validating {len(data):,} register rows in memory (stream larger registers "
+        "from Parquet with derive_parquet)",
+    )
     if gaps not in ("error", "fill"):
         raise SpecError(f"gaps must be 'error' or 'fill', got {gaps!r}.")
     cols = [person, week, status] + ([municipality] if municipality else [])
@@ -506,84 +532,3 @@ def _plain(value: object) -> object:
 def _current_week() -> int:
     year, week, _ = _dt.date.today().isocalendar()
     return year * 100 + week
-
-
-# ----------------------------------------------------------------------------- readers
-Format = Literal["parquet", "csv", "sas", "stata"]
-_SUFFIX: dict[str, Format] = {
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".csv": "csv",
-    ".sas7bdat": "sas",
-    ".dta": "stata",
-}
-
-
-def _format_of(path: Path, fmt: Format | None) -> Format:
-    if fmt is not None:
-        return fmt
-    try:
-        return _SUFFIX[path.suffix.lower()]
-    except KeyError:
-        raise DataError(
-            f"Cannot tell the format of {path.name!r}; pass format='parquet'|'csv'|'sas'|'stata'."
-        ) from None
-
-
-def _pyreadstat():  # noqa: ANN202
-    try:
-        import pyreadstat
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise DataError(
-            "Reading SAS (.sas7bdat) and Stata (.dta) files needs pyreadstat: "
-            "pip install pyreadstat"
-        ) from None
-    return pyreadstat
-
-
-def iter_register(
-    path: str | Path,
-    *,
-    format: Format | None = None,
-    columns: list[str] | None = None,
-    chunk_rows: int = 5_000_000,
-) -> Iterator[pd.DataFrame]:
-    """Stream a register file in chunks of at most ``chunk_rows`` rows.
-
-    Parquet is read by row group batches (pyarrow), CSV by pandas chunks and
-    SAS/Stata by :func:`pyreadstat.read_file_in_chunks`, so a file larger than
-    memory can be processed chunk by chunk.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"Register file {str(path)!r} does not exist.")
-    fmt = _format_of(path, format)
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=columns):
-            yield batch.to_pandas()
-    elif fmt == "csv":
-        yield from pd.read_csv(path, usecols=columns, chunksize=chunk_rows)
-    else:
-        prs = _pyreadstat()
-        reader = prs.read_sas7bdat if fmt == "sas" else prs.read_dta
-        for chunk, _meta in prs.read_file_in_chunks(
-            reader, str(path), chunksize=chunk_rows, usecols=columns
-        ):
-            yield chunk
-
-
-def read_register(
-    path: str | Path, *, format: Format | None = None, columns: list[str] | None = None
-) -> pd.DataFrame:
-    """Read a whole register file (Parquet, CSV, SAS ``.sas7bdat`` or Stata ``.dta``).
-
-    Examples
-    --------
-    >>> read_register("register.parquet", columns=["person", "week", "status"])  # doctest: +SKIP
-    """
-    chunks = list(iter_register(path, format=format, columns=columns))
-    if not chunks:
-        raise DataError(f"Register file {str(path)!r} has no rows.")
-    return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]

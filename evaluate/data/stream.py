@@ -230,9 +230,16 @@ def derive_parquet(
         con.execute(f"SET threads = {int(threads)}")
     if memory_limit is not None:
         con.execute("SET memory_limit = ?", [memory_limit])
-    con.read_parquet(files).create_view("register_src")
+    try:
+        con.read_parquet(files).create_view("register_src")
+        available = con.execute("SELECT * FROM register_src LIMIT 0").df().columns
+    except duckdb.Error as err:
+        reason = " ".join(str(err).split())[:200]
+        raise DataError(
+            f"The register files {files[:3]} cannot be read as Parquet ({reason}). "
+            "Write them again from their source."
+        ) from None
     cols = [person, week, status] + ([municipality] if municipality else [])
-    available = con.execute("SELECT * FROM register_src LIMIT 0").df().columns
     missing = [c for c in cols if c not in available]
     if missing:
         raise DataError(

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 from evaluate.errors import DataError, DroppedRowsWarning
+from evaluate.limits import check_magnitude
 
 
 def check_frame(data: object, what: str = "data") -> pd.DataFrame:
@@ -37,8 +38,10 @@ def check_columns(data: pd.DataFrame, columns: Iterable[str], what: str = "data"
         )
 
 
-def check_numeric(data: pd.DataFrame, column: str) -> None:
-    """``column`` must hold numbers (integers, floats or booleans)."""
+def check_numeric(data: pd.DataFrame, column: str, *, allow_inf: bool = False) -> None:
+    """``column`` must hold numbers (integers, floats or booleans), finite and within
+    the magnitude the estimators handle (:func:`evaluate.limits.check_magnitude`).
+    ``allow_inf`` admits infinity as a code (a cohort column's "never treated")."""
     if not (
         pd.api.types.is_numeric_dtype(data[column]) or pd.api.types.is_bool_dtype(data[column])
     ):
@@ -48,6 +51,8 @@ def check_numeric(data: pd.DataFrame, column: str) -> None:
             f"(e.g. value {example!r}). Convert it with pandas.to_numeric, or fix the "
             "non-numeric entries."
         )
+    if not pd.api.types.is_bool_dtype(data[column]):
+        check_magnitude(data[column], column, allow_inf=allow_inf)
 
 
 def check_no_duplicates(data: pd.DataFrame, keys: Sequence[str]) -> None:

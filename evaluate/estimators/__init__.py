@@ -73,7 +73,8 @@ class Design:
             else:
                 default = repr(p.default)
             annotation = p.annotation if isinstance(p.annotation, str) else str(p.annotation)
-            found.append(Option(name, annotation, default, hints.get(name)))
+            positional = p.kind is p.POSITIONAL_OR_KEYWORD
+            found.append(Option(name, annotation, default, hints.get(name), positional))
         return found
 
 

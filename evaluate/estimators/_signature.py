@@ -49,6 +49,7 @@ class Option:
     annotation: str
     default: str  # repr of the default, or REQUIRED / OPTIONAL
     hint: Any = None  # the resolved type, or None where it cannot be resolved
+    positional: bool = False  # before the ``*``: a design that takes data gets it first
 
 
 _ROOT = Path(__file__).resolve().parents[1]  # the evaluate package
@@ -128,13 +129,15 @@ def read_options(target: str) -> list[Option]:
     # positional parameters other than the data frame are options too (share(successes, n))
     positional = args.posonlyargs + args.args
     pos_defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
-    pairs = [(a, d) for a, d in zip(positional, pos_defaults, strict=True) if a.arg != "data"]
-    pairs += list(zip(args.kwonlyargs, args.kw_defaults, strict=True))
+    pairs = [
+        (a, d, True) for a, d in zip(positional, pos_defaults, strict=True) if a.arg != "data"
+    ]
+    pairs += [(a, d, False) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)]
     options = []
-    for arg, default in pairs:
+    for arg, default, is_positional in pairs:
         annotation = ast.unparse(arg.annotation) if arg.annotation is not None else "Any"
         hint = _resolve(annotation, aliases)
-        options.append(Option(arg.arg, annotation, _default(default), hint))
+        options.append(Option(arg.arg, annotation, _default(default), hint, is_positional))
     return options
 
 

@@ -34,6 +34,7 @@ from typing import Literal
 import numpy as np
 
 from evaluate.errors import SpecError
+from evaluate.limits import check_count, check_memory
 
 BootWeights = Literal["auto", "rademacher", "webb"]
 
@@ -117,6 +118,8 @@ def wild_cluster_bootstrap(
     g = int(clusters.max()) + 1
     if g < 2:
         raise SpecError("The wild cluster bootstrap needs at least 2 clusters.")
+    check_count("n_boot", n_boot)
+    check_memory(3 * 8.0 * n_boot * max(g, p), "The wild cluster bootstrap's draws")
     kind = ("webb" if g < 12 else "rademacher") if weights == "auto" else weights
 
     m = np.linalg.pinv(x.T @ x)

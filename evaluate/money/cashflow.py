@@ -17,6 +17,7 @@ from typing import Literal
 from evaluate.effect import Effect
 from evaluate.errors import SpecError
 from evaluate.money.rates import Rate
+from evaluate.text import Num, Pct, Text
 
 Perspective = Literal["municipality", "state", "society"]
 PERSPECTIVES: tuple[str, ...] = ("municipality", "state", "society")
@@ -135,7 +136,7 @@ def monetize(
         raise SpecError(
             f"Line {name!r}: give exactly one of dkk_per_unit, total_at_estimate and rate."
         )
-    rate_note = ""
+    rate_note: str = ""
     if rate is not None:
         if effect.unit not in PERSON_UNITS:
             raise SpecError(
@@ -144,7 +145,7 @@ def monetize(
                 "full-time persons (e.g. baseline x share), or give dkk_per_unit."
             )
         dkk_per_unit = rate.annual
-        rate_note = f"; {rate.describe()}"
+        rate_note = Text("line.rate_note", "; {rate}", rate=rate.describe())
     if sign not in (1, -1):
         raise SpecError(f"Line {name!r}: sign must be 1 or -1, got {sign!r}.")
     if not 0.0 <= refusion_share < 1.0:
@@ -158,12 +159,26 @@ def monetize(
                 "or an exposure of 0; give dkk_per_unit instead."
             )
         dkk_per_unit = float(total_at_estimate) / (effect.estimate * total_exposure * net)
-        note = f"unit price implied by the stated total: {dkk_per_unit:,.0f} DKK per unit"
+        note = Text(
+            "line.implied_price",
+            "unit price implied by the stated total: {dkk} DKK per unit",
+            dkk=Num(dkk_per_unit, 0),
+        )
     else:
         dkk_per_unit = sign * dkk_per_unit
-        note = f"{dkk_per_unit:,.0f} DKK per unit per year{rate_note}"
+        note = Text(
+            "line.unit_price",
+            "{dkk} DKK per unit per year{rate}",
+            dkk=Num(dkk_per_unit, 0),
+            rate=rate_note,
+        )
     if refusion_share:
-        note += f", net of {refusion_share:.1%} refusion"
+        note = Text(
+            "line.net_of_refusion",
+            "{note}, net of {share} refusion",
+            note=note,
+            share=Pct(refusion_share, 1),
+        )
     per_unit = {y: dkk_per_unit * net * e for y, e in exposure.items()}
     return CashFlowLine(
         name=name,
@@ -215,7 +230,12 @@ def staff_cost(
         {y: fte * annual_cost * e for y, e in exposure.items()},
         perspective=perspective,
         source=source,
-        note=f"{fte:g} FTE x {annual_cost:,.0f} DKK per year",
+        note=Text(
+            "line.staff",
+            "{fte} FTE x {dkk} DKK per year",
+            fte=Num(fte, sig=3) if fte != int(fte) else int(fte),
+            dkk=Num(annual_cost, 0),
+        ),
     )
 
 

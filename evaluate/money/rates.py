@@ -15,6 +15,7 @@ import pandas as pd
 
 from evaluate.errors import SpecError
 from evaluate.money.index import PriceIndex
+from evaluate.text import Num, Text
 
 Per = Literal["week", "month", "year"]
 _PER_YEAR = {"week": 52.0, "month": 12.0, "year": 1.0}
@@ -40,10 +41,22 @@ class Rate:
         """The rate for a full year on the benefit (one full-time person)."""
         return self.amount * _PER_YEAR[self.per]
 
-    def describe(self) -> str:
-        amount = f"{self.amount:,.0f} DKK/{self.per}"
-        flag = f"; INDEXED from {self.indexed_from}" if self.indexed_from is not None else ""
-        return f"{self.benefit} {self.year}: {amount} ({self.basis}; {self.source}{flag})"
+    def describe(self) -> Text:
+        flag = (
+            Text("rate.indexed", "; INDEXED from {year}", year=str(self.indexed_from))
+            if self.indexed_from is not None
+            else ""
+        )
+        return Text(
+            f"rate.per_{self.per}",
+            f"{{benefit}} {{year}}: {{amount}} DKK/{self.per} ({{basis}}; {{source}}{{flag}})",
+            benefit=self.benefit,
+            year=str(self.year),
+            amount=Num(self.amount, 0),
+            basis=Text(f"basis.{self.basis}", self.basis),
+            source=self.source,
+            flag=flag,
+        )
 
 
 @dataclass(frozen=True, eq=False)

@@ -6,6 +6,11 @@ case live: the line amounts are numbers, the Net row and the Total column are
 Excel's own (``#,##0``), which Excel shows with the reader's separators
 (1,234 or 1.234).
 
+Every text cell is text, never a formula: a label that starts like a formula
+(``=``, ``+``, ``-``, ``@``, tab, carriage return; OWASP's CSV-injection list) is
+stored as a string with Excel's quote prefix, so neither opening nor editing the
+cell runs it.  The only formulas are the workbook's own sums (:func:`_text_only`).
+
 The file is deterministic: the same study gives the same bytes.  openpyxl stamps
 the save time into ``docProps/core.xml`` and every zip entry, so the archive is
 rewritten with fixed times (see :func:`_deterministic`).
@@ -25,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -32,6 +38,7 @@ from openpyxl.xml.functions import tostring
 
 import evaluate
 from evaluate.report.fmt import Formatter, strings
+from evaluate.text import Num, Pct, Period, Text, Unit, say, speaking
 
 if TYPE_CHECKING:
     from evaluate.business_case import BusinessCase
@@ -54,6 +61,8 @@ _WARN = Font(bold=True, color="9C0006")
 _HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
 _NET_FILL = PatternFill("solid", fgColor="F2F2F2")
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet treat typed text as a formula (OWASP)."""
 
 
 @cache
@@ -69,11 +78,31 @@ def _value(value: Any) -> Any:
     """A cell value openpyxl writes validly: NaN/inf would corrupt the sheet XML."""
     if value is None:
         return None
+    if isinstance(value, (Text, Num, Pct, Unit, Period)):  # a sentence: in the book's language
+        return say(value)
     if hasattr(value, "item") and not isinstance(value, str):  # numpy scalar
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, str):
+        # Control characters cannot be stored in the sheet XML; show where they were.
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     return value
+
+
+def _text_only(wb: Workbook, formulas: set[tuple[str, str]]) -> None:
+    """Store every text cell as text, except the workbook's own ``formulas``
+    (sheet title, cell); text that looks like a formula gets Excel's quote prefix,
+    so it stays text even when someone edits the cell."""
+    for ws in wb.worksheets:
+        # The written cells only: iter_rows() would create (and save) empty ones.
+        for cell in list(ws._cells.values()):
+            if not isinstance(cell.value, str) or (ws.title, cell.coordinate) in formulas:
+                continue
+            cell.value = _value(cell.value)
+            cell.data_type = "s"
+            if cell.value.startswith(FORMULA_PREFIXES):
+                cell.quotePrefix = True
 
 
 def _unit_format(unit: str) -> str:
@@ -119,7 +148,7 @@ def _sheet_name(wanted: str, taken: set[str]) -> str:
 
 # --- sheets -------------------------------------------------------------------
 def _summary(ws: Worksheet, result: StudyResult, t: dict[str, str], level: str) -> None:
-    ws["A1"] = result.spec.study.title
+    ws["A1"] = _value(result.spec.study.title)
     ws["A1"].font = _TITLE
     row = 2
     if any(d.source.simulated for d in result.data.values()):
@@ -197,7 +226,7 @@ def _summary(ws: Worksheet, result: StudyResult, t: dict[str, str], level: str) 
                 main["ci_low"],
                 main["ci_high"],
                 main["p_value"],
-                main["unit"],
+                Unit(main["unit"]),
             ],
             [None, None, None, fmt, fmt, fmt, P_VALUE, None],
         )
@@ -239,7 +268,7 @@ def _effects(ws: Worksheet, result: StudyResult, t: dict[str, str], level: str) 
                     term.ci_low,
                     term.ci_high,
                     term.p_value,
-                    term.unit,
+                    Unit(term.unit),
                     effect.method,
                     effect.estimand,
                     effect.inference,
@@ -254,14 +283,16 @@ def _effects(ws: Worksheet, result: StudyResult, t: dict[str, str], level: str) 
     _widths(ws, {11: 36, 12: 36, 13: 48, 14: 10})
 
 
-def _case(ws: Worksheet, case: BusinessCase, t: dict[str, str]) -> None:
-    """The Danish business-case table, in 1,000 DKK, live: Net and Total are formulas."""
+def _case(ws: Worksheet, case: BusinessCase, t: dict[str, str]) -> set[tuple[str, str]]:
+    """The Danish business-case table, in 1,000 DKK, live: Net and Total are formulas
+    (returned as the set of their cells)."""
     table = case.table()  # 1,000 DKK, the case's sign convention, Net row and Total last
     years = list(table.columns[:-1])
     lines = list(table.index[:-1])
-    ws["A1"] = case.title
+    formulas: set[tuple[str, str]] = set()
+    ws["A1"] = _value(case.title)
     ws["A1"].font = _TITLE
-    ws["A2"] = f"{t['price_level']}: {case.price_level}"
+    ws["A2"] = _value(f"{t['price_level']}: {case.price_level}")
     ws["A3"] = t["amounts_in"]
     head = 5
     _header(ws, head, [t["line"], *years, t["total"]])
@@ -269,18 +300,21 @@ def _case(ws: Worksheet, case: BusinessCase, t: dict[str, str]) -> None:
     total_col = len(years) + 2
     for i, name in enumerate(lines):
         r = first + i
-        ws.cell(row=r, column=1, value=name)
+        ws.cell(row=r, column=1, value=_value(name))
         for j, year in enumerate(years):
             ws.cell(
                 row=r, column=2 + j, value=_value(table.loc[name, year])
             ).number_format = THOUSANDS
         span = f"B{r}:{get_column_letter(total_col - 1)}{r}"
-        ws.cell(row=r, column=total_col, value=f"=SUM({span})").number_format = THOUSANDS
+        cell = ws.cell(row=r, column=total_col, value=f"=SUM({span})")
+        cell.number_format = THOUSANDS
+        formulas.add((ws.title, cell.coordinate))
     net = last + 1
     ws.cell(row=net, column=1, value=t["net"])
     for col in range(2, total_col + 1):
         letter = get_column_letter(col)
-        ws.cell(row=net, column=col, value=f"=SUM({letter}{first}:{letter}{last})")
+        cell = ws.cell(row=net, column=col, value=f"=SUM({letter}{first}:{letter}{last})")
+        formulas.add((ws.title, cell.coordinate))
     for col in range(1, total_col + 1):
         cell = ws.cell(row=net, column=col)
         cell.font = _BOLD
@@ -293,10 +327,11 @@ def _case(ws: Worksheet, case: BusinessCase, t: dict[str, str]) -> None:
     discounting = t["undiscounted"] if case.discount is None else case.discount.source
     for text in (f"{t['discounting']}: {discounting}", *case.notes, t["formula_note"]):
         row += 1
-        ws.cell(row=row, column=1, value=text)
+        ws.cell(row=row, column=1, value=_value(text))
     ws.freeze_panes = f"B{head + 1}"
     width = max([len(str(n)) for n in lines] + [len(t["line"]), 12]) + 2
     _widths(ws, {1: min(width, 60), **{c: 13 for c in range(2, total_col + 1)}})
+    return formulas
 
 
 def _assumptions(ws: Worksheet, result: StudyResult, t: dict[str, str], f: Formatter) -> None:
@@ -365,7 +400,7 @@ def _assumptions(ws: Worksheet, result: StudyResult, t: dict[str, str], f: Forma
                 [
                     key,
                     line.name,
-                    line.perspective,
+                    t.get(f"perspective_{line.perspective}", line.perspective),
                     "" if line.effect is None else line.effect.name,
                     line.total,
                     per_unit,
@@ -383,7 +418,7 @@ def _assumptions(ws: Worksheet, result: StudyResult, t: dict[str, str], f: Forma
         row += 2
         ws.cell(row=row, column=1, value=t["discounting"]).font = _BOLD
         row += 1
-        _header(ws, row, ["from_year", "to_year", "rate", t["source"]])
+        _header(ws, row, [t["from_year"], t["to_year"], t["rate"], t["source"]])
         for schedule in discounted.values():
             for step in schedule.frame.itertuples(index=False):
                 row += 1
@@ -461,19 +496,26 @@ def build_workbook(result: StudyResult) -> Workbook:
     t = excel_strings(language)
     f = Formatter(language)
     level = f.percent(1 - result.spec.report.alpha, 0)
+    with speaking(f.say):
+        return _workbook(result, t, f, level)
+
+
+def _workbook(result: StudyResult, t: dict[str, str], f: Formatter, level: str) -> Workbook:
     wb = Workbook()
     taken: set[str] = set()
     summary = wb.active
     summary.title = _sheet_name(t["sheet_summary"], taken)
     _summary(summary, result, t, level)
     _effects(wb.create_sheet(_sheet_name(t["sheet_effects"], taken)), result, t, level)
+    formulas: set[tuple[str, str]] = set()
     for key, case in result.business_cases.items():
-        _case(wb.create_sheet(_sheet_name(key, taken)), case, t)
+        formulas |= _case(wb.create_sheet(_sheet_name(key, taken)), case, t)
     _assumptions(wb.create_sheet(_sheet_name(t["sheet_assumptions"], taken)), result, t, f)
     _provenance(wb.create_sheet(_sheet_name(t["sheet_provenance"], taken)), result, t, level)
-    wb.properties.title = result.spec.study.title
+    _text_only(wb, formulas)
+    wb.properties.title = _value(result.spec.study.title)
     wb.properties.creator = "evaluate"
-    wb.properties.language = language
+    wb.properties.language = f.language
     # openpyxl writes formulas without cached values; make Excel and LibreOffice
     # compute them when the file opens.
     wb.calculation.fullCalcOnLoad = True

@@ -1,19 +1,22 @@
 """The study's own words in another language, for the ``also_in`` copies of a report.
 
 The report's fixed words come from the word lists in ``locale/``; the study's own
-text (title, description, population, effect labels, business-case titles and
-price levels, line names and notes) is the author's.  A spec may translate it::
+text (title, description, population, effect labels, sources, business-case titles
+and price levels, line names, sources and notes) is the author's.  A spec may
+translate it::
 
     [report]
     also_in = ["da"]
 
     [report.translations.da]
     "Fewer on ledighedsydelse" = "Færre på ledighedsydelse"
+    "Faxe Kommune, press release 29.10.2019" = "Faxe Kommune, pressemeddelelse 29.10.2019"
 
 Keys must be texts that occur in the spec exactly
 (:meth:`evaluate.spec.StudySpec.user_texts`, checked when the spec is read: a key
 that matches nothing is an error, so a typo cannot pass silently).  Text without a
-translation stays as written.  Sources and citations are never translated.
+translation stays as written.  A sentence the toolkit composed around the author's
+words (a :class:`~evaluate.text.Text`) keeps its key and has its words translated.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from evaluate.text import Text
 
 if TYPE_CHECKING:
     from evaluate.study_result import StudyResult
@@ -32,8 +37,11 @@ def translate_result(result: StudyResult, language: str) -> StudyResult:
     spec = result.spec
     table = spec.report.translations.get(language, {})
 
-    def tr(text: str) -> str:
-        return table.get(text, text)
+    def tr(text: Any) -> Any:
+        if isinstance(text, Text):
+            params = {k: tr(v) if isinstance(v, str) else v for k, v in text.params.items()}
+            return type(text)(text.key, _template(text), **params)
+        return table.get(text, text) if isinstance(text, str) else text
 
     study = spec.study.model_copy(
         update={
@@ -43,19 +51,34 @@ def translate_result(result: StudyResult, language: str) -> StudyResult:
             "population": tr(spec.study.population),
         }
     )
-    notes = [d.model_copy(update={"note": tr(d.note)}) for d in spec.data]
-    new_spec = spec.model_copy(update={"study": study, "data": notes})
+    data_specs = [
+        d.model_copy(update={"note": tr(d.note), "source": tr(d.source)}) for d in spec.data
+    ]
+    new_spec = spec.model_copy(update={"study": study, "data": data_specs})
     data = {
-        k: dataclasses.replace(d, source=d.source.model_copy(update={"note": tr(d.source.note)}))
+        k: dataclasses.replace(
+            d,
+            source=d.source.model_copy(
+                update={"note": tr(d.source.note), "source": tr(d.source.source)}
+            ),
+        )
         for k, d in result.data.items()
     }
     effects = {k: _renamed(e, tr) for k, e in result.effects.items()}
+    renamed = {id(result.effects[k]): effects[k] for k in effects}
+
+    def line(x: Any) -> Any:
+        effect = None if x.effect is None else renamed.get(id(x.effect), _renamed(x.effect, tr))
+        return dataclasses.replace(
+            x, name=tr(x.name), source=tr(x.source), note=tr(x.note), effect=effect
+        )
+
     cases = {
         k: dataclasses.replace(
             case,
             title=tr(case.title),
             price_level=tr(case.price_level),
-            lines=tuple(dataclasses.replace(line, name=tr(line.name)) for line in case.lines),
+            lines=tuple(line(x) for x in case.lines),
             notes=tuple(tr(n) for n in case.notes),
         )
         for k, case in result.business_cases.items()
@@ -65,7 +88,16 @@ def translate_result(result: StudyResult, language: str) -> StudyResult:
     )
 
 
-def _renamed(effect: Any, tr: Callable[[str], str]) -> Any:
+def _template(text: Text) -> str:
+    from evaluate.text import TEMPLATES
+
+    return TEMPLATES.get(text.key, str(text))
+
+
+def _renamed(effect: Any, tr: Callable[[Any], Any]) -> Any:
     if not dataclasses.is_dataclass(effect):
         return effect
-    return dataclasses.replace(effect, name=tr(effect.name), population=tr(effect.population))
+    provenance = dataclasses.replace(effect.provenance, source=tr(effect.provenance.source))
+    return dataclasses.replace(
+        effect, name=tr(effect.name), population=tr(effect.population), provenance=provenance
+    )

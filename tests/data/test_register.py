@@ -8,14 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evaluate.data.readers import iter_register, read_register
 from evaluate.data.register import (
     StatusCodes,
     iso_week_index,
     iso_week_label,
-    iter_register,
     month_label,
     prepare_records,
-    read_register,
     week_month,
     weeks_in_month,
 )

@@ -28,8 +28,10 @@ def test_faxe_report_shows_the_published_figures(faxe_dir):
         assert "SIMULATED" in text
         assert "no uncertainty stated" in text
     assert (faxe_dir / "figures" / "case-published.png").stat().st_size > 1000
-    # self-contained: 3 effects; per case a net-by-year, a waterfall and a tornado figure
-    assert html.count("data:image/png;base64,") == 3 + 2 * 3
+    # self-contained: 2 effect figures (the stated +5 pp would be a lone dot: none);
+    # per case a net-by-year, a waterfall and a tornado figure
+    assert html.count("data:image/png;base64,") == 2 + 2 * 3
+    assert not (faxe_dir / "figures" / "effect-flexjob.png").exists()
 
 
 def test_rerun_is_byte_identical(faxe_dir, tmp_path):

@@ -96,7 +96,7 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel:
     if len(set(cols)) != len(cols):
         raise SpecError(f"outcome, unit, time, group and covariates must differ: {cols}.")
     for c in [spec.outcome, spec.time, spec.group, *spec.covariates]:
-        check_numeric(data, c)
+        check_numeric(data, c, allow_inf=c == spec.group)  # inf: never treated
     for c in (spec.unit, spec.time, spec.group):
         if data[c].isna().any():
             hint = " Code never-treated units as 0 (or inf)." if c == spec.group else ""

@@ -45,6 +45,7 @@ from evaluate.estimators.did.twfe import (
 from evaluate.inference.covariance import AUTO_RULE
 from evaluate.inference.distributions import Distribution
 from evaluate.inference.randomization import Randomization, placebo_assignments
+from evaluate.text import Num, Text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -71,7 +72,7 @@ class EventStudyResult(EffectResult):
         for _, r in self.periods.iterrows():  # type: ignore[union-attr]
             rows.append(
                 {
-                    "term": f"event time {int(r['period'])}",
+                    "term": Text("term.event_time", "event time {k}", k=str(int(r["period"]))),
                     "estimate": r["estimate"],
                     "std_error": r["std_error"],
                     "ci_low": r["ci_low"],
@@ -202,7 +203,7 @@ def event_study(
     never = frame[cohort].isna() | frame[cohort].isin(list(never_treated))
     frame, n_dropped = _drop_missing(frame, [c for c in used if c != cohort], allow=drop_missing)
     never = never.loc[frame.index].to_numpy()
-    check_numeric(frame, cohort)
+    check_numeric(frame, cohort, allow_inf=True)  # inf: never treated
     by_unit = frame.groupby(unit, sort=False)[cohort].nunique(dropna=False)
     if (by_unit > 1).any():
         raise DataError(
@@ -310,56 +311,79 @@ def event_study(
         note = " ".join([note, distribution.note(alpha),
                          "The event-time rows keep CR2 intervals (optimistic here)."])  # fmt: skip
 
-    diagnostics: dict[str, Diagnostic | NotApplicable] = {
-        "pre-trend": _pretrend_test(fit.beta, cov, event_times, alpha)
+    pre = (
+        _pretrend_test(fit.beta, cov, event_times, alpha)
         if method != "randomization"
         else NotApplicable(
             "with this few treated (or untreated) units a cluster-robust test of the leads "
             "raises false alarms far above its level; judge the leads from the event-time plot"
         )
-    }
+    )
+    diagnostics = {Text("diag.pre_trend", "pre-trend"): pre}
     notes = [note] if note else []
-    pre = diagnostics["pre-trend"]
     if isinstance(pre, Diagnostic) and pre.passed is False:
         warnings.warn(
             f"Pre-trend test rejects parallel pre-trends: {pre}", PreTrendWarning, stacklevel=2
         )
         notes.append(
-            "The joint pre-trend test rejects: the leads are not jointly zero, so "
-            "parallel trends is in doubt; see the event-time plot."
+            Text(
+                "event_study.note_pretrend",
+                "The joint pre-trend test rejects: the leads are not jointly zero, so "
+                "parallel trends is in doubt; see the event-time plot.",
+            )
         )
     if n_outside:
         notes.append(
-            f"{n_outside} treated observations outside the window "
-            f"-{leads}..{lags} were left out (bin_endpoints=False)."
+            Text(
+                "event_study.note_outside",
+                "{n} treated observations outside the window -{leads}..{lags} were left "
+                "out (bin_endpoints=False).",
+                n=int(n_outside),
+                leads=str(leads),
+                lags=str(lags),
+            )
         )
     adoption = np.unique(g[~never])
     if len(adoption) > 1:
         notes.append(
-            "Adoption is staggered: with effects that differ by cohort, TWFE "
-            "event-study coefficients can mix in other periods' effects (Sun & "
-            "Abraham 2021); compare with a heterogeneity-robust estimator."
+            Text(
+                "event_study.note_staggered",
+                "Adoption is staggered: with effects that differ by cohort, TWFE "
+                "event-study coefficients can mix in other periods' effects (Sun & "
+                "Abraham 2021); compare with a heterogeneity-robust estimator.",
+            )
         )
-    where = "" if clusters is None else f" by {cluster}, {cov.n_clusters} clusters"
     data_hash, hash_method = data_fingerprint(frame, used)
     return EventStudyResult(
         name=name or outcome,
-        estimand=(
-            f"Average effect on {outcome} over event times 0..{lags} after adoption "
-            f"(relative to event time {reference})"
+        estimand=Text(
+            "event_study.estimand",
+            "Average effect on {outcome} over event times 0..{lags} after adoption "
+            "(relative to event time {reference})",
+            outcome=outcome,
+            lags=str(lags),
+            reference=str(reference),
         ),
         distribution=distribution,
-        method="Event study (two-way fixed effects)",
-        inference=(
-            "randomization inference over placebo adoption dates (headline); CR2 by period"
-            if method == "randomization"
-            else f"{method}{where}"
+        method=Text("event_study.method", "Event study (two-way fixed effects)"),
+        inference="randomization inference over placebo adoption dates (headline); CR2 by period"
+        if method == "randomization"
+        else method
+        if clusters is None
+        else Text(
+            "inference.clustered",
+            "{method} by {cluster}, {n} clusters",
+            method=method,
+            cluster=cluster,
+            n=cov.n_clusters if cov.n_clusters is None else int(cov.n_clusters),
         ),
         unit="outcome units",
-        population=(
-            f"{int(len(np.unique(index.unit[~never])))} treated and "
-            f"{int(len(np.unique(index.unit[never])))} never-treated units, "
-            f"{index.n_times} periods"
+        population=Text(
+            "event_study.population",
+            "{treated} treated and {never} never-treated units, {periods} periods",
+            treated=int(len(np.unique(index.unit[~never]))),
+            never=int(len(np.unique(index.unit[never]))),
+            periods=int(index.n_times),
         ),
         alpha=alpha,
         periods=periods,
@@ -401,23 +425,33 @@ def _pretrend_test(beta, cov, event_times, alpha) -> Diagnostic | NotApplicable:
     """
     lead = [j for j, k in enumerate(event_times) if k < 0]
     if not lead:
-        return NotApplicable("no pre-adoption event times besides the reference (leads < 2)")
+        return NotApplicable(
+            Text(
+                "event_study.no_leads",
+                "no pre-adoption event times besides the reference (leads < 2)",
+            )
+        )
     b = beta[lead]
     v = cov.cov[np.ix_(lead, lead)]
     try:
         w = float(b @ np.linalg.solve(v, b))
     except np.linalg.LinAlgError:
-        return NotApplicable("the covariance of the leads is singular")
+        return NotApplicable(Text("diag.singular_leads", "the covariance of the leads is singular"))
     q = len(lead)
     df = float(np.nanmin(cov.df[lead]))
     f = w / q
     p = float(stats.f.sf(f, q, df)) if math.isfinite(df) else float(stats.chi2.sf(w, q))
     return Diagnostic(
-        name="Pre-trend Wald test",
+        name=Text("diag.pretrend_wald", "Pre-trend Wald test"),
         value=f,
         p_value=p,
         passed=p >= alpha,
-        note=f"F({q}, {df:.4g}) test that the {q} lead coefficients are all zero",
+        note=Text(
+            "diag.pretrend_f",
+            "F({q}, {df}) test that the {q} lead coefficients are all zero",
+            q=q,
+            df=Num(df, sig=4),
+        ),
     )
 
 

@@ -238,7 +238,7 @@ def _prepare(data: pd.DataFrame, spec: ImputationSpec) -> tuple[pd.DataFrame, in
     if len(set(cols[:4])) != 4:
         raise SpecError(f"outcome, unit, time and cohort must be different columns: {cols[:4]}.")
     for c in (spec.outcome, spec.time, spec.cohort):
-        check_numeric(data, c)
+        check_numeric(data, c, allow_inf=c == spec.cohort)  # inf: never treated
     frame = data[used]
     frame, n_dropped = drop_missing(
         frame, [c for c in used if c != spec.cohort], allow=True, stacklevel=5

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from evaluate.data.validate import check_frame
-from evaluate.effect import Diagnostic, EffectResult, Provenance, Unit, hash_frame
+from evaluate.effect import DesignTable, Diagnostic, EffectResult, Provenance, Unit, hash_frame
 from evaluate.errors import DesignError, PreTrendWarning, SpecError
 from evaluate.estimators.did._staggered_prepare import (
     BasePeriod,
@@ -59,6 +59,7 @@ from evaluate.estimators.did._staggered_prepare import (
     _Panel,
     prepare_panel,
 )
+from evaluate.estimators.did._staggered_pretests import pretest_leads, pretest_wald
 from evaluate.estimators.did.staggered_aggregate import (
     AggregateKind,
     BootstrapWeights,
@@ -68,11 +69,11 @@ from evaluate.estimators.did.staggered_aggregate import (
     make_aggregate,
     multiplier_draws,
     plot_bands,
-    pretest_leads,
-    pretest_wald,
 )
 from evaluate.estimators.did.staggered_drdid import covariate_cell
 from evaluate.inference.distributions import Normal
+from evaluate.limits import check_count
+from evaluate.text import Text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -184,6 +185,8 @@ def _make_spec(**kw: Any) -> CSSpec:
         isinstance(boot, bool) or not isinstance(boot, (int, np.integer)) or boot < 2
     ):
         raise SpecError(f"bootstrap must be None or an integer >= 2 (draws), got {boot!r}.")
+    if boot is not None:
+        check_count("bootstrap", int(boot))
     return CSSpec(**kw)
 
 
@@ -366,6 +369,32 @@ class StaggeredResult(EffectResult):
             for r in self.att_gt.itertuples()
         ]
 
+    def design_tables(self) -> tuple[DesignTable, ...]:
+        """Every group-time effect ATT(g,t): the building blocks of the aggregates."""
+        frame = self.att_gt.set_index(
+            pd.Index(
+                [
+                    f"{g} / {t}"
+                    for g, t in zip(self.att_gt["group"], self.att_gt["time"], strict=True)
+                ]
+            )
+        )
+        return (
+            DesignTable(
+                title=Text("staggered.att_gt_title", "Group-time effects ATT(g,t)"),
+                frame=frame,
+                columns=(
+                    ("event_time", Text("staggered.event_time", "event time"), "count"),
+                    ("estimate", Text("table.estimate", "estimate"), "estimate"),
+                    ("std_error", Text("table.std_error", "std. error"), "estimate"),
+                    ("ci_low", Text("table.ci_low", "CI low"), "estimate"),
+                    ("ci_high", Text("table.ci_high", "CI high"), "estimate"),
+                    ("n_treated", Text("staggered.n_treated", "treated units"), "count"),
+                ),
+                row_header=Text("staggered.cell", "group (first treated) / period"),
+            ),
+        )
+
     def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
         tables = super()._summary_tables()
         if self.periods is not None:
@@ -435,11 +464,24 @@ def _build_result(
             f"; uniform bands from {spec.bootstrap} multiplier-bootstrap draws "
             f"({spec.bootstrap_weights})"
         )
-    method = {"dr": "doubly robust", "ipw": "IPW", "reg": "outcome regression"}[spec.method]
+    inference = Text("staggered.inference", "influence function (analytic, clustered by unit)")
+    if spec.bootstrap:
+        inference = Text(
+            "staggered.inference_boot",
+            "influence function (analytic, clustered by unit); uniform bands from {n} "
+            "multiplier-bootstrap draws ({weights})",
+            n=int(spec.bootstrap),
+            weights=str(spec.bootstrap_weights),
+        )
+    control = "never" if spec.control == "never" else "not_yet"
     base = {
         "name": name,
-        "method": f"Callaway-Sant'Anna DiD ({method}, "
-        f"{'never' if spec.control == 'never' else 'not-yet'}-treated controls)",
+        "method": Text(
+            f"staggered.method_{spec.method}_{control}",
+            "Callaway-Sant'Anna DiD ("
+            + {"dr": "doubly robust", "ipw": "IPW", "reg": "outcome regression"}[spec.method]
+            + f", {'never' if spec.control == 'never' else 'not-yet'}-treated controls)",
+        ),
         "inference": inference,
         "unit": unit,
         "population": population,
@@ -455,7 +497,10 @@ def _build_result(
     simple = make_aggregate(gt, "simple", alpha=spec.alpha, base=dict(base))
     dynamic = make_aggregate(gt, "dynamic", alpha=spec.alpha, base=dict(base))
     return StaggeredResult(
-        estimand="ATT: average of post-treatment ATT(g,t), weighted by cohort size",
+        estimand=Text(
+            "staggered.simple",
+            "ATT: average of post-treatment ATT(g,t), weighted by cohort size",
+        ),
         distribution=Normal(simple.estimate, simple.std_error),
         alpha=spec.alpha,
         periods=dynamic.periods,

@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evaluate.effect import Diagnostic, EffectResult, NotApplicable
+from evaluate.effect import EffectResult
 from evaluate.errors import SpecError
+from evaluate.text import Num, Text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -347,75 +348,21 @@ def effects_frame(
 
 
 # --------------------------------------------------------------------------- pre-test
-def pretest_wald(gt: GroupTimeEffects) -> Diagnostic | NotApplicable:
-    """Wald test that every pre-treatment ATT(g,t) (``g > t``) is zero (R did's ``W``).
-
-    ``W = att_pre' V_pre^{-1} att_pre`` with ``V = IF'IF / n^2``, chi-squared with as
-    many degrees of freedom as pre-period cells; cells fixed at 0 are left out.
-    """
-    se = gt.std_errors(gt.influence)
-    pre = np.flatnonzero((gt.group > gt.time) & np.isfinite(se))
-    if pre.size == 0:
-        return NotApplicable("no pre-treatment ATT(g,t) to test (no cohort has two pre-periods)")
-    inf = gt.influence[:, pre]
-    cov = inf.T @ inf / gt.n**2
-    if np.linalg.cond(cov) > 1 / np.finfo(float).eps:
-        return NotApplicable("covariance of the pre-treatment ATT(g,t) is singular")
-    att = gt.att[pre]
-    w = float(att @ np.linalg.solve(cov, att))
-    p = float(stats.chi2.sf(w, pre.size))
-    return Diagnostic(
-        name="pre-trend Wald test",
-        value=w,
-        p_value=p,
-        passed=None,
-        note=f"chi2({pre.size}); H0: all {pre.size} pre-treatment ATT(g,t) are zero (as R "
-        "did; over-rejects with small cohorts, so the F test on the leads decides the warning)",
-    )
-
-
-def pretest_leads(gt: GroupTimeEffects) -> Diagnostic | NotApplicable:
-    """Joint test that the pre-period event-time effects ATT(e), e < 0, are zero.
-
-    ``F = b' V^-1 b / K`` over the ``K`` leads of the dynamic aggregation
-    (``V`` from their influence functions), referred to ``F(K, m - 1)`` with ``m``
-    the smallest treated cohort (:func:`small_sample_df`).  The cell-level Wald test
-    (R did's ``W``, chi-squared) tests many noisy cells with an estimated covariance
-    and raised a false alarm in 30 % of simulated panels with 60 units in three
-    treated cohorts where parallel trends held exactly (400 draws); for this test
-    see ``benchmarks/results/coverage.md`` (nominal 5 %).
-    """
-    e = gt.time - gt.group
-    parts = [
-        (float(event), _weighted(gt, np.flatnonzero(e == event))) for event in np.unique(e[e < 0])
-    ]
-    if not parts:
-        return NotApplicable("no pre-period event time to test (no cohort has two pre-periods)")
-    est, infl, se = evaluate_parts(gt, [p for _, p in parts])
-    keep = np.isfinite(se)
-    if not keep.any():
-        return NotApplicable("every pre-period event-time effect is fixed at 0")
-    cov = infl[:, keep].T @ infl[:, keep] / gt.n**2
-    if np.linalg.cond(cov) > 1 / np.finfo(float).eps:
-        return NotApplicable("covariance of the pre-period event-time effects is singular")
-    k, df = int(keep.sum()), small_sample_df(gt)
-    f = float(est[keep] @ np.linalg.solve(cov, est[keep])) / k
-    p = float(stats.f.sf(f, k, df)) if math.isfinite(df) else float(stats.chi2.sf(f * k, k))
-    return Diagnostic(
-        name="pre-trend F test (event-time leads)",
-        value=f,
-        p_value=p,
-        passed=p >= 0.05,
-        note=f"F({k}, {df:.0f}); H0: the {k} pre-period event-time effects are all zero",
-    )
-
-
-# --------------------------------------------------------------------------- result
 _KIND_TEXT = {
-    "simple": "average of post-treatment ATT(g,t), weighted by cohort size",
-    "group": "average over cohorts (weighted by size) of each cohort's mean post-treatment ATT",
-    "dynamic": "average over event times e >= 0 of the event-time ATT(e)",
-    "calendar": "average over calendar periods of the period's ATT across treated cohorts",
+    "simple": Text(
+        "staggered.simple", "ATT: average of post-treatment ATT(g,t), weighted by cohort size"
+    ),
+    "group": Text(
+        "staggered.group",
+        "ATT: average over cohorts (weighted by size) of each cohort's mean post-treatment ATT",
+    ),
+    "dynamic": Text(
+        "staggered.dynamic", "ATT: average over event times e >= 0 of the event-time ATT(e)"
+    ),
+    "calendar": Text(
+        "staggered.calendar",
+        "ATT: average over calendar periods of the period's ATT across treated cohorts",
+    ),
 }
 _PERIOD_NAME = {"group": "cohort", "dynamic": "event time", "calendar": "period"}
 
@@ -571,10 +518,16 @@ def make_aggregate(
     notes = list(base.pop("notes", ()))
     if boot is not None:
         boot_se = bootstrap_se(boot)[0]
-        notes.append(f"Bootstrap SE of the overall effect (IQR-based, as R did): {boot_se:.4g}.")
+        notes.append(
+            Text(
+                "staggered.note_boot_se",
+                "Bootstrap SE of the overall effect (IQR-based, as R did): {se}.",
+                se=Num(boot_se, sig=4),
+            )
+        )
     return StaggeredAggregate(
         kind=kind,
-        estimand=f"ATT: {_KIND_TEXT[kind]}",
+        estimand=_KIND_TEXT[kind],
         distribution=Normal(float(est[0]), float(se[0])),
         alpha=alpha,
         periods=periods,

@@ -49,6 +49,7 @@ from evaluate.inference.covariance import (
 )
 from evaluate.inference.distributions import DF_FLOOR, Distribution, Empirical, Normal, StudentT
 from evaluate.inference.randomization import Randomization, placebo_assignments
+from evaluate.text import Text
 
 Inference = Literal[
     "auto", "HC1", "HC2", "CR0", "CR1", "CR1-stata", "CR2", "wild", "randomization"
@@ -366,14 +367,26 @@ def twfe(
     data_hash, hash_method = data_fingerprint(frame, used)
     return TWFEResult(
         name=name or outcome,
-        estimand=f"Effect of {treatment} on {outcome} (two-way fixed effects: {unit} and {time})",
+        estimand=Text(
+            "twfe.estimand",
+            "Effect of {treatment} on {outcome} (two-way fixed effects: {unit} and {time})",
+            treatment=treatment,
+            outcome=outcome,
+            unit=unit,
+            time=time,
+        ),
         distribution=dist,
-        method="Two-way fixed effects regression",
+        method=Text("twfe.method", "Two-way fixed effects regression"),
         inference=_inference_label(cov, method, clusters is not None, cluster),
         unit="outcome units",
-        population=f"{index.n_units} units observed over {index.n_times} periods",
+        population=Text(
+            "twfe.population",
+            "{units} units observed over {periods} periods",
+            units=int(index.n_units),
+            periods=int(index.n_times),
+        ),
         alpha=alpha,
-        diagnostics={"negative weights": weights_diagnostic},
+        diagnostics={Text("diag.negative_weights", "negative weights"): weights_diagnostic},
         provenance=Provenance(
             spec={
                 "outcome": outcome,

@@ -30,6 +30,7 @@ from evaluate.inference.bootstrap import wild_cluster_bootstrap
 from evaluate.inference.covariance import AUTO_RULE, RegressionDesign, covariance
 from evaluate.inference.distributions import Distribution
 from evaluate.inference.randomization import Randomization, placebo_assignments
+from evaluate.text import Text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -264,8 +265,11 @@ def did(
     notes = [note] if note else []
     if covariates:
         notes.append(
-            "With covariates the regression estimate differs from the means-table "
-            "contrast; the estimate reported is the regression coefficient."
+            Text(
+                "did.note_covariates",
+                "With covariates the regression estimate differs from the means-table "
+                "contrast; the estimate reported is the regression coefficient.",
+            )
         )
     where = "" if clusters is None else f" by {cluster}, {cov.n_clusters} clusters"
     label = {
@@ -274,17 +278,23 @@ def did(
     }.get(method, method) + where
     return DiDResult(
         name=name or outcome,
-        estimand=(
-            f"Average effect on the treated group's {outcome}: change in {treated}=1 "
-            f"minus change in {treated}=0 (parallel trends)"
+        estimand=Text(
+            "did.estimand",
+            "Average effect on the treated group's {outcome}: change in {treated}=1 "
+            "minus change in {treated}=0 (parallel trends)",
+            outcome=outcome,
+            treated=treated,
         ),
         distribution=dist,
-        method="Difference-in-differences (2x2)",
+        method=Text("did.method", "Difference-in-differences (2x2)"),
         inference=label,
         unit="outcome units",
-        population=f"{int(means.loc['treated', 'n_pre'] + means.loc['treated', 'n_post'])} "
-        f"treated and {int(means.loc['control', 'n_pre'] + means.loc['control', 'n_post'])} "
-        "comparison observations",
+        population=Text(
+            "did.population",
+            "{treated} treated and {control} comparison observations",
+            treated=int(means.loc["treated", "n_pre"] + means.loc["treated", "n_post"]),
+            control=int(means.loc["control", "n_pre"] + means.loc["control", "n_post"]),
+        ),
         alpha=alpha,
         provenance=Provenance(
             spec={

@@ -64,6 +64,7 @@ from evaluate.estimators.observational._methods import (
 )
 from evaluate.estimators.trials._trial_inference import _welch_dim
 from evaluate.inference.distributions import Empirical, Normal, StudentT
+from evaluate.limits import check_count
 from evaluate.sensitivity_observational import (
     observational_sensitivity,
 )
@@ -460,6 +461,7 @@ def _check_options(method, estimand, covariates, trim, neighbours, caliper, boot
         raise SpecError(f"neighbours must be a positive integer, got {neighbours!r}.")
     if not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0 or 0 < bootstrap < 100:
         raise SpecError(f"bootstrap must be 0 or at least 100 replications, got {bootstrap!r}.")
+    check_count("bootstrap", int(bootstrap))
     if not 0 < alpha < 1:
         raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
 

@@ -43,6 +43,10 @@ from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance,
 from evaluate.errors import DesignError, SpecError
 from evaluate.inference.distributions import DF_FLOOR, StudentT
 from evaluate.inference.serial import prais_winsten, whiten
+from evaluate.text import Num, Pct, Text, Unit
+from evaluate.text import Period as TextPeriod
+
+_AUTOCORRELATION = Text("diag.autocorrelation_name", "residual autocorrelation")
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -99,7 +103,12 @@ class TrendForecastResult(EffectResult):
         )
         return [
             {
-                "term": f"{self.name}: cumulative over {self.n_post} periods",
+                "term": Text(
+                    "term.cumulative",
+                    "{name}: cumulative over {n} periods",
+                    name=self.name,
+                    n=self.n_post,
+                ),
                 "estimate": cum.estimate,
                 "std_error": cum.std_error,
                 "ci_low": c_low,
@@ -110,7 +119,11 @@ class TrendForecastResult(EffectResult):
             {
                 # Bounds divided by the projected mean: they ignore the (smaller)
                 # uncertainty of the denominator and are labelled approximate.
-                "term": f"{self.name}: relative to counterfactual (approx. CI)",
+                "term": Text(
+                    "term.relative_approx",
+                    "{name}: relative to counterfactual (approx. CI)",
+                    name=self.name,
+                ),
                 "estimate": self.estimate / cf,
                 "std_error": self.std_error / abs(cf),
                 "ci_low": low / cf,
@@ -133,8 +146,8 @@ class TrendForecastResult(EffectResult):
             self.series,
             start=self.start,
             title=self.name,
-            ylabel=self.unit,
-            band_label=f"{1 - self.alpha:.0%} prediction interval",
+            ylabel=Unit(self.unit),
+            band_label=Text("plot.band", "{level} prediction interval", level=Pct(1 - self.alpha)),
             ax=ax,
         )
 
@@ -292,11 +305,19 @@ def trend_forecast(
     )
     return TrendForecastResult(
         name=name or outcome,
-        estimand=f"average effect per period on {outcome} from {start_p} on, against the "
-        "projected pre-period trend",
+        estimand=Text(
+            "forecast.estimand",
+            "average effect per period on {outcome} from {start} on, against the "
+            "projected pre-period trend",
+            outcome=outcome,
+            start=TextPeriod(start_p),
+        ),
         distribution=StudentT(avg, se, df),
-        method=f"Pre-period {trend} trend forecast"
-        + (f" with {seasonality} seasonality" if seasonality else ""),
+        method=Text(
+            f"forecast.method_{trend}" + (f"_{seasonality}" if seasonality else ""),
+            f"Pre-period {trend} trend forecast"
+            + (f" with {seasonality} seasonality" if seasonality else ""),
+        ),
         inference=_inference_label(fit.rho, df, n_pre),
         unit=unit,
         population=population,
@@ -351,12 +372,18 @@ def _fit(X: np.ndarray, y: np.ndarray, post: np.ndarray, errors: str) -> _Satura
     )
 
 
-def _inference_label(rho: float | None, df: float, n_pre: int) -> str:
+def _inference_label(rho: float | None, df: float, n_pre: int) -> Text:
     if rho is None:
-        return f"OLS prediction error with iid errors, t({df:.0f})"
-    return (
-        f"AR(1) errors (rho = {rho:.3f} by REML, {n_pre} pre-period months), feasible GLS "
-        f"forecast; t with Satterthwaite df ({df:.1f} for the average effect)"
+        return Text(
+            "forecast.inference", "OLS prediction error with iid errors, t({df})", df=round(df)
+        )
+    return Text(
+        "forecast.inference_ar1",
+        "AR(1) errors (rho = {rho} by REML, {n} pre-period months), feasible GLS forecast; "
+        "t with Satterthwaite df ({df} for the average effect)",
+        rho=Num(rho, decimals=3),
+        n=n_pre,
+        df=Num(df, decimals=1),
     )
 
 
@@ -364,35 +391,46 @@ def _notes(floored: bool, simulated: bool) -> tuple[str, ...]:
     notes = []
     if floored:
         notes.append(
-            f"Some Satterthwaite degrees of freedom fell below {DF_FLOOR:g} (the AR(1) "
-            f"coefficient is poorly determined by the pre-period); they are set to {DF_FLOOR:g}, "
-            "which makes those intervals wide rather than unbounded."
+            Text(
+                "forecast.df_floored",
+                "Some Satterthwaite degrees of freedom fell below {floor} (the AR(1) "
+                "coefficient is poorly determined by the pre-period); they are set to {floor}, "
+                "which makes those intervals wide rather than unbounded.",
+                floor=Num(DF_FLOOR, decimals=0),
+            )
         )
     if simulated:
-        notes.append("The series is SIMULATED, not observed data.")
+        notes.append(Text("note.simulated_series", "The series is SIMULATED, not observed data."))
     return tuple(notes)
 
 
 def _diagnostics(resid: np.ndarray, y_pre: np.ndarray, rho: float | None, df: int):
-    what = "innovations" if rho is not None else "residuals"
     sst = float(np.sum((y_pre - y_pre.mean()) ** 2))
     r2 = 1 - float(resid @ resid) / sst if sst > 0 else math.nan
     rmse = math.sqrt(float(resid @ resid) / len(resid))
     diagnostics: dict[str, Diagnostic | NotApplicable] = {
-        "pre-period fit": Diagnostic(
-            "pre-period R²" + (" (of the innovations)" if rho is not None else ""),
+        Text("diag.pre_fit", "pre-period fit"): Diagnostic(
+            Text("diag.pre_r2_innovations", "pre-period R² (of the innovations)")
+            if rho is not None
+            else Text("diag.pre_r2", "pre-period R²"),
             r2,
-            note=f"RMSE {rmse:.4g}",
+            note=Text("diag.rmse", "RMSE {rmse}", rmse=Num(rmse, sig=4)),
         ),
     }
     if rho is not None:
-        diagnostics["AR(1) coefficient"] = Diagnostic(
-            "rho (REML)", rho, note="error autocorrelation modelled by feasible GLS"
+        diagnostics[Text("forecast.ar1_name", "AR(1) coefficient")] = Diagnostic(
+            Text("forecast.ar1_rho", "rho (REML)"),
+            rho,
+            note=Text("forecast.ar1_note", "error autocorrelation modelled by feasible GLS"),
         )
     lags = min(12, len(resid) // 4)
     if lags < 1 or df < 3:
-        diagnostics["residual autocorrelation"] = NotApplicable(
-            f"too few pre-period {what} ({len(resid)}) for a Ljung-Box test"
+        diagnostics[_AUTOCORRELATION] = NotApplicable(
+            Text(
+                "forecast.too_few_residuals",
+                "too few pre-period residuals ({n}) for a Ljung-Box test",
+                n=len(resid),
+            )
         )
     else:
         from statsmodels.stats.diagnostic import acorr_ljungbox
@@ -400,16 +438,27 @@ def _diagnostics(resid: np.ndarray, y_pre: np.ndarray, rho: float | None, df: in
         test = acorr_ljungbox(resid, lags=[lags])
         p = float(test["lb_pvalue"].iloc[0])
         if p >= 0.05:
-            note = f"no evidence of autocorrelation in the {what}"
+            note = Text(
+                "forecast.no_autocorrelation",
+                "no evidence of autocorrelation (reported only; it does not choose the method)",
+            )
         elif rho is not None:
-            note = "autocorrelation beyond AR(1) in the innovations: intervals may be too narrow"
+            note = Text(
+                "forecast.autocorrelation_beyond_ar1",
+                "autocorrelation beyond AR(1) in the innovations: intervals may be too narrow "
+                "(reported only; it does not choose the method)",
+            )
         else:
-            note = "autocorrelated residuals: the iid intervals are too narrow; use errors='ar1'"
-        diagnostics["residual autocorrelation"] = Diagnostic(
-            f"Ljung-Box Q({lags}) of the {what}",
+            note = Text(
+                "forecast.autocorrelation_iid",
+                "autocorrelated residuals: the iid intervals are too narrow; use errors='ar1' "
+                "(reported only; it does not choose the method)",
+            )
+        diagnostics[_AUTOCORRELATION] = Diagnostic(
+            Text("diag.ljung_box", "Ljung-Box Q({lags})", lags=lags),
             float(test["lb_stat"].iloc[0]),
             p_value=p,
             passed=p >= 0.05,
-            note=note + " (reported only; it does not choose the method)",
+            note=note,
         )
     return diagnostics

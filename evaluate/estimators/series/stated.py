@@ -23,12 +23,16 @@ from typing import TYPE_CHECKING, Any
 from evaluate.effect import EffectResult, NotApplicable, Provenance
 from evaluate.errors import SpecError
 from evaluate.inference.distributions import PointMass, SplitNormal
+from evaluate.text import Text, Unit, say
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 _NO_PRE_PERIOD = NotApplicable(
-    "the counterfactual is a stated expectation; there is no pre-period to test it against"
+    Text(
+        "stated.no_pre_period",
+        "the counterfactual is a stated expectation; there is no pre-period to test it against",
+    )
 )
 
 
@@ -84,7 +88,7 @@ class StatedExpectationResult(EffectResult):
             rel_low, rel_high = min(bounds), max(bounds)
         rows.append(
             {
-                "term": f"{self.name}: relative to counterfactual",
+                "term": Text("term.relative", "{name}: relative to counterfactual", name=self.name),
                 "estimate": self.relative_to_counterfactual,
                 "std_error": math.nan,
                 "ci_low": rel_low,
@@ -98,7 +102,9 @@ class StatedExpectationResult(EffectResult):
             p_low, p_high = persons.interval(self.alpha)
             rows.append(
                 {
-                    "term": f"{self.name}: persons",
+                    "term": Text(
+                        "term.in_unit", "{name}: {unit}", name=self.name, unit=Unit("persons")
+                    ),
                     "estimate": persons.estimate,
                     "std_error": persons.std_error,
                     "ci_low": p_low,
@@ -117,7 +123,11 @@ class StatedExpectationResult(EffectResult):
         if ax is None:
             _, ax = plt.subplots(figsize=(5.5, 4.0))
         palette = sns.color_palette("deep")
-        labels = ["baseline", "observed", "expected without intervention"]
+        labels = [
+            say(Text("plot.baseline", "baseline")),
+            say(Text("plot.observed", "observed")),
+            say(Text("plot.expected", "expected without intervention")),
+        ]
         values = [100.0, 100 * (1 + self.observed_change), 100 * (1 + self.expected_change)]
         ax.bar(labels, values, color=[palette[7], palette[0], palette[1]])
         if self.expected_range is not None:
@@ -130,8 +140,8 @@ class StatedExpectationResult(EffectResult):
                 color="0.2",
                 capsize=6,
             )
-        ax.set_ylabel("level (baseline = 100)")
-        ax.set_title(self.name)
+        ax.set_ylabel(say(Text("plot.level_index", "level (baseline = 100)")))
+        ax.set_title(say(self.name))
         return ax
 
 
@@ -181,10 +191,15 @@ def stated_expectation(
     estimate = observed - expected
     if expected_range is None:
         distribution: PointMass | SplitNormal = PointMass(estimate)
-        inference = "none: the expectation was stated without a range"
+        inference = Text(
+            "stated.inference_none", "none: the expectation was stated without a range"
+        )
         notes: tuple[str, ...] = (
-            "No uncertainty was stated for the expected change, so the effect is shown "
-            "without a confidence interval.",
+            Text(
+                "stated.note_no_range",
+                "No uncertainty was stated for the expected change, so the effect is shown "
+                "without a confidence interval.",
+            ),
         )
     else:
         if len(expected_range) != 2:
@@ -199,19 +214,25 @@ def stated_expectation(
         expectation = SplitNormal.from_range(expected, low, high)
         # effect = observed - expectation: reflect the expectation's two halves
         distribution = SplitNormal(estimate, expectation.sd_high, expectation.sd_low)
-        inference = "stated range of the expectation, read as a central 95 % range"
+        inference = Text(
+            "stated.inference_range",
+            "stated range of the expectation, read as a central 95 % range",
+        )
         notes = ()
         expected_range = (low, high)
     return StatedExpectationResult(
         name=name,
-        estimand="observed minus expected change, as a share of the baseline level",
+        estimand=Text(
+            "stated.estimand",
+            "observed minus expected change, as a share of the baseline level",
+        ),
         distribution=distribution,
-        method="Stated expectation",
+        method=Text("stated.method", "Stated expectation"),
         inference=inference,
         unit="share",
         population=population,
         alpha=alpha,
-        diagnostics={"counterfactual check": _NO_PRE_PERIOD},
+        diagnostics={Text("stated.check", "counterfactual check"): _NO_PRE_PERIOD},
         provenance=Provenance(
             spec={
                 "observed_change": observed,
@@ -248,23 +269,36 @@ def stated_effect(
     value = _finite("estimate", estimate)
     if estimate_range is None:
         distribution: PointMass | SplitNormal = PointMass(value)
-        inference = "none: the effect was stated without uncertainty"
+        inference = Text(
+            "stated.effect_inference_none", "none: the effect was stated without uncertainty"
+        )
     else:
         low, high = (_finite("estimate_range", v) for v in estimate_range)
         if not low <= value <= high or low == high:
             raise SpecError(f"estimate_range {estimate_range!r} must contain {value!r}.")
         distribution = SplitNormal.from_range(value, low, high)
-        inference = "stated range, read as a central 95 % range"
+        inference = Text(
+            "stated.effect_inference_range", "stated range, read as a central 95 % range"
+        )
     return EffectResult(
         name=name,
-        estimand="effect as stated by the source",
+        estimand=Text("stated.effect_estimand", "effect as stated by the source"),
         distribution=distribution,
-        method="Stated effect",
+        method=Text("stated.effect_method", "Stated effect"),
         inference=inference,
         unit=unit,
         population=population,
         alpha=alpha,
-        diagnostics={"design": NotApplicable("the design behind a stated effect is the source's")},
+        diagnostics={
+            Text("stated.design", "design"): NotApplicable(
+                Text("stated.design_source", "the design behind a stated effect is the source's")
+            )
+        },
         provenance=Provenance(spec={"estimate": value, "range": estimate_range}, source=source),
-        notes=("The effect is taken as stated by the source, not estimated here.",),
+        notes=(
+            Text(
+                "stated.note_as_stated",
+                "The effect is taken as stated by the source, not estimated here.",
+            ),
+        ),
     )

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaluate.effect import Diagnostic, NotApplicable
+from evaluate.effect import DesignTable, Diagnostic, NotApplicable
 from evaluate.errors import PreTrendWarning
 from evaluate.estimators.synthetic._synth_core import VFit
 from evaluate.estimators.synthetic._synth_placebo import inversion_interval, permutation_p
+from evaluate.text import Num, Text
 
 #: Pre-fit R^2 (1 - pre-MSPE / variance of the treated pre-period outcome) below
 #: which the pre-period fit is called poor and a PreTrendWarning is raised.
@@ -134,11 +135,17 @@ def diagnostics(
     mspe = float(np.mean(gap[pre] ** 2))
     r2 = 1 - mspe / var if var > 0 else math.nan
     poor = not (r2 >= POOR_FIT_R2)
-    diag["pre-period fit"] = Diagnostic(
-        "pre-period RMSPE",
+    diag[Text("diag.pre_fit", "pre-period fit")] = Diagnostic(
+        Text("synth.pre_rmspe", "pre-period RMSPE"),
         math.sqrt(mspe),
         passed=not poor,
-        note=f"pre-fit R² {r2:.3f} (poor below {POOR_FIT_R2}); V loss {main.loss:.4g}",
+        note=Text(
+            "synth.pre_fit_note",
+            "pre-fit R² {r2} (poor below {poor}); V loss {loss}",
+            r2=Num(r2, 3),
+            poor=Num(POOR_FIT_R2, 1),
+            loss=Num(main.loss, sig=4),
+        ),
     )
     if poor:
         warnings.warn(
@@ -152,11 +159,14 @@ def diagnostics(
     z = y[fit_mask]
     outside = (z[:, 0] > z[:, 1:].max(axis=1)) | (z[:, 0] < z[:, 1:].min(axis=1))
     share = float(outside.mean())
-    diag["donor pool brackets treated"] = Diagnostic(
-        "share of fit-window periods outside the donors' range",
+    diag[Text("synth.brackets", "donor pool brackets treated")] = Diagnostic(
+        Text("synth.outside_share", "share of fit-window periods outside the donors' range"),
         share,
         passed=share == 0,
-        note="treated outcome above every donor or below every donor in those periods",
+        note=Text(
+            "synth.outside_note",
+            "treated outcome above every donor or below every donor in those periods",
+        ),
     )
     if share > 0:
         warnings.warn(
@@ -166,17 +176,24 @@ def diagnostics(
             PreTrendWarning,
             stacklevel=4,
         )
-    diag["leave-one-out range"] = (
+    diag[Text("synth.loo", "leave-one-out range")] = (
         Diagnostic(
-            "range of leave-one-out estimates",
+            Text("synth.loo_range", "range of leave-one-out estimates"),
             float(loo["estimate"].max() - loo["estimate"].min()),
-            note=f"{loo['estimate'].min():.4g} to {loo['estimate'].max():.4g} "
-            f"over {len(loo)} donors left out",
+            note=Text(
+                "synth.loo_note",
+                "{low} to {high} over {n} donors left out",
+                low=Num(float(loo["estimate"].min()), sig=4),
+                high=Num(float(loo["estimate"].max()), sig=4),
+                n=len(loo),
+            ),
         )
         if len(loo) > 1
-        else NotApplicable("fewer than two donors with positive weight, or off")
+        else NotApplicable(
+            Text("synth.loo_off", "fewer than two donors with positive weight, or off")
+        )
     )
-    diag["placebo in time"] = placebo_time
+    diag[Text("synth.placebo_time", "placebo in time")] = placebo_time
     return diag
 
 
@@ -196,7 +213,7 @@ def placebo_in_time(
     """
     pre_times = times[pre]
     if placebo_time is None:
-        return NotApplicable("not requested (placebo_time=None)")
+        return NotApplicable(Text("synth.placebo_time_off", "not requested (placebo_time=None)"))
     fake = (
         pre_times[len(pre_times) - max(len(pre_times) // 3, 1)]
         if isinstance(placebo_time, str) and placebo_time == "auto"
@@ -204,7 +221,13 @@ def placebo_in_time(
     )
     fake_pre = times < fake
     if fake_pre.sum() < 2 or not (pre & ~fake_pre).any():
-        return NotApplicable(f"fake start {fake!r} leaves too few periods on either side")
+        return NotApplicable(
+            Text(
+                "synth.fake_start_short",
+                "fake start {fake} leaves too few periods on either side",
+                fake=str(fake),
+            )
+        )
     x = predictors_at(fake)
     mask = fake_pre.copy()
     if fit_window is not None:
@@ -215,10 +238,14 @@ def placebo_in_time(
     fake_gap = float(g[pre & ~fake_pre].mean())
     fake_rmspe = rmspe(g[fake_pre])
     return Diagnostic(
-        f"average gap after fake start {fake}",
+        Text("synth.fake_gap", "average gap after fake start {fake}", fake=str(fake)),
         fake_gap,
         passed=abs(fake_gap) <= 2 * fake_rmspe,
-        note=f"before the real start; should be near 0 (fit RMSPE {fake_rmspe:.4g})",
+        note=Text(
+            "synth.fake_note",
+            "before the real start; should be near 0 (fit RMSPE {rmspe})",
+            rmspe=Num(fake_rmspe, sig=4),
+        ),
     )
 
 
@@ -227,24 +254,70 @@ def notes(
 ) -> tuple[str, ...]:
     """Caveats shown next to the estimate."""
     out = [
-        "The estimate is the average post-period gap, treated minus synthetic, in the "
-        "outcome's own units.",
+        Text(
+            "synth.note_gap",
+            "The estimate is the average post-period gap, treated minus synthetic, in the "
+            "outcome's own units.",
+        ),
     ]
     if placebo and keep.sum() > 0:
         n = int(keep.sum())
         out.append(
-            "Uncertainty is not a sampling error: the p-value is the treated unit's rank "
-            f"among {n} placebo units by post/pre RMSPE ratio, (1 + number of placebos with a "
-            f"ratio at least as large) / {n + 1}, so it cannot fall below {1 / (n + 1):.3g}. "
-            "The interval holds the constant effects this test does not reject; the standard "
-            "error is the spread of the placebo average gaps."
+            Text(
+                "synth.note_placebo",
+                "Uncertainty is not a sampling error: the p-value is the treated unit's rank "
+                "among {n} placebo units by post/pre RMSPE ratio, (1 + number of placebos "
+                "with a ratio at least as large) / {n1}, so it cannot fall below {floor}. The "
+                "interval holds the constant effects this test does not reject; the standard "
+                "error is the spread of the placebo average gaps.",
+                n=n,
+                n1=n + 1,
+                floor=Num(1 / (n + 1), sig=3),
+            )
         )
     if exclude_above is not None:
         out.append(
-            f"{int((~keep).sum())} placebo(s) with pre-RMSPE above "
-            f"{exclude_above} x the treated's ({pre_rmspe:.4g}) were excluded."
+            Text(
+                "synth.note_excluded",
+                "{n} placebo(s) with pre-RMSPE above {k} x the treated's ({rmspe}) were excluded.",
+                n=int((~keep).sum()),
+                k=Num(float(exclude_above), sig=3),
+                rmspe=Num(pre_rmspe, sig=4),
+            )
         )
     return tuple(out)
+
+
+def design_tables(result: Any) -> tuple[DesignTable, ...]:
+    """What a reader of a synthetic control asks first: who makes up the synthetic
+    unit (donor weights), and how well it matches the treated unit's predictors."""
+    weights = result.weights[result.weights > 0.0005].sort_values(ascending=False)
+    tables = [
+        DesignTable(
+            title=Text("synth.weights_title", "Donor weights"),
+            frame=weights.to_frame("weight"),
+            columns=(("weight", Text("synth.weight", "weight"), "weight"),),
+            row_header=Text("synth.donor", "donor"),
+            note=Text(
+                "synth.weights_note",
+                "Donors with a weight above 0.0005; the weights sum to one.",
+            ),
+        )
+    ]
+    if len(result.balance):
+        tables.append(
+            DesignTable(
+                title=Text("synth.balance_title", "Predictor balance"),
+                frame=result.balance,
+                columns=(
+                    ("treated", Text("synth.treated", "treated"), "number"),
+                    ("synthetic", Text("synth.synthetic", "synthetic"), "number"),
+                    ("donor mean", Text("synth.donor_mean", "donor mean"), "number"),
+                ),
+                row_header=Text("synth.predictor", "predictor"),
+            )
+        )
+    return tuple(tables)
 
 
 def summary_tables(result: Any) -> list[tuple[str, pd.DataFrame]]:

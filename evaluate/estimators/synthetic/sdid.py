@@ -44,7 +44,14 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from evaluate.data.validate import check_columns, check_frame, check_no_duplicates, check_numeric
-from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
+from evaluate.effect import (
+    DesignTable,
+    Diagnostic,
+    EffectResult,
+    NotApplicable,
+    Provenance,
+    hash_frame,
+)
 from evaluate.errors import (
     DataError,
     DesignError,
@@ -54,16 +61,22 @@ from evaluate.errors import (
 )
 from evaluate.estimators.synthetic._sdid_core import fit_estimator, placebo_estimates
 from evaluate.inference.distributions import Normal, PointMass
+from evaluate.limits import check_count
 from evaluate.progress import progress
+from evaluate.text import Num, Text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 Estimator = Literal["sdid", "sc", "did"]
 _METHOD = {
-    "sdid": "Synthetic difference-in-differences (Arkhangelsky et al. 2021)",
-    "sc": "Synthetic control (synthdid form: no intercept, no time weights)",
-    "did": "Difference-in-differences (uniform weights)",
+    "sdid": Text(
+        "sdid.method_sdid", "Synthetic difference-in-differences (Arkhangelsky et al. 2021)"
+    ),
+    "sc": Text(
+        "sdid.method_sc", "Synthetic control (synthdid form: no intercept, no time weights)"
+    ),
+    "did": Text("sdid.method_did", "Difference-in-differences (uniform weights)"),
 }
 
 
@@ -121,6 +134,7 @@ def synthetic_did(
         raise SpecError(f"placebo_reps must be a non-negative integer, got {placebo_reps!r}.")
     if placebo_reps < 0 or placebo_reps == 1:
         raise SpecError(f"placebo_reps must be 0 or at least 2, got {placebo_reps!r}.")
+    check_count("placebo_reps", int(placebo_reps))
     if placebo not in ("random", "each"):
         raise SpecError(f"placebo must be 'random' or 'each', got {placebo!r}.")
     if not 0 < alpha < 1:
@@ -157,18 +171,27 @@ def synthetic_did(
         se = float(np.std(placebos, ddof=0))
         distribution: Any = Normal(tau, se)
         inference = (
-            "placebo standard error ("
-            + (
-                f"{placebos.size} random permutations of the controls, the last "
-                f"{len(treated)} treated as if treated"
-                if placebo == "random"
-                else f"each of the {placebos.size} controls once as the placebo treated unit"
+            Text(
+                "sdid.inference_random",
+                "placebo standard error ({n} random permutations of the controls, the last "
+                "{k} treated as if treated; Arkhangelsky et al. 2021, Algorithm 4); normal "
+                "interval",
+                n=int(placebos.size),
+                k=len(treated),
             )
-            + "; Arkhangelsky et al. 2021, Algorithm 4); normal interval"
+            if placebo == "random"
+            else Text(
+                "sdid.inference_each",
+                "placebo standard error (each of the {n} controls once as the placebo treated "
+                "unit; Arkhangelsky et al. 2021, Algorithm 4); normal interval",
+                n=int(placebos.size),
+            )
         )
     else:
         distribution = PointMass(tau)
-        inference = "none (placebo_reps=0, or no more controls than treated units)"
+        inference = Text(
+            "sdid.inference_none", "none (placebo_reps=0, or no more controls than treated units)"
+        )
     spec = {
         "outcome": outcome,
         "unit": unit,
@@ -274,29 +297,45 @@ def _result(y, units, times, t0, n0, fits, estimator, distribution, inference, p
     )
     n_eff = 1.0 / float(np.sum(omega**2)) if omega.any() else math.nan
     diagnostics: dict[str, Diagnostic | NotApplicable] = {
-        "pre-period fit": Diagnostic(
-            "pre-period RMSE of the shifted synthetic control",
+        Text("diag.pre_fit", "pre-period fit"): Diagnostic(
+            Text("sdid.pre_rmse", "pre-period RMSE of the shifted synthetic control"),
             float(np.sqrt(np.mean(gap[:t0] ** 2))),
-            note="treated mean minus weighted controls plus intercept, before the start",
+            note=Text(
+                "sdid.pre_note",
+                "treated mean minus weighted controls plus intercept, before the start",
+            ),
         ),
-        "effective number of controls": Diagnostic(
-            "1 / sum(omega^2)", n_eff, note=f"of {n0} controls; small means few donors carry it"
+        Text("sdid.n_eff", "effective number of controls"): Diagnostic(
+            "1 / sum(omega^2)",
+            n_eff,
+            note=Text("sdid.n_eff_note", "of {n} controls; small means few donors carry it", n=n0),
         ),
-        "estimator comparison": Diagnostic(
-            "SDID minus DiD",
+        Text("sdid.comparison", "estimator comparison"): Diagnostic(
+            Text("sdid.sdid_minus_did", "SDID minus DiD"),
             fits["sdid"][0] - fits["did"][0],
-            note=", ".join(f"{e.upper()} {fits[e][0]:.4g}" for e in _METHOD),
+            note=Text(
+                "sdid.comparison_note",
+                "SDID {sdid}, SC {sc}, DID {did}",
+                **{e: Num(fits[e][0], sig=4) for e in _METHOD},
+            ),
         ),
     }
     notes = [
-        "The estimate is the average post-period effect on the treated unit(s), in the "
-        "outcome's own units: treated minus a reweighted, intercept-shifted control average.",
+        Text(
+            "sdid.note_estimate",
+            "The estimate is the average post-period effect on the treated unit(s), in the "
+            "outcome's own units: treated minus a reweighted, intercept-shifted control "
+            "average.",
+        ),
     ]
     if placebos.size:
         notes.append(
-            "The standard error is the spread of placebo estimates (controls reassigned as "
-            "treated at random); it assumes the treated unit is exchangeable with the controls. "
-            "The bootstrap is not valid with a single treated unit."
+            Text(
+                "sdid.note_se",
+                "The standard error is the spread of placebo estimates (controls reassigned "
+                "as treated at random); it assumes the treated unit is exchangeable with the "
+                "controls. The bootstrap is not valid with a single treated unit.",
+            )
         )
         if spec["placebo"] == "random" and placebos.size < 100:
             warnings.warn(
@@ -306,13 +345,17 @@ def _result(y, units, times, t0, n0, fits, estimator, distribution, inference, p
                 stacklevel=3,
             )
     if simulated:
-        notes.append("The data are SIMULATED, not observed.")
+        notes.append(Text("note.simulated_data", "The data are SIMULATED, not observed."))
     weights = pd.Series(omega, index=pd.Index(units[:n0], name="control"), name="omega")
     time_weights = pd.Series(lam, index=pd.Index(times[:t0], name="period"), name="lambda")
     return SDIDResult(
         name=name,
-        estimand=(
-            f"average effect on {', '.join(map(str, treated_units))} over {times[t0]}-{times[-1]}"
+        estimand=Text(
+            "sdid.estimand",
+            "average effect on {units} over {first}-{last}",
+            units=", ".join(map(str, treated_units)),
+            first=str(times[t0]),
+            last=str(times[-1]),
         ),
         distribution=distribution,
         method=_METHOD[estimator],
@@ -320,7 +363,12 @@ def _result(y, units, times, t0, n0, fits, estimator, distribution, inference, p
         unit="outcome units",
         population=population
         if population != "not stated"
-        else f"{', '.join(map(str, treated_units))}; {n0} control units",
+        else Text(
+            "sdid.population",
+            "{units}; {n} control units",
+            units=", ".join(map(str, treated_units)),
+            n=n0,
+        ),
         alpha=alpha,
         periods=periods,
         diagnostics=diagnostics,
@@ -369,6 +417,24 @@ class SDIDResult(EffectResult):
     trajectory: pd.DataFrame
     start: Any
     treated_units: tuple[Any, ...]
+
+    def design_tables(self) -> tuple[DesignTable, ...]:
+        """The ten controls with the largest unit weights (omega)."""
+        top = self.unit_weights.sort_values(ascending=False, kind="stable").head(10)
+        return (
+            DesignTable(
+                title=Text("sdid.weights_title", "Largest unit weights"),
+                frame=top.to_frame("omega"),
+                columns=(("omega", Text("sdid.omega", "unit weight (omega)"), "weight"),),
+                row_header=Text("sdid.control", "control unit"),
+                note=Text(
+                    "sdid.weights_note",
+                    "The {k} largest of {n} unit weights; they sum to one.",
+                    k=len(top),
+                    n=len(self.unit_weights),
+                ),
+            ),
+        )
 
     def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
         tables = super()._summary_tables()

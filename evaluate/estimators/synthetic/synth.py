@@ -37,7 +37,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from evaluate.data.validate import check_frame
-from evaluate.effect import EffectResult, Provenance, hash_frame
+from evaluate.effect import DesignTable, EffectResult, Provenance, hash_frame
 from evaluate.errors import DataError, SpecError
 from evaluate.estimators.synthetic import _synth_report as report
 from evaluate.estimators.synthetic._synth_core import VFit, fit_weights
@@ -53,6 +53,7 @@ from evaluate.estimators.synthetic._synth_prepare import (
 from evaluate.estimators.synthetic._synth_report import POOR_FIT_R2, rmspe
 from evaluate.inference.distributions import PointMass
 from evaluate.progress import progress
+from evaluate.text import Text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -331,10 +332,11 @@ def _fit(
             placebo_ratios=table["ratio"].to_numpy()[keep],
             placebo_effects=table["avg_gap"].to_numpy()[keep],
         )
-        inference = (
-            f"placebos in space ({int(keep.sum())} donors refitted as if treated): "
-            "permutation p-value of the post/pre RMSPE ratio; interval = constant effects "
-            "not rejected by that test"
+        inference = Text(
+            "synth.inference",
+            "placebos in space ({n} donors refitted as if treated): permutation p-value of "
+            "the post/pre RMSPE ratio; interval = constant effects not rejected by that test",
+            n=int(keep.sum()),
         )
     else:
         distribution = PointMass(estimate)
@@ -347,16 +349,24 @@ def _fit(
     spec_dict = {k: v for k, v in spec.__dict__.items()}
     return SynthResult(
         name=meta["name"] or spec.outcome,
-        estimand=(
-            f"average effect on {spec.treated_unit} over {times[~pre][0]}-{times[-1]} "
-            f"(treated minus synthetic {spec.treated_unit})"
+        estimand=Text(
+            "synth.estimand",
+            "average effect on {unit} over {first}-{last} (treated minus synthetic {unit})",
+            unit=str(spec.treated_unit),
+            first=str(times[~pre][0]),
+            last=str(times[-1]),
         ),
         distribution=distribution,
-        method="Synthetic control (Abadie-Diamond-Hainmueller)",
+        method=Text("synth.method", "Synthetic control (Abadie-Diamond-Hainmueller)"),
         inference=inference,
         unit="outcome units",
         population=meta["population"]
-        or f"{spec.treated_unit}; donor pool of {len(donors)} units",
+        or Text(
+            "synth.population",
+            "{unit}; donor pool of {n} units",
+            unit=str(spec.treated_unit),
+            n=len(donors),
+        ),
         alpha=spec.alpha,
         periods=periods,
         diagnostics=diagnostics,
@@ -416,6 +426,9 @@ class SynthResult(EffectResult):
 
     def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
         return super()._summary_tables() + report.summary_tables(self)
+
+    def design_tables(self) -> tuple[DesignTable, ...]:
+        return report.design_tables(self)
 
     def _summary_header(self) -> list[tuple[str, object]]:
         head = super()._summary_header()

@@ -19,6 +19,7 @@ from evaluate.effect import Diagnostic, NotApplicable
 from evaluate.errors import DesignError, SmallSampleWarning
 from evaluate.estimators.trials._trial_inference import ols_fit
 from evaluate.inference.covariance import RegressionDesign, covariance
+from evaluate.text import Text
 
 
 def _balance(frame, arm, control, others, covariates):
@@ -39,15 +40,19 @@ def _balance(frame, arm, control, others, covariates):
                     "smd": smd,
                 }
             )
-        key = f"balance: {label} vs {control}"
+        key = Text(
+            "trial.balance_key", "balance: {arm} vs {control}", arm=str(label), control=str(control)
+        )
         if not covariates:
-            diagnostics[key] = NotApplicable("no covariates given")
+            diagnostics[key] = NotApplicable(Text("trial.no_covariates", "no covariates given"))
             continue
         sub = pd.concat([treat, ctrl])
         X = np.column_stack([np.ones(len(sub)), sub[list(covariates)].to_numpy(float)])
         d = (sub[arm] == label).to_numpy(float)
         if np.linalg.matrix_rank(X) < X.shape[1] or len(sub) <= X.shape[1] + 1:
-            diagnostics[key] = NotApplicable("covariates are collinear or too many for the sample")
+            diagnostics[key] = NotApplicable(
+                Text("trial.collinear", "covariates are collinear or too many for the sample")
+            )
             continue
         try:
             beta, resid, xtx_inv = ols_fit(X, d)
@@ -55,7 +60,9 @@ def _balance(frame, arm, control, others, covariates):
             q = len(covariates)
             F = float(beta[1:] @ np.linalg.solve(V, beta[1:]) / q)
         except (DesignError, np.linalg.LinAlgError) as err:
-            diagnostics[key] = NotApplicable(f"joint test not computable: {err}")
+            diagnostics[key] = NotApplicable(
+                Text("trial.joint_failed", "joint test not computable: {error}", error=str(err))
+            )
             continue
         p = float(stats.f.sf(F, q, len(sub) - q - 1))
         diagnostics[key] = Diagnostic(
@@ -63,7 +70,10 @@ def _balance(frame, arm, control, others, covariates):
             F,
             p,
             passed=p > 0.05,
-            note="joint HC2 F-test that the covariates do not predict assignment",
+            note=Text(
+                "trial.joint_note",
+                "joint HC2 F-test that the covariates do not predict assignment",
+            ),
         )
     table = pd.DataFrame(rows, columns=["arm", "covariate", "mean_arm", "mean_control", "smd"])
     return table, diagnostics
@@ -81,49 +91,88 @@ def _attrition(frame, outcome, arm, control, others):
     )
     table["share_missing"] = table["missing"] / table["assigned"]
     if table["missing"].sum() == 0:
-        return table, Diagnostic("attrition", 0.0, passed=True, note="no outcome is missing")
+        return table, Diagnostic(
+            Text("trial.attrition", "attrition"),
+            0.0,
+            passed=True,
+            note=Text("trial.no_missing", "no outcome is missing"),
+        )
     observed = table["assigned"] - table["missing"]
     chi2, p, _, _ = stats.chi2_contingency(np.column_stack([table["missing"], observed]))
-    note = "chi-square test that attrition does not differ by arm"
-    return table, Diagnostic("differential attrition", float(chi2), float(p), p > 0.05, note)
+    note = Text("trial.attrition_note", "chi-square test that attrition does not differ by arm")
+    name = Text("trial.differential_attrition", "differential attrition")
+    return table, Diagnostic(name, float(chi2), float(p), p > 0.05, note)
 
 
 def _labels(spec) -> tuple[str, str]:
+    lin = " with Lin (2013) covariate adjustment" if spec["adjust"] == "lin" else ""
+    blocks = " and interacted block dummies" if spec["blocks"] else ""
+    key = ("_lin" if lin else "") + ("_blocks" if blocks else "")
     if spec["cluster"]:
-        method = "Cluster-randomized trial, regression on arm dummies"
-        method += " with Lin (2013) covariate adjustment" if spec["adjust"] == "lin" else ""
-        method += " and interacted block dummies" if spec["blocks"] else ""
-        return method, "CR2 cluster-robust SE (Bell-McCaffrey), Bell-McCaffrey df"
-    if spec["adjust"] == "lin":
-        extra = " and interacted block dummies" if spec["blocks"] else ""
-        return f"Lin (2013) regression adjustment{extra}", "HC2 robust SE, n - k df"
+        return (
+            Text(
+                f"trial.method_cluster{key}",
+                f"Cluster-randomized trial, regression on arm dummies{lin}{blocks}",
+            ),
+            Text(
+                "trial.inference_cr2", "CR2 cluster-robust SE (Bell-McCaffrey), Bell-McCaffrey df"
+            ),
+        )
+    if lin:
+        return (
+            Text(f"trial.method_lin{key}", f"Lin (2013) regression adjustment{blocks}"),
+            Text("trial.inference_hc2", "HC2 robust SE, n - k df"),
+        )
     if spec["blocks"]:
-        return "Block-weighted difference in means", "Neyman variance by block (estimatr)"
-    return "Difference in means", "Neyman (= HC2) SE, Welch-Satterthwaite df"
+        return (
+            Text("trial.method_blocks", "Block-weighted difference in means"),
+            Text("trial.inference_blocks", "Neyman variance by block (estimatr)"),
+        )
+    return (
+        Text("trial.method_difference", "Difference in means"),
+        Text("trial.inference_neyman", "Neyman (= HC2) SE, Welch-Satterthwaite df"),
+    )
 
 
 def _notes(spec, attrition, codes, unit_ids, n_missing, n_others) -> list[str]:
     notes = []
     if n_missing:
         notes.append(
-            f"{n_missing} randomized units have no outcome and are excluded; the estimate "
-            "is unbiased only if attrition is unrelated to potential outcomes (see the "
-            "attrition table and test)."
+            Text(
+                "trial.note_missing",
+                "{n} randomized units have no outcome and are excluded; the estimate is "
+                "unbiased only if attrition is unrelated to potential outcomes (see the "
+                "attrition table and test).",
+                n=int(n_missing),
+            )
         )
     small = [str(a) for a, n in zip(attrition["arm"], attrition["assigned"], strict=True) if n < 30]
     if small:
         notes.append(
-            f"Arm(s) {small} have fewer than 30 units: intervals rely on small-sample t "
-            "approximations; compare with the randomization-inference results."
+            Text(
+                "trial.note_small",
+                "Arm(s) {arms} have fewer than 30 units: intervals rely on small-sample t "
+                "approximations; compare with the randomization-inference results.",
+                arms=", ".join(small),
+            )
         )
         warnings.warn(f"Small arms {small} (< 30 units).", SmallSampleWarning, stacklevel=3)
     if spec["cluster"]:
         n_clusters = len(np.unique(unit_ids))
         if n_clusters < 30:
-            notes.append(f"Only {n_clusters} clusters: cluster-robust inference is approximate.")
+            notes.append(
+                Text(
+                    "trial.note_clusters",
+                    "Only {n} clusters: cluster-robust inference is approximate.",
+                    n=int(n_clusters),
+                )
+            )
     if n_others > 1:
         notes.append(
-            "Arms' p-values are per comparison; p_holm (family-wise) and p_bh (false "
-            "discovery rate) adjust for comparing several arms with the same control."
+            Text(
+                "trial.note_multiple",
+                "Arms' p-values are per comparison; p_holm (family-wise) and p_bh (false "
+                "discovery rate) adjust for comparing several arms with the same control.",
+            )
         )
     return notes

@@ -20,15 +20,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import (
     confint_proportions_2indep,
     multinomial_proportions_confint,
-    proportion_confint,
 )
 from statsmodels.stats.proportion import (
     test_proportions_2indep as _score_test_2indep,
@@ -36,17 +34,24 @@ from statsmodels.stats.proportion import (
 
 from evaluate.effect import Diagnostic, EffectResult, Provenance
 from evaluate.errors import DataError, SpecError
+from evaluate.estimators.trials._share_distributions import (
+    _SM_METHOD,
+    BinomialShare,
+    DifferenceMethod,
+    MultinomialMethod,
+    MultinomialShare,
+    ShareDifference,
+    ShareMethod,
+    wilson_interval,
+)
 from evaluate.inference.distributions import _check_alpha
+from evaluate.text import Pct, Text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-ShareMethod = Literal["wilson", "clopper-pearson"]
-DifferenceMethod = Literal["newcombe", "score"]
-MultinomialMethod = Literal["goodman", "sison-glaz"]
 SMALL_N = 30
 SMALL_COUNT = 5
-_SM_METHOD = {"wilson": "wilson", "clopper-pearson": "beta"}
 
 
 def _count(value: Any, what: str) -> int:
@@ -68,175 +73,6 @@ def _too_small(x: int, n: int) -> bool:
     return n < SMALL_N or x < SMALL_COUNT or n - x < SMALL_COUNT
 
 
-def wilson_interval(x: int, n: int, alpha: float) -> tuple[float, float]:
-    """Wilson (1927) score interval for ``x`` successes of ``n``."""
-    z = stats.norm.ppf(1 - alpha / 2)
-    p = x / n
-    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z / (1 + z**2 / n) * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-# --------------------------------------------------------------------------- distributions
-@dataclass(frozen=True)
-class BinomialShare:
-    """Reference distribution of a share ``x / n`` (optionally times ``factor``).
-
-    Intervals are Wilson or Clopper-Pearson; p-values the score test (Wilson) or the
-    exact binomial test (Clopper-Pearson); draws come from the Jeffreys posterior
-    Beta(x + 1/2, n - x + 1/2), which carries the same uncertainty into money.
-    """
-
-    successes: int
-    n: int
-    method: ShareMethod = "wilson"
-    factor: float = 1.0
-
-    @property
-    def estimate(self) -> float:
-        return self.factor * self.successes / self.n
-
-    @property
-    def std_error(self) -> float:
-        p = self.successes / self.n
-        return abs(self.factor) * math.sqrt(p * (1 - p) / self.n)
-
-    @property
-    def label(self) -> str:
-        return "Wilson score" if self.method == "wilson" else "Clopper-Pearson exact"
-
-    def interval(self, alpha: float = 0.05) -> tuple[float, float]:
-        _check_alpha(alpha)
-        if self.method == "wilson":
-            low, high = wilson_interval(self.successes, self.n, alpha)
-        else:
-            low, high = proportion_confint(self.successes, self.n, alpha, method="beta")
-        low, high = sorted((self.factor * float(low), self.factor * float(high)))
-        return low, high
-
-    def p_value(self, null: float = 0.0) -> float:
-        p0 = null / self.factor if self.factor else math.nan
-        x, n = self.successes, self.n
-        if not 0 < p0 < 1:  # a share of exactly 0 or 1 is refuted by one counter-example
-            if p0 <= 0:
-                return 1.0 if x == 0 else 0.0
-            return 1.0 if x == n else 0.0
-        if self.method == "clopper-pearson":
-            return float(stats.binomtest(x, n, p0).pvalue)
-        z = (x / n - p0) / math.sqrt(p0 * (1 - p0) / n)
-        return float(2 * stats.norm.sf(abs(z)))
-
-    def draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return self.factor * rng.beta(self.successes + 0.5, self.n - self.successes + 0.5, n)
-
-    def scaled(self, factor: float) -> BinomialShare:
-        return replace(self, factor=self.factor * factor)
-
-
-@dataclass(frozen=True)
-class ShareDifference:
-    """Reference distribution of ``x1/n1 - x2/n2`` (times ``factor``).
-
-    Intervals: Newcombe hybrid score (from two Wilson intervals) or Miettinen-
-    Nurminen score; p-value: the score test; draws: difference of two Jeffreys
-    posteriors.
-    """
-
-    x1: int
-    n1: int
-    x2: int
-    n2: int
-    method: DifferenceMethod = "newcombe"
-    factor: float = 1.0
-
-    @property
-    def estimate(self) -> float:
-        return self.factor * (self.x1 / self.n1 - self.x2 / self.n2)
-
-    @property
-    def std_error(self) -> float:
-        p1, p2 = self.x1 / self.n1, self.x2 / self.n2
-        return abs(self.factor) * math.sqrt(p1 * (1 - p1) / self.n1 + p2 * (1 - p2) / self.n2)
-
-    @property
-    def label(self) -> str:
-        return "Newcombe hybrid score" if self.method == "newcombe" else "Miettinen-Nurminen score"
-
-    def interval(self, alpha: float = 0.05) -> tuple[float, float]:
-        _check_alpha(alpha)
-        p1, p2 = self.x1 / self.n1, self.x2 / self.n2
-        if self.method == "newcombe":
-            l1, u1 = wilson_interval(self.x1, self.n1, alpha)
-            l2, u2 = wilson_interval(self.x2, self.n2, alpha)
-            d = p1 - p2
-            low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-            high = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-        else:
-            low, high = confint_proportions_2indep(
-                self.x1, self.n1, self.x2, self.n2, method="score", compare="diff", alpha=alpha
-            )
-        low, high = sorted((self.factor * float(low), self.factor * float(high)))
-        return low, high
-
-    def p_value(self, null: float = 0.0) -> float:
-        value = null / self.factor if self.factor else math.nan
-        if (self.x1 + self.x2) in (0, self.n1 + self.n2) and value == 0:
-            return 1.0  # no variation at all: nothing contradicts "no difference"
-        res = _score_test_2indep(
-            self.x1, self.n1, self.x2, self.n2, value=value, method="score", compare="diff"
-        )
-        return float(res.pvalue)
-
-    def draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        a = rng.beta(self.x1 + 0.5, self.n1 - self.x1 + 0.5, n)
-        b = rng.beta(self.x2 + 0.5, self.n2 - self.x2 + 0.5, n)
-        return self.factor * (a - b)
-
-    def scaled(self, factor: float) -> ShareDifference:
-        return replace(self, factor=self.factor * factor)
-
-
-@dataclass(frozen=True)
-class MultinomialShare:
-    """Share of category ``index`` among ``counts`` with a simultaneous interval."""
-
-    counts: tuple[int, ...]
-    index: int
-    method: MultinomialMethod = "goodman"
-    factor: float = 1.0
-
-    @property
-    def estimate(self) -> float:
-        return self.factor * self.counts[self.index] / sum(self.counts)
-
-    @property
-    def std_error(self) -> float:
-        n, p = sum(self.counts), self.counts[self.index] / sum(self.counts)
-        return abs(self.factor) * math.sqrt(p * (1 - p) / n)
-
-    @property
-    def label(self) -> str:
-        return f"simultaneous {'Goodman' if self.method == 'goodman' else 'Sison-Glaz'}"
-
-    def interval(self, alpha: float = 0.05) -> tuple[float, float]:
-        _check_alpha(alpha)
-        ci = multinomial_proportions_confint(list(self.counts), alpha, method=self.method)
-        low, high = sorted((self.factor * ci[self.index, 0], self.factor * ci[self.index, 1]))
-        return float(low), float(high)
-
-    def p_value(self, null: float = 0.0) -> float:
-        return BinomialShare(
-            self.counts[self.index], sum(self.counts), "wilson", self.factor
-        ).p_value(null)
-
-    def draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        x, total = self.counts[self.index], sum(self.counts)
-        return self.factor * rng.beta(x + 0.5, total - x + 0.5, n)
-
-    def scaled(self, factor: float) -> MultinomialShare:
-        return replace(self, factor=self.factor * factor)
-
-
 # --------------------------------------------------------------------------- results
 @dataclass(frozen=True, kw_only=True, eq=False)
 class ShareResult(EffectResult):
@@ -252,7 +88,9 @@ class ShareResult(EffectResult):
         low, high = dist.interval(self.alpha)
         return [
             {
-                "term": f"{self.name} ({dist.label})",
+                "term": Text(
+                    "term.other_interval", "{name} ({label})", name=self.name, label=dist.label
+                ),
                 "estimate": dist.estimate,
                 "std_error": dist.std_error,
                 "ci_low": low,
@@ -286,7 +124,7 @@ class ShareDifferenceResult(EffectResult):
             low, high = share_dist.interval(self.alpha)
             rows.append(
                 {
-                    "term": f"share {label}",
+                    "term": Text("term.share_in", "share {group}", group=label),
                     "estimate": share_dist.estimate,
                     "std_error": share_dist.std_error,
                     "ci_low": low,
@@ -297,7 +135,12 @@ class ShareDifferenceResult(EffectResult):
             )
         rows.append(
             {
-                "term": f"risk ratio {self.groups[0]} / {self.groups[1]}",
+                "term": Text(
+                    "term.risk_ratio",
+                    "risk ratio {a} / {b}",
+                    a=self.groups[0],
+                    b=self.groups[1],
+                ),
                 "estimate": self.ratio,
                 "std_error": math.nan,
                 "ci_low": self.ratio_ci[0],
@@ -357,11 +200,18 @@ class OutcomeDistributionResult(EffectResult):
 
 
 # --------------------------------------------------------------------------- front doors
-def _small_note(x: int, n: int, label: str, low: float, high: float, level: float) -> str:
-    return (
-        f"Small numbers{label}: {x} of {n}. The {level:.0%} interval runs from "
-        f"{low:.1%} to {high:.1%}; numbers this small cannot support firm conclusions or "
-        "rankings between groups."
+def _small_note(x: int, n: int, group: str, low: float, high: float, level: float) -> str:
+    where = Text("shares.in_group", " in {group}", group=group) if group else ""
+    return Text(
+        "shares.small_note",
+        "Small numbers{where}: {x} of {n}. The {level} interval runs from {low} to {high}; "
+        "numbers this small cannot support firm conclusions or rankings between groups.",
+        where=where,
+        x=x,
+        n=n,
+        level=Pct(level),
+        low=Pct(low, 1),
+        high=Pct(high, 1),
     )
 
 
@@ -393,16 +243,21 @@ def share(
     notes = (_small_note(x, m, "", low, high, 1 - alpha),) if small else ()
     return ShareResult(
         name=name,
-        estimand=f"share of {population if population != 'not stated' else 'the group'}",
+        estimand=Text("shares.estimand", "share of {population}", population=population)
+        if population != "not stated"
+        else Text("shares.estimand_group", "share of the group"),
         distribution=dist,
-        method="Proportion",
-        inference=f"{dist.label} interval",
+        method=Text("shares.method", "Proportion"),
+        inference=Text("shares.inference", "{label} interval", label=dist.label),
         unit="share",
         population=population,
         alpha=alpha,
         diagnostics={
-            "sample size": Diagnostic(
-                "n", float(m), passed=not small, note="small numbers" if small else ""
+            Text("diag.sample_size", "sample size"): Diagnostic(
+                "n",
+                m,
+                passed=not small,
+                note=Text("diag.small_numbers", "small numbers") if small else "",
             )
         },
         provenance=Provenance(
@@ -455,27 +310,40 @@ def share_difference(
     fisher = stats.fisher_exact([[a, m1 - a], [b, m2 - b]])
     low, high = dist.interval(alpha)
     notes = [
-        _small_note(x, m, f" in {g}", *BinomialShare(x, m).interval(alpha), 1 - alpha)
+        _small_note(x, m, g, *BinomialShare(x, m).interval(alpha), 1 - alpha)
         for g, x, m in [(groups[0], a, m1), (groups[1], b, m2)]
         if _too_small(x, m)
     ]
     if notes and low < 0 < high:
         notes.append(
-            "The interval includes no difference: with these numbers the two "
-            "groups cannot be told apart."
+            Text(
+                "shares.no_difference",
+                "The interval includes no difference: with these numbers the two "
+                "groups cannot be told apart.",
+            )
         )
     return ShareDifferenceResult(
         name=name,
-        estimand=f"share in {groups[0]} minus share in {groups[1]}",
+        estimand=Text(
+            "shares.difference_estimand",
+            "share in {a} minus share in {b}",
+            a=groups[0],
+            b=groups[1],
+        ),
         distribution=dist,
-        method="Difference of two proportions",
-        inference=f"{dist.label} interval; score test",
+        method=Text("shares.difference_method", "Difference of two proportions"),
+        inference=Text(
+            "shares.difference_inference", "{label} interval; score test", label=dist.label
+        ),
         unit="share",
         population=population,
         alpha=alpha,
         diagnostics={
-            "Fisher exact test": Diagnostic(
-                "Fisher exact", float(fisher.statistic), float(fisher.pvalue), note="odds ratio"
+            Text("diag.fisher_test", "Fisher exact test"): Diagnostic(
+                Text("diag.fisher", "Fisher exact"),
+                float(fisher.statistic),
+                float(fisher.pvalue),
+                note=Text("diag.odds_ratio", "odds ratio"),
             )
         },
         provenance=Provenance(
@@ -531,25 +399,43 @@ def outcome_distribution(
     few = [k for k, v in zip(keys, values, strict=True) if v < SMALL_COUNT]
     if total < SMALL_N:
         notes.append(
-            f"Small numbers: only {total} people in all; shares move by "
-            f"{1 / total:.0%} per person and cannot support firm conclusions."
+            Text(
+                "shares.small_total",
+                "Small numbers: only {total} people in all; shares move by {step} per "
+                "person and cannot support firm conclusions.",
+                total=total,
+                step=Pct(1 / total),
+            )
         )
     if few:
         notes.append(
-            f"Categories {few} have fewer than {SMALL_COUNT} people: their shares "
-            "are too small to interpret, and Goodman intervals are approximate."
+            Text(
+                "shares.few_categories",
+                "Categories {few} have fewer than {small} people: their shares "
+                "are too small to interpret, and Goodman intervals are approximate.",
+                few=", ".join(few),
+                small=SMALL_COUNT,
+            )
         )
     if method == "sison-glaz" and len(values) < 7:
         notes.append(
-            "Sison-Glaz intervals are validated for 7 or more categories; with "
-            f"{len(values)} prefer method='goodman'."
+            Text(
+                "shares.sison_glaz_few",
+                "Sison-Glaz intervals are validated for 7 or more categories; with "
+                "{n} prefer method='goodman'.",
+                n=len(values),
+            )
         )
     return OutcomeDistributionResult(
         name=name or keys[0],
-        estimand=f"share of the group in each outcome, main: {keys[0]!r}",
+        estimand=Text(
+            "shares.outcome_estimand",
+            "share of the group in each outcome, main: {main}",
+            main=keys[0],
+        ),
         distribution=dist,
-        method="Multinomial outcome shares",
-        inference=f"{dist.label} intervals",
+        method=Text("shares.outcome_method", "Multinomial outcome shares"),
+        inference=Text("shares.outcome_inference", "{label} intervals", label=dist.label),
         unit="share",
         population=population,
         alpha=alpha,

@@ -40,6 +40,7 @@ import pandas as pd
 from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import (
+    DesignTable,
     Diagnostic,
     EffectResult,
     NotApplicable,
@@ -67,6 +68,7 @@ from evaluate.estimators.trials._trial_inference import (
 )
 from evaluate.estimators.trials._trial_report import _attrition, _balance, _labels, _notes
 from evaluate.inference.distributions import Distribution, StudentT
+from evaluate.text import Num, Pct, Text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -104,6 +106,32 @@ class TrialResult(EffectResult):
             tidy_row(f"{self.name} [{label} vs {self.control}]", dist, self.alpha, self.unit)
             for label, dist in self.arm_distributions[1:]
         ]
+
+    def design_tables(self) -> tuple[DesignTable, ...]:
+        """Balance: each covariate's mean by arm and the standardized difference."""
+        if self.balance.empty:
+            return ()
+        several = self.balance["arm"].nunique() > 1
+        labels = [
+            f"{arm}: {cov}" if several else str(cov)
+            for arm, cov in zip(self.balance["arm"], self.balance["covariate"], strict=True)
+        ]
+        return (
+            DesignTable(
+                title=Text("trial.balance_title", "Balance of the arms before treatment"),
+                frame=self.balance.set_index(pd.Index(labels)),
+                columns=(
+                    ("mean_arm", Text("trial.mean_arm", "mean, treated arm"), "number"),
+                    ("mean_control", Text("trial.mean_control", "mean, control"), "number"),
+                    ("smd", Text("trial.smd", "standardized difference"), "weight"),
+                ),
+                row_header=Text("trial.covariate", "covariate"),
+                note=Text(
+                    "trial.balance_note",
+                    "A standardized difference beyond ±0.1 is a visible imbalance.",
+                ),
+            ),
+        )
 
     def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
         tables = [("Effects by arm", self.by_arm.set_index("arm"))]
@@ -198,7 +226,9 @@ def trial(
     control, others = _resolve_arms(work[arm], control, arms)
     _check_assignment(work, arm, len(others) + 1, blocks, cluster)
     balance, diagnostics = _balance(work, arm, control, others, covariates)
-    attrition, diagnostics["attrition"] = _attrition(work, outcome, arm, control, others)
+    attrition, diagnostics[Text("trial.attrition", "attrition")] = _attrition(
+        work, outcome, arm, control, others
+    )
     n_missing = int(attrition["missing"].sum())
     if n_missing:
         by_arm = dict(zip(attrition["arm"], attrition["missing"], strict=True))
@@ -261,14 +291,22 @@ def trial(
         rows["ri_ci_low"] = [r[1][0] for r in ri]
         rows["ri_ci_high"] = [r[1][1] for r in ri]
         for label, (p_ri, (lo, hi)) in zip(others, ri, strict=True):
-            diagnostics[f"randomization test: {label}"] = Diagnostic(
-                "randomization test",
-                float(p_ri),
-                float(p_ri),
-                note=(
-                    f"{permutations} permutations (seed {seed}); {1 - alpha:.0%} CI by test "
-                    f"inversion [{lo:.4g}, {hi:.4g}]"
-                ),
+            diagnostics[Text("trial.ri_arm", "randomization test: {arm}", arm=str(label))] = (
+                Diagnostic(
+                    Text("trial.ri", "randomization test"),
+                    float(p_ri),
+                    float(p_ri),
+                    note=Text(
+                        "trial.ri_note",
+                        "{n} permutations (seed {seed}); {level} CI by test inversion "
+                        "[{low}, {high}]",
+                        n=int(permutations),
+                        seed=str(seed),
+                        level=Pct(1 - alpha),
+                        low=Num(lo, sig=4),
+                        high=Num(hi, sig=4),
+                    ),
+                )
             )
         if len(others) > 1:
             t_obs = _tstats(codes, y[:, None], len(others) + 1, Z)[:, 0]
@@ -277,13 +315,21 @@ def trial(
             )[:, :, 0]
             rows["p_wy"] = _westfall_young(t_obs, t_perm)
     else:
-        diagnostics["randomization test"] = NotApplicable("not requested (permutations=0)")
+        diagnostics[Text("trial.ri", "randomization test")] = NotApplicable(
+            Text("trial.ri_off", "not requested (permutations=0)")
+        )
     notes = _notes(spec, attrition, codes, unit_ids, n_missing, len(others))
     method, inference = _labels(spec)
     first = others[0]
     return TrialResult(
         name=name or outcome,
-        estimand=f"average effect of arm {first!r} vs control {control!r} on {outcome}",
+        estimand=Text(
+            "trial.estimand",
+            "average effect of arm {arm} vs control {control} on {outcome}",
+            arm=repr(first),
+            control=repr(control),
+            outcome=outcome,
+        ),
         distribution=dists[0][1],
         method=method,
         inference=inference,
@@ -307,7 +353,8 @@ def trial(
             source=source,
             simulated=simulated,
         ),
-        notes=tuple(notes) + (("The data are SIMULATED.",) if simulated else ()),
+        notes=tuple(notes)
+        + ((Text("note.simulated_short", "The data are SIMULATED."),) if simulated else ()),
         control=str(control),
         arm_distributions=dists,
         arm_table=pd.DataFrame(rows),
