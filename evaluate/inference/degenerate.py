@@ -29,9 +29,11 @@ import numpy as np
 
 from evaluate.errors import DegenerateInferenceWarning, DesignError
 
-ZERO_SE = 1e-10
+ZERO_SE = 1e-7
 """A standard error below this fraction of the outcome's spread (or of the estimate)
-is rounding noise around an exact zero."""
+is rounding noise around an exact zero (CR2's pseudo-inverse square roots amplify
+that noise to ~1e-9 relative; a real standard error this small would need some
+1e14 observations)."""
 
 
 @dataclass(frozen=True)

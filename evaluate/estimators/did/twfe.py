@@ -434,7 +434,7 @@ def twfe(
         cov = panel_covariance(index, fit, x, clusters, method, w)
     table = coefficient_table(names, fit.beta, cov, alpha, scale)
     if method == "randomization":
-        dist: Distribution = placebo_or_refusal(placebo_dist, alpha)
+        dist: Distribution = placebo_or_refusal(placebo_dist, alpha, scale)
         table.loc[0, ["std_error", "df", "ci_low", "ci_high", "p_value"]] = [
             dist.std_error, math.nan, *dist.interval(alpha), dist.p_value(0.0)
         ]  # fmt: skip
@@ -512,10 +512,13 @@ def twfe(
     )
 
 
-def placebo_or_refusal(dist: Randomization, alpha: float) -> Distribution:
+def placebo_or_refusal(dist: Randomization, alpha: float, scale: float) -> Distribution:
     """The randomization distribution, or :class:`NoInference` when too few placebo
-    assignments exist for any test at level ``alpha`` (e.g. one treated, one control unit)."""
-    reason = randomization_reason(dist.n_assignments, alpha)
+    assignments exist for any test at level ``alpha`` (e.g. one treated, one control
+    unit) or every placebo estimate equals the actual one (a constant outcome)."""
+    reason = randomization_reason(dist.n_assignments, alpha) or degenerate_reason(
+        dist.std_error, max(scale, abs(dist.estimate))
+    )
     return dist if reason is None else refuse(dist.estimate, reason, stacklevel=4)
 
 
@@ -534,7 +537,7 @@ def _inference_label(cov: CovarianceEstimate, method: str, clustered: bool, clus
         return f"wild cluster bootstrap by {cluster} (bootstrap-t)"
     if method == "randomization":
         return "randomization inference over placebo assignments to units"
-    where = f" by {cluster}, {cov.n_clusters} clusters" if clustered else ""
+    where = f" by {cluster}, {cov.n_clusters} clusters" if clustered and cov.n_clusters else ""
     return f"{method}{where}"
 
 
