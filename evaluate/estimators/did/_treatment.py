@@ -41,11 +41,16 @@ def check_absorbing(frame: pd.DataFrame, d: np.ndarray, column: str, unit: str, 
         row = order[int(np.flatnonzero(off)[0])]
         n_units = len(pd.unique(units[off]))
         raise DataError(
-            f"Treatment column {column!r} switches off in unit {frame[unit].iloc[row]!r} at "
-            f"period {frame[time].iloc[row]!r} ({n_units} unit(s) switch off). This design "
+            f"Treatment column {column!r} switches off in unit {_plain(frame[unit].iloc[row])!r} "
+            f"at period {_plain(frame[time].iloc[row])!r} ({n_units} unit(s) switch off). This "
+            "design "
             "assumes treatment, once on, stays on. Fix the coding, or pass "
             "allow_switching=True to twfe() if the treatment really ends."
         )
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 __all__ = ["binary_treatment", "check_absorbing"]

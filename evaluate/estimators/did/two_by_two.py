@@ -292,7 +292,7 @@ def did(
                 "p_value": dist_j.p_value(0.0),
             }
         )
-    dist: Distribution = coefficient_distribution(
+    dist: Distribution = placebo_dist or coefficient_distribution(
         float(beta[3]), float(se[3]), float(cov.df[3]), wild=wild, scale=scale
     )
     if placebo_dist is not None:
