@@ -55,8 +55,15 @@ class SmallSampleWarning(EvaluateWarning):
     """Too few observations for the chosen inference to be reliable."""
 
 
+class DegenerateInferenceWarning(EvaluateWarning):
+    """The design identifies the estimate but not its uncertainty (a standard error
+    of exactly 0, no residual degrees of freedom, too few placebo assignments): the
+    result reports the estimate with inference ``NotApplicable``."""
+
+
 __all__ = [
     "DataError",
+    "DegenerateInferenceWarning",
     "DesignError",
     "DroppedRowsWarning",
     "EvaluateError",

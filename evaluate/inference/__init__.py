@@ -1,4 +1,4 @@
-"""Shared inference: reference distributions, the covariance registry (HC1, HC2,
+"""Shared inference: reference distributions, the covariance registry (classical, HC1, HC2,
 CR0, CR1, CR1-stata, CR2) and the wild cluster bootstrap."""
 
 from evaluate.inference.bootstrap import wild_cluster_bootstrap

@@ -30,9 +30,9 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from evaluate.errors import SpecError
+from evaluate.errors import DesignError, SpecError
 
-CovarianceType = Literal["HC1", "HC2", "CR0", "CR1", "CR1-stata", "CR2"]
+CovarianceType = Literal["classical", "HC1", "HC2", "CR0", "CR1", "CR1-stata", "CR2"]
 """Names of the covariance conventions in :data:`COVARIANCE_ESTIMATORS`."""
 
 FEW_CLUSTERS = 30
@@ -54,6 +54,13 @@ class RegressionDesign:
     fe_nested : for each absorbed dimension, whether it is nested within the clusters.
     absorbed_groups : (n,) codes of a single absorbed one-way fixed effect; HC2 needs
         it for the leverage ``1/n_group`` the absorbed dummies add.
+    weights : (n,) analytic (regression) weights ``w``, or ``None``.  Weighted least
+        squares is least squares on rows scaled by ``sqrt(w)``, so ``x`` and ``resid``
+        must already be so scaled (and the fixed effects absorbed by *weighted*
+        demeaning); every estimator below is then the weighted one of estimatr and
+        clubSandwich (working model ``Phi = W^-1``).  Only HC2 reads ``weights``: an
+        absorbed dummy's leverage becomes ``w_i / sum_{j in group} w_j``.  ``n`` stays
+        the number of rows in every small-sample factor (estimatr, Stata ``aweight``).
     """
 
     x: np.ndarray
@@ -62,6 +69,7 @@ class RegressionDesign:
     fe_levels: tuple[int, ...] = ()
     fe_nested: tuple[bool, ...] = ()
     absorbed_groups: np.ndarray | None = None
+    weights: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.fe_levels and not self.fe_nested:
@@ -144,6 +152,17 @@ def _cluster_scores(x: np.ndarray, resid: np.ndarray, clusters: np.ndarray) -> n
     )
 
 
+def _residual_df(design: RegressionDesign, k: int, name: str) -> int:
+    """``n - K``; none left means no variance can be estimated (a typed error)."""
+    if design.n - k <= 0:
+        raise DesignError(
+            f"{name} needs residual degrees of freedom, but the {design.n} observations "
+            f"are used up by {k} parameters (e.g. one treated and one control unit in "
+            "two periods): no standard error can be estimated. Add units or periods."
+        )
+    return design.n - k
+
+
 def _require_clusters(design: RegressionDesign, name: str) -> np.ndarray:
     if design.clusters is None:
         raise SpecError(f"{name} is a cluster-robust covariance; pass cluster= (a column name).")
@@ -162,6 +181,24 @@ class CovarianceEstimator:
         raise NotImplementedError
 
 
+class Classical(CovarianceEstimator):
+    """Classical (iid, homoskedastic) OLS covariance.
+
+    ``V = s^2 M`` with ``s^2 = sum_i e_i^2 / (n - K)``, K counting every absorbed
+    fixed effect; reference ``t(n-K)``.  Equals R ``lm``/``vcov``, estimatr
+    ``se_type="classical"``, Stata's default and fixest ``"iid"``.  With weights
+    (rows scaled by ``sqrt(w)``) ``s^2 = sum_i w_i e_i^2 / (n - K)``, as ``lm(weights=)``.
+    """
+
+    name = "classical"
+
+    def compute(self, design: RegressionDesign) -> CovarianceEstimate:
+        x, e = design.x, design.resid
+        dof = _residual_df(design, design.k_full, self.name)
+        s2 = float(e @ e) / dof
+        return CovarianceEstimate(s2 * _bread(x), np.full(design.p, float(dof)), self.name)
+
+
 class HC1(CovarianceEstimator):
     """Heteroskedasticity-robust, MacKinnon-White HC1.
 
@@ -176,9 +213,9 @@ class HC1(CovarianceEstimator):
         x, e = design.x, design.resid
         m = _bread(x)
         meat = (x * (e**2)[:, None]).T @ x
-        k = design.k_full
-        cov = design.n / (design.n - k) * m @ meat @ m
-        return CovarianceEstimate(cov, np.full(design.p, float(design.n - k)), self.name)
+        dof = _residual_df(design, design.k_full, self.name)
+        cov = design.n / dof * m @ meat @ m
+        return CovarianceEstimate(cov, np.full(design.p, float(dof)), self.name)
 
 
 class HC2(CovarianceEstimator):
@@ -197,8 +234,11 @@ class HC2(CovarianceEstimator):
         m = _bread(x)
         h = np.einsum("ij,jk,ik->i", x, m, x)
         if design.absorbed_groups is not None:
-            counts = np.bincount(design.absorbed_groups)
-            h = h + 1.0 / counts[design.absorbed_groups]
+            groups = design.absorbed_groups
+            if design.weights is None:
+                h = h + 1.0 / np.bincount(groups)[groups]
+            else:
+                h = h + design.weights / np.bincount(groups, weights=design.weights)[groups]
         elif len(design.fe_levels) > 0:
             raise SpecError(
                 "HC2 needs the leverage of the absorbed fixed effects: keep all but one "
@@ -207,8 +247,8 @@ class HC2(CovarianceEstimator):
         one_minus = 1.0 - h
         w = np.where(one_minus > 1e-12, (e**2) / np.where(one_minus > 1e-12, one_minus, 1.0), 0.0)
         meat = (x * w[:, None]).T @ x
-        k = design.k_full
-        return CovarianceEstimate(m @ meat @ m, np.full(design.p, float(design.n - k)), self.name)
+        dof = _residual_df(design, design.k_full, self.name)
+        return CovarianceEstimate(m @ meat @ m, np.full(design.p, float(dof)), self.name)
 
 
 class CR0(CovarianceEstimator):
@@ -247,7 +287,7 @@ class CR1(CR0):
 
     def _scale(self, design: RegressionDesign) -> float:
         g, n = design.n_clusters, design.n
-        return g / (g - 1) * (n - 1) / (n - design.k_fixest)
+        return g / (g - 1) * (n - 1) / _residual_df(design, design.k_fixest, self.name)
 
 
 class CR1Stata(CR0):
@@ -262,7 +302,7 @@ class CR1Stata(CR0):
 
     def _scale(self, design: RegressionDesign) -> float:
         g, n = design.n_clusters, design.n
-        return g / (g - 1) * (n - 1) / (n - design.k_full)
+        return g / (g - 1) * (n - 1) / _residual_df(design, design.k_full, self.name)
 
 
 class CR2(CovarianceEstimator):
@@ -290,6 +330,8 @@ class CR2(CovarianceEstimator):
 
     def compute(self, design: RegressionDesign) -> CovarianceEstimate:
         clusters = _require_clusters(design, self.name)
+        if design.weights is not None:
+            return _cr2_weighted(design, clusters, self.n_interest)
         if design.fe_levels and not all(design.fe_nested):
             raise SpecError(
                 "CR2 with absorbed fixed effects needs them nested within the clusters; "
@@ -351,7 +393,62 @@ class CR2(CovarianceEstimator):
         return axg, aeg
 
 
+def _cr2_weighted(
+    design: RegressionDesign, clusters: np.ndarray, n_interest: int | None
+) -> CovarianceEstimate:
+    """CR2 for weighted least squares as clubSandwich computes it for ``lm(weights=)``.
+
+    clubSandwich takes regression weights as *not* inverse variances: its working
+    model is ``Phi = I`` in the original scale, so with ``H = X M X'W`` (``M =
+    (X'WX)^-1``) the adjustment is ``A_g = B_g^(+1/2)``, ``B_g = [(I - H)(I - H)']_gg
+    = I - H_gg - H_gg' + X_g M X'W^2X M X_g'``, the meat ``sum_g X_g'W_g A_g e_g
+    (.)'``, and the Satterthwaite df ``tr(Omega)^2 / tr(Omega^2)`` with ``Omega_gh =
+    u_g'u_h``, ``u_g = (I - H)' G_g``, ``G_g = W_g A_g X_g M c``.  Every fixed effect
+    must be an explicit column of ``x`` (no shortcut through absorption holds here).
+    """
+    if design.fe_levels:
+        raise SpecError(
+            "Weighted CR2 needs every fixed effect as an explicit column of x "
+            "(clubSandwich's dummies); absorbed fixed effects are not supported."
+        )
+    w = design.weights
+    root = np.sqrt(w)
+    x, e = design.x / root[:, None], design.resid / root
+    p = design.p
+    k = p if n_interest is None else min(n_interest, p)
+    m = _bread(design.x)
+    s2m = m @ ((x * (w**2)[:, None]).T @ x) @ m
+    g_count = design.n_clusters
+    scores = np.zeros((g_count, p))
+    a = np.zeros((g_count, p, k))  # X_g' G_g
+    b = np.zeros((g_count, p, k))  # X_g' W_g G_g
+    d = np.zeros((g_count, k))  # G_g' G_g (diagonal)
+    order = np.argsort(clusters, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(clusters, minlength=g_count))])
+    for g in range(g_count):
+        rows = order[bounds[g] : bounds[g + 1]]
+        xg, wg, eg = x[rows], w[rows], e[rows]
+        hgg = (xg @ m @ xg.T) * wg[None, :]
+        bmat = np.eye(len(rows)) - hgg - hgg.T + xg @ s2m @ xg.T
+        vals, vecs = np.linalg.eigh((bmat + bmat.T) / 2)
+        f = np.where(vals > _EIG_TOL, 1.0 / np.sqrt(np.where(vals > _EIG_TOL, vals, 1.0)), 0.0)
+        adj = (vecs * f) @ vecs.T
+        scores[g] = xg.T @ (wg * (adj @ eg))
+        gmat = wg[:, None] * (adj @ (xg @ m[:, :k]))
+        a[g], b[g], d[g] = xg.T @ gmat, xg.T @ (wg[:, None] * gmat), (gmat**2).sum(axis=0)
+    cov = m @ (scores.T @ scores) @ m
+    df = np.full(p, math.nan)
+    for j in range(k):
+        aj, bj = a[:, :, j], b[:, :, j]  # (G, p)
+        cross = bj @ m @ aj.T
+        omega = np.diag(d[:, j]) - cross - cross.T + aj @ s2m @ aj.T
+        frob = float(np.sum(omega * omega))
+        df[j] = np.trace(omega) ** 2 / frob if frob > 0 else math.nan
+    return CovarianceEstimate(cov, df, "CR2", g_count)
+
+
 COVARIANCE_ESTIMATORS: dict[str, type[CovarianceEstimator]] = {
+    "classical": Classical,
     "HC1": HC1,
     "HC2": HC2,
     "CR0": CR0,
@@ -484,6 +581,7 @@ __all__ = [
     "CR1",
     "CR2",
     "AUTO_RULE",
+    "Classical",
     "FEW_CLUSTERS",
     "FEW_TREATED",
     "HC1",

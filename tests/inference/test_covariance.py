@@ -204,7 +204,9 @@ def test_is_nested():
 
 
 def test_registry_names():
-    assert set(COVARIANCE_ESTIMATORS) == {"HC1", "HC2", "CR0", "CR1", "CR1-stata", "CR2"}
+    assert set(COVARIANCE_ESTIMATORS) == {
+        "classical", "HC1", "HC2", "CR0", "CR1", "CR1-stata", "CR2"
+    }
 
 
 def test_cr2_coverage_with_few_clusters():

@@ -45,6 +45,7 @@ class CSSpec:
     bootstrap: int | None = None
     bootstrap_weights: BootstrapWeights = "mammen"
     seed: int | None = None
+    weights: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +78,7 @@ class _Panel:
     used: pd.DataFrame  # long rows used (for the data hash)
     n_dropped: int
     notes: tuple[str, ...]
+    w: np.ndarray | None = None  # unit sampling weights, mean 1 (R did's weightsname)
 
 
 def _integer_valued(values: np.ndarray, column: str) -> None:
@@ -92,11 +94,17 @@ def _integer_valued(values: np.ndarray, column: str) -> None:
 def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel:
     """Validate and reshape the long panel into a balanced wide one (units x periods)."""
     cols = [spec.outcome, spec.unit, spec.time, spec.group, *spec.covariates]
+    if spec.weights is not None:
+        cols.append(spec.weights)
     check_columns(data, cols)
     if len(set(cols)) != len(cols):
         raise SpecError(f"outcome, unit, time, group and covariates must differ: {cols}.")
     for c in [spec.outcome, spec.time, spec.group, *spec.covariates]:
         check_numeric(data, c, allow_inf=c == spec.group)  # inf: never treated
+    if spec.weights is not None:
+        from evaluate.estimators.did._within import analytic_weights
+
+        analytic_weights(data, spec.weights)  # positive and finite, or a typed error
     for c in (spec.unit, spec.time, spec.group):
         if data[c].isna().any():
             hint = " Code never-treated units as 0 (or inf)." if c == spec.group else ""
@@ -212,8 +220,21 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel:
     if spec.covariates:
         x = np.empty((len(order), len(times_kept), len(spec.covariates)))
         x[r_u, r_t] = used[list(spec.covariates)].to_numpy(dtype=float)
+    w = None
+    if spec.weights is not None:
+        w_wide = np.full((n_units, n_t), np.nan)
+        w_wide[u_codes, t_idx] = frame[spec.weights].to_numpy(dtype=float)
+        w_unit = np.nanmax(w_wide, axis=1)
+        varies = np.flatnonzero(w_unit[keep] != np.nanmin(w_wide, axis=1)[keep])
+        if varies.size:
+            i = int(np.flatnonzero(keep)[varies[0]])
+            raise DataError(
+                f"Weight column {spec.weights!r} varies within unit {_item(u_labels[i])!r}; "
+                "panel weights must be constant per unit (R did takes them so)."
+            )
+        w = w_unit[order] / w_unit[order].mean()
     values, index = np.unique(cohort[order], return_inverse=True)
-    return _Panel(y, x, times_kept, index, values, used, n_dropped, tuple(notes))
+    return _Panel(y, x, times_kept, index, values, used, n_dropped, tuple(notes), w)
 
 
 def _item(v: Any) -> Any:

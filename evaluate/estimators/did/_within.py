@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from evaluate.errors import DataError, DesignError
+from evaluate.errors import DataError, DesignError, SpecError
 
 _EXACT_LIMIT = 2000  # largest fixed-effect dimension solved exactly (dense T x T system)
 
@@ -84,16 +84,24 @@ def group_mean(codes: np.ndarray, values: np.ndarray, counts: np.ndarray) -> np.
     return np.bincount(codes, weights=values, minlength=len(counts)) / counts
 
 
-def within(index: PanelIndex, columns: np.ndarray | list[np.ndarray]) -> np.ndarray:
+def within(
+    index: PanelIndex,
+    columns: np.ndarray | list[np.ndarray],
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
     """Two-way within transformation of each column; returns a new (n, q) array.
 
-    ``columns`` is an (n, q) array or a list of q arrays of length n.
+    ``columns`` is an (n, q) array or a list of q arrays of length n.  With
+    ``weights`` the projection is the weighted one (:func:`weighted_within`).
     """
     cols = (
         [columns[:, j] for j in range(columns.shape[1])]
         if isinstance(columns, np.ndarray)
         else list(columns)
     )
+    if weights is not None:
+        stacked = np.column_stack([np.asarray(c, dtype=float) for c in cols])
+        return weighted_within(index.unit, index.time, weights, stacked)
     out = np.empty((index.n, len(cols)), dtype=float, order="F")
     if index.grid:
         shape = (index.n_units, index.n_times)
@@ -135,6 +143,46 @@ def within(index: PanelIndex, columns: np.ndarray | list[np.ndarray]) -> np.ndar
     return out
 
 
+def weighted_within(
+    unit: np.ndarray, time: np.ndarray, weights: np.ndarray, columns: np.ndarray
+) -> np.ndarray:
+    """Weighted two-way within transformation of the (m, q) ``columns``.
+
+    Absorbs the larger fixed-effect dimension by weighted demeaning and solves
+    the smaller one exactly (``(V'W M_U V) g = V'W M_U x``, FWL), as
+    :func:`within` does without weights; rows may
+    repeat a unit-time pair (sub-cells).
+    """
+    big, small = unit, time
+    if int(time.max()) > int(unit.max()):
+        big, small = time, unit
+    n_big, n_small = int(big.max()) + 1, int(small.max()) + 1
+    if n_small > _EXACT_LIMIT:
+        raise DesignError(
+            f"Both fixed-effect dimensions have more than {_EXACT_LIMIT} levels; "
+            "aggregate the cells further (e.g. months instead of weeks)."
+        )
+    w_big = np.bincount(big, weights=weights, minlength=n_big)
+
+    def demean_big(x: np.ndarray) -> np.ndarray:
+        return x - (np.bincount(big, weights=weights * x, minlength=n_big) / w_big)[big]
+
+    incidence = sparse.csr_matrix((weights, (big, small)), shape=(n_big, n_small))
+    gram = np.diag(np.bincount(small, weights=weights, minlength=n_small))
+    gram -= (incidence.T @ sparse.diags(1.0 / w_big) @ incidence).toarray()
+    # Singular by one level per connected set: pseudo-inverse, tolerance far above
+    # rounding noise (as in twfe.within).
+    vals, vecs = np.linalg.eigh(gram)
+    keep = vals > 1e-9 * vals.max()
+    gram_pinv = (vecs[:, keep] / vals[keep]) @ vecs[:, keep].T
+    out = np.empty_like(columns, dtype=float)
+    for j in range(columns.shape[1]):
+        x1 = demean_big(np.asarray(columns[:, j], dtype=float))
+        gamma = gram_pinv @ np.bincount(small, weights=weights * x1, minlength=n_small)
+        out[:, j] = x1 - demean_big(gamma[small])
+    return out
+
+
 def _alternating_projections(
     index: PanelIndex, columns: np.ndarray, tol: float = 1e-11, max_iter: int = 10_000
 ) -> np.ndarray:
@@ -163,13 +211,21 @@ class WithinFit:
     y: np.ndarray  # within-transformed outcome
 
 
-def fit_within(index: PanelIndex, y: np.ndarray, x: np.ndarray, names: list[str]) -> WithinFit:
-    """Least squares of within-transformed ``y`` on within-transformed ``x``."""
-    yx = within(index, [y, *(x[:, j] for j in range(x.shape[1]))])
+def fit_within(
+    index: PanelIndex,
+    y: np.ndarray,
+    x: np.ndarray,
+    names: list[str],
+    weights: np.ndarray | None = None,
+) -> WithinFit:
+    """Least squares of within-transformed ``y`` on within-transformed ``x``
+    (weighted least squares with weighted demeaning when ``weights`` are given)."""
+    yx = within(index, [y, *(x[:, j] for j in range(x.shape[1]))], weights)
     yd, xd = yx[:, 0], yx[:, 1:]
-    xtx = xd.T @ xd
+    w = np.ones(len(y)) if weights is None else weights
+    xtx = (xd * w[:, None]).T @ xd
     scale = np.sqrt(np.maximum(np.diag(xtx), 1e-300))
-    raw = x.var(axis=0) * len(x)
+    raw = np.average((x - np.average(x, axis=0, weights=w)) ** 2, axis=0, weights=w) * w.sum()
     bad = [n for n, s, r in zip(names, scale, raw, strict=True) if s**2 <= 1e-10 * max(r, 1e-300)]
     if bad or np.linalg.matrix_rank(xtx / np.outer(scale, scale)) < xd.shape[1]:
         raise DesignError(
@@ -177,8 +233,46 @@ def fit_within(index: PanelIndex, y: np.ndarray, x: np.ndarray, names: list[str]
             "and period effects (e.g. treatment constant within every unit, or collinear "
             "regressors). A TWFE regression needs units whose treatment changes over time."
         )
-    beta = np.linalg.solve(xtx, xd.T @ yd)
+    beta = np.linalg.solve(xtx, (xd * w[:, None]).T @ yd)
+    if not np.all(np.isfinite(beta)):
+        raise DataError(
+            "The regression overflowed (an outcome or regressor near 1e308?): rescale the "
+            "outcome, e.g. to thousands, and fit again."
+        )
     return WithinFit(beta=beta, resid=yd - xd @ beta, x=xd, y=yd)
 
 
-__all__ = ["PanelIndex", "WithinFit", "fit_within", "group_mean", "panel_index", "within"]
+def analytic_weights(frame: pd.DataFrame, column: str | None) -> np.ndarray | None:
+    """The regression (analytic) weights in ``column``: finite and positive, or a typed error."""
+    if column is None:
+        return None
+    if not pd.api.types.is_numeric_dtype(frame[column]) or pd.api.types.is_bool_dtype(
+        frame[column]
+    ):
+        raise DataError(f"Weight column {column!r} must be numeric (e.g. population).")
+    w = frame[column].to_numpy(dtype=float)
+    bad = ~np.isfinite(w) | (w <= 0)
+    if bad.any():
+        raise DataError(
+            f"Weight column {column!r} must hold positive finite numbers; found "
+            f"{w[bad][0]!r} in {int(bad.sum())} row(s). Drop rows with zero weight and fix "
+            "negative or missing ones."
+        )
+    if w.max() / w.min() > 1e12:
+        raise SpecError(
+            f"Weights in {column!r} span more than 12 orders of magnitude; the fit would be "
+            "ill-conditioned. Check the column (a population in persons, not a code)."
+        )
+    return w
+
+
+__all__ = [
+    "PanelIndex",
+    "WithinFit",
+    "analytic_weights",
+    "fit_within",
+    "group_mean",
+    "panel_index",
+    "weighted_within",
+    "within",
+]

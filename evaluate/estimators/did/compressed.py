@@ -38,12 +38,12 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SpecError
+from evaluate.estimators.did._within import weighted_within
 from evaluate.estimators.did.twfe import TWFEResult, coefficient_distribution, coefficient_table
 from evaluate.inference.covariance import (
     FEW_CLUSTERS,
@@ -54,7 +54,6 @@ from evaluate.inference.covariance import (
 )
 
 Inference = Literal["CR0", "CR1", "CR1-stata", "HC1"]
-_EXACT_LIMIT = 2000  # largest fixed-effect dimension solved exactly (dense system)
 
 
 # --------------------------------------------------------------------------- cells
@@ -147,46 +146,6 @@ def cell_statistics(
 
 
 # --------------------------------------------------------------------------- engine
-def weighted_within(
-    unit: np.ndarray, time: np.ndarray, weights: np.ndarray, columns: np.ndarray
-) -> np.ndarray:
-    """Weighted two-way within transformation of the (m, q) ``columns``.
-
-    Absorbs the larger fixed-effect dimension by weighted demeaning and solves
-    the smaller one exactly (``(V'W M_U V) g = V'W M_U x``, FWL), as
-    :func:`evaluate.estimators.did.twfe.within` does without weights; rows may
-    repeat a unit-time pair (sub-cells).
-    """
-    big, small = unit, time
-    if int(time.max()) > int(unit.max()):
-        big, small = time, unit
-    n_big, n_small = int(big.max()) + 1, int(small.max()) + 1
-    if n_small > _EXACT_LIMIT:
-        raise DesignError(
-            f"Both fixed-effect dimensions have more than {_EXACT_LIMIT} levels; "
-            "aggregate the cells further (e.g. months instead of weeks)."
-        )
-    w_big = np.bincount(big, weights=weights, minlength=n_big)
-
-    def demean_big(x: np.ndarray) -> np.ndarray:
-        return x - (np.bincount(big, weights=weights * x, minlength=n_big) / w_big)[big]
-
-    incidence = sparse.csr_matrix((weights, (big, small)), shape=(n_big, n_small))
-    gram = np.diag(np.bincount(small, weights=weights, minlength=n_small))
-    gram -= (incidence.T @ sparse.diags(1.0 / w_big) @ incidence).toarray()
-    # Singular by one level per connected set: pseudo-inverse, tolerance far above
-    # rounding noise (as in twfe.within).
-    vals, vecs = np.linalg.eigh(gram)
-    keep = vals > 1e-9 * vals.max()
-    gram_pinv = (vecs[:, keep] / vals[keep]) @ vecs[:, keep].T
-    out = np.empty_like(columns, dtype=float)
-    for j in range(columns.shape[1]):
-        x1 = demean_big(np.asarray(columns[:, j], dtype=float))
-        gamma = gram_pinv @ np.bincount(small, weights=weights * x1, minlength=n_small)
-        out[:, j] = x1 - demean_big(gamma[small])
-    return out
-
-
 @dataclass(frozen=True, eq=False)
 class CellFit:
     """Weighted cell regression: coefficients, partialled regressors, cell residuals."""

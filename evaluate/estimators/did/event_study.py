@@ -32,6 +32,7 @@ from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance
 from evaluate.errors import DataError, DesignError, PreTrendWarning, SpecError
 from evaluate.estimators.did._placebo import event_study_placebo
+from evaluate.estimators.did._within import analytic_weights
 from evaluate.estimators.did.twfe import (
     Inference,
     cluster_codes,
@@ -40,9 +41,11 @@ from evaluate.estimators.did.twfe import (
     fit_within,
     panel_covariance,
     panel_index,
+    placebo_or_refusal,
     resolve_inference,
 )
 from evaluate.inference.covariance import AUTO_RULE
+from evaluate.inference.degenerate import NoInference
 from evaluate.inference.distributions import Distribution
 from evaluate.inference.randomization import Randomization, placebo_assignments
 from evaluate.text import Num, Text
@@ -143,6 +146,7 @@ def event_study(
     never_treated: Sequence[float] = (0,),
     cluster: str | None = "unit",
     inference: Inference = "auto",
+    weights: str | None = None,
     alpha: float = 0.05,
     drop_missing: bool = True,
     n_boot: int = 999,
@@ -169,6 +173,8 @@ def event_study(
         fewer than 10 treated or untreated units) the headline average comes from
         placebo reassignments of the adoption periods to other units under a constant
         effect; the event-time rows keep CR2 intervals.
+    weights : column of analytic (regression) weights (weighted least squares, as
+        :func:`~evaluate.estimators.did.twfe.twfe`; no randomization inference).
     n_boot, seed : number of random placebo assignments and their seed.
 
     Examples
@@ -195,6 +201,8 @@ def event_study(
     cols = [outcome, unit, time, cohort]
     if cluster not in (None, "unit"):
         cols.append(cluster)
+    if weights is not None:
+        cols.append(weights)
     used = list(dict.fromkeys(cols))
     check_columns(data, used)
     for c in (outcome, time):
@@ -238,9 +246,11 @@ def event_study(
         )
     index = panel_index(frame[unit], frame[time])
     y = frame[outcome].to_numpy(dtype=float)
+    w = analytic_weights(frame, weights)
+    scale = float(np.std(y))
     names = [f"event time {k}" for k in event_times]
     try:
-        fit = fit_within(index, y, x, names)
+        fit = fit_within(index, y, x, names, w)
     except DesignError as err:
         hint = (
             ""
@@ -256,20 +266,24 @@ def event_study(
     if clusters is not None:
         n_g = int(clusters.max()) + 1
         treated_by_cluster = np.bincount(clusters, weights=~never, minlength=n_g) > 0
-    placebo = clusters is index.unit and index.balanced and bin_endpoints
+    placebo = clusters is index.unit and index.balanced and bin_endpoints and w is None
     method, note = resolve_inference(inference, clusters, treated_by_cluster, placebo=placebo)
-    cov = panel_covariance(index, fit, x, clusters, "CR2" if method == "randomization" else method)
+    cov = panel_covariance(
+        index, fit, x, clusters, "CR2" if method == "randomization" else method, w
+    )
     se, df = cov.std_errors, cov.df
 
     rows = []
     for j, k in enumerate(event_times):
-        dist = coefficient_distribution(float(fit.beta[j]), float(se[j]), float(df[j]))
+        dist = coefficient_distribution(
+            float(fit.beta[j]), float(se[j]), float(df[j]), scale=scale, warn=False
+        )
         lo, hi = dist.interval(alpha)
         rows.append(
             {
                 "period": k,
                 "estimate": float(fit.beta[j]),
-                "std_error": float(se[j]),
+                "std_error": float(dist.std_error),
                 "ci_low": lo,
                 "ci_high": hi,
                 "p_value": dist.p_value(0.0),
@@ -299,7 +313,7 @@ def event_study(
     avg = float(c @ fit.beta)
     avg_se = float(np.sqrt(c @ cov.cov @ c))
     avg_df = float(np.nanmin(df[post])) if cov.method == "CR2" else float(df[post[0]])
-    distribution: Distribution = coefficient_distribution(avg, avg_se, avg_df)
+    distribution: Distribution = coefficient_distribution(avg, avg_se, avg_df, scale=scale)
     if method == "randomization":
         perms, exhaustive = placebo_assignments(treated_by_cluster, n_draws=n_boot, seed=seed)
         cohort_of_unit = np.full(index.n_units, np.nan)
@@ -307,9 +321,12 @@ def event_study(
         u, c_slope = event_study_placebo(
             index, y, t, cohort_of_unit, event_times, (-leads, lags), c, perms
         )
-        distribution = Randomization(avg, u, c_slope, exhaustive)
-        note = " ".join([note, distribution.note(alpha),
-                         "The event-time rows keep CR2 intervals (optimistic here)."])  # fmt: skip
+        distribution = placebo_or_refusal(
+            Randomization(avg, u, c_slope, exhaustive), alpha, scale
+        )
+        if isinstance(distribution, Randomization):
+            note = " ".join([note, distribution.note(alpha),
+                             "The event-time rows keep CR2 intervals (optimistic here)."])
 
     pre = (
         _pretrend_test(fit.beta, cov, event_times, alpha)
@@ -366,7 +383,9 @@ def event_study(
         ),
         distribution=distribution,
         method=Text("event_study.method", "Event study (two-way fixed effects)"),
-        inference="randomization inference over placebo adoption dates (headline); CR2 by period"
+        inference=NotApplicable(distribution.reason)
+        if isinstance(distribution, NoInference)
+        else "randomization inference over placebo adoption dates (headline); CR2 by period"
         if method == "randomization"
         else method
         if clusters is None
@@ -401,6 +420,7 @@ def event_study(
                 "never_treated": list(never_treated),
                 "cluster": cluster,
                 "inference": inference,
+                "weights": weights,
                 "method": method,
                 "alpha": alpha,
             },

@@ -91,6 +91,7 @@ def callaway_santanna(
     base_period: BasePeriod = "varying",
     anticipation: int = 0,
     covariates: tuple[str, ...] | list[str] = (),
+    weights: str | None = None,
     alpha: float = 0.05,
     bootstrap: int | None = None,
     bootstrap_weights: BootstrapWeights = "mammen",
@@ -116,6 +117,10 @@ def callaway_santanna(
     anticipation : number of periods before ``g`` in which units may already react.
     covariates : columns entering the propensity score / outcome regression, taken
         in the earlier period of each comparison (as R ``did``).
+    weights : column of sampling weights, constant within a unit (R ``did``'s
+        ``weightsname``): weighted means in every ATT(g,t) and weighted cohort shares
+        in the aggregations, with their influence functions.  Not yet combined with
+        covariates.
     alpha : 1 - confidence level.
     bootstrap : number of multiplier-bootstrap draws for uniform (sup-t) bands, or None.
     bootstrap_weights : ``"mammen"`` (R's default), ``"rademacher"`` or ``"gaussian"``
@@ -153,6 +158,7 @@ def callaway_santanna(
         bootstrap=bootstrap,
         bootstrap_weights=bootstrap_weights,
         seed=seed,
+        weights=weights,
     )
     panel = prepare_panel(check_frame(data), spec)
     gt, cells = fit_group_time(panel, spec)
@@ -173,6 +179,10 @@ def _make_spec(**kw: Any) -> CSSpec:
             raise SpecError(f"{key}={kw[key]!r} is not supported; use one of {allowed}.")
     if isinstance(kw["covariates"], str):
         raise SpecError("covariates must be a list of column names, not a single string.")
+    if kw["weights"] is not None and kw["covariates"]:
+        raise SpecError(
+            "weights with covariates are not supported yet (weighted DRDID); drop one of them."
+        )
     kw["covariates"] = tuple(kw["covariates"])
     ant = kw["anticipation"]
     if isinstance(ant, bool) or not isinstance(ant, (int, np.integer)) or ant < 0:
@@ -232,7 +242,7 @@ def fit_group_time(panel: _Panel, spec: CSSpec) -> tuple[GroupTimeEffects, _Cell
     # outcome change of every unit for every cell's comparison: Y_t - Y_base
     influence = panel.y[:, cells.t_idx] - panel.y[:, cells.b_idx]
     if panel.x is None:
-        att = _difference_in_means(influence, panel.cohort_index, cells, n)
+        att = _difference_in_means(influence, panel.cohort_index, cells, n, panel.w)
     else:
         att = np.empty(k)
         for j in range(k):
@@ -248,6 +258,7 @@ def fit_group_time(panel: _Panel, spec: CSSpec) -> tuple[GroupTimeEffects, _Cell
             draws=spec.bootstrap,
             weights=spec.bootstrap_weights,
             seed=spec.seed,
+            unit_weights=panel.w,
         )
     gt = GroupTimeEffects(
         att=att,
@@ -258,12 +269,17 @@ def fit_group_time(panel: _Panel, spec: CSSpec) -> tuple[GroupTimeEffects, _Cell
         cohort_values=panel.cohort_values,
         boot_cells=boot_cells,
         boot_cohort=boot_cohort,
+        unit_weights=panel.w,
     )
     return gt, cells
 
 
 def _difference_in_means(
-    delta: np.ndarray, cohort_index: np.ndarray, cells: _Cells, n: int
+    delta: np.ndarray,
+    cohort_index: np.ndarray,
+    cells: _Cells,
+    n: int,
+    w: np.ndarray | None = None,
 ) -> np.ndarray:
     """ATT = mean change of the cohort - mean change of the controls, in place IF.
 
@@ -271,11 +287,15 @@ def _difference_in_means(
     influence function ``n/n_g (dY - m_g)`` for the cohort's units,
     ``-n/n_C (dY - m_C)`` for the controls and 0 otherwise: DRDID's IF with an
     intercept only (dr, ipw and reg coincide), rescaled by ``n/n1`` as in R did.
+    With weights ``w`` the means are weighted and a unit's IF is ``n w_i / W_g (dY -
+    m_g)`` (DRDID's ``reg_did_panel`` with ``i.weights``; ``W_g`` the cohort's weight).
     """
     n_c = len(cells.control)
     starts = np.searchsorted(cohort_index, np.arange(n_c))
-    counts = np.bincount(cohort_index, minlength=n_c).astype(float)
-    sums = np.add.reduceat(delta, starts, axis=0)  # C x K
+    sizes = np.bincount(cohort_index, minlength=n_c)
+    counts = sizes.astype(float) if w is None else np.add.reduceat(w, starts)
+    weighted = delta if w is None else delta * w[:, None]
+    sums = np.add.reduceat(weighted, starts, axis=0)  # C x K
     k = np.arange(delta.shape[1])
     n_g = counts[cells.g_code]
     mean_g = sums[cells.g_code, k] / n_g
@@ -286,9 +306,9 @@ def _difference_in_means(
     shift = np.where(treated, mean_g, mean_c)
     scale = np.where(treated, n / n_g, np.where(cells.control, -n / n_ctrl, 0.0))
     for c in range(n_c):
-        block = slice(starts[c], starts[c] + int(counts[c]))
+        block = slice(starts[c], starts[c] + int(sizes[c]))
         delta[block] -= shift[c]
-        delta[block] *= scale[c]
+        delta[block] *= scale[c] if w is None else scale[c] * w[block, None]
     return mean_g - mean_c
 
 

@@ -59,6 +59,7 @@ class GroupTimeEffects:
     cohort_values: np.ndarray
     boot_cells: np.ndarray | None = None
     boot_cohort: np.ndarray | None = None
+    unit_weights: np.ndarray | None = None  # sampling weights, mean 1 (R did's weightsname)
 
     @property
     def n(self) -> int:
@@ -67,6 +68,23 @@ class GroupTimeEffects:
     @property
     def cohort_counts(self) -> np.ndarray:
         return np.bincount(self.cohort_index, minlength=len(self.cohort_values))
+
+    @property
+    def cohort_mass(self) -> np.ndarray:
+        """Units per cohort, weighted (R's ``n * pg``); the counts without weights."""
+        if self.unit_weights is None:
+            return self.cohort_counts.astype(float)
+        return np.bincount(
+            self.cohort_index, weights=self.unit_weights, minlength=len(self.cohort_values)
+        )
+
+    def cohort_terms(self, alpha: np.ndarray) -> np.ndarray:
+        """Per-unit influence of the estimated cohort shares, ``w_i * alpha[cohort_i]``
+        (with weights the indicator of R's ``wif`` becomes ``w_i 1{G_i = g}``)."""
+        out = alpha[self.cohort_index]
+        if self.unit_weights is not None:
+            out = out * self.unit_weights.reshape((-1,) + (1,) * (out.ndim - 1))
+        return out
 
     def std_errors(self, influence: np.ndarray) -> np.ndarray:
         """R's ``getSE``: ``sqrt(mean(IF^2) / n)``; tiny SEs (fixed cells) are NaN."""
@@ -83,6 +101,7 @@ def multiplier_draws(
     draws: int,
     weights: BootstrapWeights,
     seed: int | None,
+    unit_weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Multiplier-bootstrap deviations of every column of ``influence``.
 
@@ -106,7 +125,7 @@ def multiplier_draws(
     rng = np.random.default_rng(seed)
     n, k = influence.shape
     onehot = np.zeros((n, n_cohorts))
-    onehot[np.arange(n), cohort_index] = 1.0
+    onehot[np.arange(n), cohort_index] = 1.0 if unit_weights is None else unit_weights
     if weights == "gaussian":
         stacked = np.hstack([influence, onehot]) / n
         gram = stacked.T @ stacked
@@ -204,7 +223,7 @@ def _shares_term(gt: GroupTimeEffects, codes: np.ndarray, values: np.ndarray) ->
     ``pg_j / sum(pg)`` with ``pg`` the estimated cohort shares; this is the
     influence of estimating them (numerator ``if1`` and denominator ``if2``).
     """
-    pg = gt.cohort_counts[codes] / gt.n
+    pg = gt.cohort_mass[codes] / gt.n
     total = pg.sum()
     indicator = (np.arange(len(gt.cohort_values))[:, None] == codes[None, :]).astype(float)
     if1 = (indicator - pg) / total
@@ -219,7 +238,7 @@ def _codes(gt: GroupTimeEffects, cohorts: np.ndarray) -> np.ndarray:
 def _weighted(gt: GroupTimeEffects, cells: np.ndarray) -> _Linear:
     """Cells averaged with weights proportional to cohort size, shares estimated."""
     codes = _codes(gt, gt.group[cells])
-    pg = gt.cohort_counts[codes] / gt.n
+    pg = gt.cohort_mass[codes] / gt.n
     weights = np.zeros(len(gt.att))
     weights[cells] = pg / pg.sum()
     return _Linear(weights, _shares_term(gt, codes, gt.att[cells]))
@@ -258,7 +277,7 @@ def aggregate_parts(
             raise SpecError("No post-treatment ATT(g,t) to aggregate; check max_e.")
         codes = _codes(gt, np.array([c for c, _ in parts]))
         att_g = np.array([p.weights @ gt.att for _, p in parts])
-        overall = _mean_of([p for _, p in parts], gt.cohort_counts[codes].astype(float))
+        overall = _mean_of([p for _, p in parts], gt.cohort_mass[codes])
         # the cohort shares weighting the groups are estimated too (R's wif over glist)
         overall = _Linear(overall.weights, overall.cohort_term + _shares_term(gt, codes, att_g))
         return overall, parts
@@ -290,7 +309,7 @@ def evaluate_parts(
     w = np.column_stack([p.weights for p in parts])
     alpha = np.column_stack([p.cohort_term for p in parts])
     estimate = gt.att @ w
-    influence = gt.influence @ w + alpha[gt.cohort_index]
+    influence = gt.influence @ w + gt.cohort_terms(alpha)
     return estimate, influence, gt.std_errors(influence)
 
 

@@ -26,11 +26,13 @@ import pandas as pd
 
 from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
-from evaluate.effect import EffectResult, Provenance, hash_frame
+from evaluate.effect import EffectResult, NotApplicable, Provenance, hash_frame
 from evaluate.errors import DesignError, SpecError
+from evaluate.estimators.did._treatment import binary_treatment, check_absorbing
 from evaluate.estimators.did._within import (
     PanelIndex,
     WithinFit,
+    analytic_weights,
     fit_within,
     group_mean,
     panel_index,
@@ -47,18 +49,21 @@ from evaluate.inference.covariance import (
     covariance,
     is_nested,
 )
+from evaluate.inference.degenerate import (
+    NoInference,
+    degenerate_reason,
+    randomization_reason,
+    refuse,
+)
 from evaluate.inference.distributions import DF_FLOOR, Distribution, Empirical, Normal, StudentT
 from evaluate.inference.randomization import Randomization, placebo_assignments
 from evaluate.text import Text
 
 Inference = Literal[
-    "auto", "HC1", "HC2", "CR0", "CR1", "CR1-stata", "CR2", "wild", "randomization"
+    "auto", "classical", "HC1", "HC2", "CR0", "CR1", "CR1-stata", "CR2", "wild", "randomization"
 ]
 
 _MAX_EXPLICIT = 500  # largest number of explicit time dummies for HC2 / CR2
-
-
-
 
 
 def panel_covariance(
@@ -67,9 +72,15 @@ def panel_covariance(
     x_raw: np.ndarray,
     clusters: np.ndarray | None,
     method: str,
+    weights: np.ndarray | None = None,
 ) -> CovarianceEstimate:
-    """Covariance of the within coefficients under ``method`` (unit + time FE absorbed)."""
+    """Covariance of the within coefficients under ``method`` (unit + time FE absorbed).
+
+    With analytic ``weights`` the rows enter scaled by ``sqrt(w)`` after weighted
+    demeaning (see :class:`~evaluate.inference.covariance.RegressionDesign`).
+    """
     k = fit.x.shape[1]
+    root = None if weights is None else np.sqrt(weights)
     if method in ("HC2", "CR2"):
         if clusters is not None and not is_nested(index.unit, clusters) and method == "CR2":
             raise SpecError(
@@ -82,23 +93,37 @@ def panel_covariance(
                 f"an {index.n} x {index.n_times} matrix, too large here. Use CR1 (or HC1); "
                 "with this many clusters the small-sample refinement matters little."
             )
+        if weights is not None and method == "CR2":
+            return _weighted_cr2(index, fit, x_raw, clusters, weights)
         # Time effects explicit, unit effects absorbed (FWL): same coefficients and
         # residuals, and the leverage the estimators need is now computable.
         dummies = np.zeros((index.n, index.n_times - 1))
         rows = np.flatnonzero(index.time > 0)
         dummies[rows, index.time[rows] - 1] = 1.0
         z = np.column_stack([x_raw, dummies])
-        means = np.stack(
-            [group_mean(index.unit, z[:, j], index.unit_counts) for j in range(z.shape[1])], 1
-        )
+        if weights is None:
+            means = np.stack(
+                [group_mean(index.unit, z[:, j], index.unit_counts) for j in range(z.shape[1])], 1
+            )
+        else:
+            w_unit = np.bincount(index.unit, weights=weights, minlength=index.n_units)
+            means = np.stack(
+                [
+                    np.bincount(index.unit, weights=weights * z[:, j], minlength=index.n_units)
+                    / w_unit
+                    for j in range(z.shape[1])
+                ],
+                1,
+            )
         z -= means[index.unit]
         design = RegressionDesign(
-            x=z,
-            resid=fit.resid,
+            x=z if root is None else z * root[:, None],
+            resid=fit.resid if root is None else fit.resid * root,
             clusters=clusters if method == "CR2" else None,
             fe_levels=(index.n_units,),
             fe_nested=(True,) if method == "CR2" else (False,),
             absorbed_groups=index.unit,
+            weights=weights,
         )
         est = covariance(design, method, n_interest=k)  # type: ignore[arg-type]
         return CovarianceEstimate(est.cov[:k, :k], est.df[:k], est.method, est.n_clusters)
@@ -109,13 +134,41 @@ def panel_covariance(
     else:
         nested = (is_nested(index.unit, clusters), is_nested(index.time, clusters))
     design = RegressionDesign(
-        x=fit.x,
-        resid=fit.resid,
+        x=fit.x if root is None else fit.x * root[:, None],
+        resid=fit.resid if root is None else fit.resid * root,
         clusters=clusters,
         fe_levels=(index.n_units, index.n_times),
         fe_nested=nested,
+        weights=weights,
     )
     return covariance(design, method)  # type: ignore[arg-type]
+
+
+def _weighted_cr2(
+    index: PanelIndex,
+    fit: WithinFit,
+    x_raw: np.ndarray,
+    clusters: np.ndarray,
+    weights: np.ndarray,
+) -> CovarianceEstimate:
+    """Weighted CR2 (clubSandwich's convention) with unit and period dummies explicit."""
+    if index.n_units + index.n_times > _MAX_EXPLICIT * 4 or index.n * index.n_units > 5e7:
+        raise SpecError(
+            f"Weighted CR2 needs all {index.n_units} unit and {index.n_times} period effects as "
+            "explicit columns, too large here; use CR1 (or CR1-stata) with weights."
+        )
+    k = x_raw.shape[1]
+    z = np.zeros((index.n, k + index.n_units + index.n_times - 1))
+    z[:, :k] = x_raw
+    z[np.arange(index.n), k + index.unit] = 1.0
+    rows = np.flatnonzero(index.time > 0)
+    z[rows, k + index.n_units + index.time[rows] - 1] = 1.0
+    root = np.sqrt(weights)
+    design = RegressionDesign(
+        x=z * root[:, None], resid=fit.resid * root, clusters=clusters, weights=weights
+    )
+    est = covariance(design, "CR2", n_interest=k)
+    return CovarianceEstimate(est.cov[:k, :k], est.df[:k], est.method, est.n_clusters)
 
 
 def resolve_inference(
@@ -161,8 +214,19 @@ def coefficient_distribution(
     df: float,
     *,
     wild: dict[str, Any] | None = None,
+    scale: float | None = None,
+    warn: bool = True,
 ) -> Distribution:
-    """Student-t (finite df), normal (infinite df) or a bootstrap-t distribution."""
+    """Student-t (finite df), normal (infinite df) or a bootstrap-t distribution.
+
+    With ``scale`` (the outcome's spread) a standard error that is exactly zero, or
+    not finite, gives :class:`~evaluate.inference.degenerate.NoInference` (and a
+    warning when ``warn``): :mod:`evaluate.inference.degenerate`.
+    """
+    if scale is not None and wild is None:
+        reason = degenerate_reason(se, max(scale, abs(estimate)), df)
+        if reason is not None:
+            return refuse(estimate, reason, stacklevel=4) if warn else NoInference(estimate, reason)
     if wild is not None:
         # Symmetrised bootstrap-t draws, so that the percentile interval and the
         # p-value of the distribution agree with the symmetric WCR test.
@@ -213,19 +277,26 @@ class TWFEResult(EffectResult):
 
 
 def coefficient_table(
-    names: list[str], beta: np.ndarray, cov: CovarianceEstimate, alpha: float
+    names: list[str],
+    beta: np.ndarray,
+    cov: CovarianceEstimate,
+    alpha: float,
+    scale: float | None = None,
 ) -> pd.DataFrame:
-    """One row per coefficient: estimate, SE, df, CI and p-value under ``cov``."""
+    """One row per coefficient: estimate, SE, df, CI and p-value under ``cov``
+    (NaN where the SE is degenerate, given the outcome's ``scale``)."""
     se = cov.std_errors
     rows = []
     for j, name in enumerate(names):
-        dist = coefficient_distribution(float(beta[j]), float(se[j]), float(cov.df[j]))
+        dist = coefficient_distribution(
+            float(beta[j]), float(se[j]), float(cov.df[j]), scale=scale, warn=False
+        )
         low, high = dist.interval(alpha)
         rows.append(
             {
                 "term": name,
                 "estimate": float(beta[j]),
-                "std_error": float(se[j]),
+                "std_error": float(dist.std_error),
                 "df": float(cov.df[j]),
                 "ci_low": low,
                 "ci_high": high,
@@ -255,6 +326,8 @@ def twfe(
     covariates: tuple[str, ...] | list[str] = (),
     cluster: str | None = "unit",
     inference: Inference = "auto",
+    weights: str | None = None,
+    allow_switching: bool = False,
     alpha: float = 0.05,
     drop_missing: bool = True,
     n_boot: int = 999,
@@ -266,7 +339,8 @@ def twfe(
     Parameters
     ----------
     data : long panel, one row per unit and period (never modified).
-    outcome, unit, time, treatment : column names; ``treatment`` is numeric (usually 0/1).
+    outcome, unit, time, treatment : column names; ``treatment`` holds 0/1 (or
+        True/False): any other value is a :class:`~evaluate.errors.DataError`.
     covariates : further time-varying regressors.
     cluster : column to cluster on (``"unit"`` = the unit column) or ``None`` for
         heteroskedasticity-robust errors.
@@ -276,6 +350,14 @@ def twfe(
         by unit) or ``"auto"``: randomization with fewer than 10 treated (or untreated)
         units, else CR2 with fewer than 30 clusters, treated or control clusters, else
         CR1; HC2 without clusters (``inference_rule`` and the notes say which and why).
+        ``"classical"`` gives iid OLS standard errors.  A standard error the design
+        makes exactly zero is refused (:mod:`evaluate.inference.degenerate`).
+    weights : column of analytic (regression) weights, e.g. population: weighted
+        least squares with weighted fixed effects; every covariance is the weighted
+        one (estimatr / clubSandwich), ``n`` in small-sample factors counts rows.
+    allow_switching : ``False`` (default) requires an absorbing treatment (once on,
+        on for good) and names the first unit and period where it switches off;
+        ``True`` admits treatments that end.
     alpha : 1 - confidence level.
     drop_missing : drop (and count, and warn about) rows with missing values;
         ``False`` raises instead.
@@ -296,6 +378,8 @@ def twfe(
     cols = [outcome, unit, time, treatment, *covariates]
     if cluster not in (None, "unit"):
         cols.append(cluster)
+    if weights is not None:
+        cols.append(weights)
     check_columns(data, dict.fromkeys(cols))
     for c in (outcome, treatment, *covariates):
         check_numeric(data, c)
@@ -310,16 +394,23 @@ def twfe(
             f"{index.n_times} periods."
         )
     y = frame[outcome].to_numpy(dtype=float)
-    x = frame[[treatment, *covariates]].to_numpy(dtype=float)
+    d = binary_treatment(frame, treatment)
+    if not allow_switching:
+        check_absorbing(frame, d, treatment, unit, time)
+    w = analytic_weights(frame, weights)
+    x = np.column_stack([d, frame[list(covariates)].to_numpy(dtype=float)])
     names = [treatment, *covariates]
-    fit = fit_within(index, y, x, names)
+    fit = fit_within(index, y, x, names, w)
+    scale = float(np.std(y))
     clusters = cluster_codes(frame, cluster, unit, index)
     treated_by_cluster = None
     if clusters is not None:
         n_g = int(clusters.max()) + 1
         treated_by_cluster = np.bincount(clusters, weights=(x[:, 0] != 0), minlength=n_g) > 0
-    placebo = clusters is index.unit and index.balanced
+    placebo = clusters is index.unit and index.balanced and w is None
     method, note = resolve_inference(inference, clusters, treated_by_cluster, placebo=placebo)
+    if w is not None and method == "wild":
+        raise SpecError("inference='wild' is not available with weights; use CR2 or CR1.")
     wild = None
     if method == "randomization":
         from evaluate.estimators.did._placebo import twfe_placebo  # builds on this module
@@ -340,17 +431,18 @@ def twfe(
             f"p = {boot.p_value:.4g}, test-inversion interval [{boot.ci[0]:.4g}, {boot.ci[1]:.4g}]."
         )
     else:
-        cov = panel_covariance(index, fit, x, clusters, method)
-    table = coefficient_table(names, fit.beta, cov, alpha)
+        cov = panel_covariance(index, fit, x, clusters, method, w)
+    table = coefficient_table(names, fit.beta, cov, alpha, scale)
     if method == "randomization":
-        dist: Distribution = placebo_dist
+        dist: Distribution = placebo_or_refusal(placebo_dist, alpha, scale)
         table.loc[0, ["std_error", "df", "ci_low", "ci_high", "p_value"]] = [
             dist.std_error, math.nan, *dist.interval(alpha), dist.p_value(0.0)
         ]  # fmt: skip
     else:
         dist = coefficient_distribution(
-            float(fit.beta[0]), float(cov.std_errors[0]), float(cov.df[0]), wild=wild
-        )
+            float(fit.beta[0]), float(cov.std_errors[0]), float(cov.df[0]), wild=wild,
+            scale=scale,
+        )  # fmt: skip
     notes = [note] if note else []
     singletons = int((index.unit_counts == 1).sum())
     if singletons:
@@ -377,7 +469,9 @@ def twfe(
         ),
         distribution=dist,
         method=Text("twfe.method", "Two-way fixed effects regression"),
-        inference=_inference_label(cov, method, clusters is not None, cluster),
+        inference=inference_label(
+            dist, _inference_label(cov, method, clusters is not None, cluster)
+        ),
         unit="outcome units",
         population=Text(
             "twfe.population",
@@ -396,6 +490,8 @@ def twfe(
                 "covariates": list(covariates),
                 "cluster": cluster,
                 "inference": inference,
+                "weights": weights,
+                "allow_switching": allow_switching,
                 "method": method,
                 "alpha": alpha,
                 "n_boot": n_boot,
@@ -416,6 +512,21 @@ def twfe(
     )
 
 
+def placebo_or_refusal(dist: Randomization, alpha: float, scale: float) -> Distribution:
+    """The randomization distribution, or :class:`NoInference` when too few placebo
+    assignments exist for any test at level ``alpha`` (e.g. one treated, one control
+    unit) or every placebo estimate equals the actual one (a constant outcome)."""
+    reason = randomization_reason(dist.n_assignments, alpha) or degenerate_reason(
+        dist.std_error, max(scale, abs(dist.estimate))
+    )
+    return dist if reason is None else refuse(dist.estimate, reason, stacklevel=4)
+
+
+def inference_label(dist: Distribution, label: Any) -> Any:
+    """``label``, or a :class:`~evaluate.effect.NotApplicable` saying why inference was refused."""
+    return NotApplicable(dist.reason) if isinstance(dist, NoInference) else label
+
+
 def data_fingerprint(frame: pd.DataFrame, columns: list[str]) -> tuple[str, str]:
     """SHA-256 of the data used (:func:`evaluate.effect.hash_frame`), and its method."""
     return hash_frame(frame[columns]), "hash_frame"
@@ -426,7 +537,7 @@ def _inference_label(cov: CovarianceEstimate, method: str, clustered: bool, clus
         return f"wild cluster bootstrap by {cluster} (bootstrap-t)"
     if method == "randomization":
         return "randomization inference over placebo assignments to units"
-    where = f" by {cluster}, {cov.n_clusters} clusters" if clustered else ""
+    where = f" by {cluster}, {cov.n_clusters} clusters" if clustered and cov.n_clusters else ""
     return f"{method}{where}"
 
 

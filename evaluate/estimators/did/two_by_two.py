@@ -14,7 +14,7 @@ table is kept in the result and shown in its summary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,9 +25,22 @@ from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import EffectResult, Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SpecError
 from evaluate.estimators.did._placebo import did_placebo
-from evaluate.estimators.did.twfe import Inference, coefficient_distribution, resolve_inference
+from evaluate.estimators.did._treatment import binary_treatment
+from evaluate.estimators.did._within import analytic_weights
+from evaluate.estimators.did.twfe import (
+    Inference,
+    coefficient_distribution,
+    inference_label,
+    placebo_or_refusal,
+    resolve_inference,
+)
 from evaluate.inference.bootstrap import wild_cluster_bootstrap
-from evaluate.inference.covariance import AUTO_RULE, RegressionDesign, covariance
+from evaluate.inference.covariance import (
+    AUTO_RULE,
+    CovarianceEstimate,
+    RegressionDesign,
+    covariance,
+)
 from evaluate.inference.distributions import Distribution
 from evaluate.inference.randomization import Randomization, placebo_assignments
 from evaluate.text import Text
@@ -120,6 +133,7 @@ def did(
     covariates: tuple[str, ...] | list[str] = (),
     cluster: str | None = "unit",
     inference: Inference = "auto",
+    weights: str | None = None,
     alpha: float = 0.05,
     drop_missing: bool = True,
     n_boot: int = 999,
@@ -142,7 +156,11 @@ def did(
     inference : covariance convention, ``"wild"``, ``"randomization"`` (placebo
         reassignments of the treated group to other units; ``cluster="unit"``) or
         ``"auto"`` (:data:`~evaluate.inference.covariance.AUTO_RULE`; HC2 without
-        clusters).
+        clusters); ``"classical"`` for iid OLS errors.  A standard error the design
+        makes exactly zero (or too few placebo assignments) is refused:
+        :mod:`evaluate.inference.degenerate`.
+    weights : column of analytic (regression) weights, e.g. population; the means
+        table and the regression become weighted (weighted least squares).
     alpha : 1 - confidence level.
     drop_missing : drop, count and warn about rows with missing values.
     n_boot, seed : draws and seed of the wild bootstrap or the random placebo assignments.
@@ -162,6 +180,8 @@ def did(
     cols = [outcome, unit, time, treated, *([post] if post else []), *covariates]
     if cluster not in (None, "unit"):
         cols.append(cluster)
+    if weights is not None:
+        cols.append(weights)
     used = list(dict.fromkeys(cols))
     check_columns(data, used)
     for c in (outcome, *covariates):
@@ -177,7 +197,9 @@ def did(
             f"Several rows share the same {unit} and {time} (first: {first}); "
             "aggregate them or remove the duplicates."
         )
-    g = _binary(frame, treated)
+    g = binary_treatment(frame, treated)
+    w = analytic_weights(frame, weights)
+    wt = np.ones(len(frame)) if w is None else w
     if post is None:
         periods = np.sort(frame[time].unique())
         if len(periods) != 2:
@@ -196,18 +218,26 @@ def did(
             "at different times use twfe() or event_study()."
         )
     y = frame[outcome].to_numpy(dtype=float)
-    means = _means_table(y, g, p)
+    means = _means_table(y, g, p, wt)
 
     x = np.column_stack([np.ones(len(y)), g, p, g * p, frame[list(covariates)].to_numpy(float)])
     names = ["(intercept)", treated, "post", f"{treated}:post", *covariates]
-    xtx = x.T @ x
+    xtx = (x * wt[:, None]).T @ x
     if np.linalg.matrix_rank(xtx) < x.shape[1]:
         raise DesignError(
             "The regressors are collinear (a covariate is constant or duplicates "
             "the group or period indicator); drop it."
         )
-    beta = np.linalg.solve(xtx, x.T @ y)
+    beta = np.linalg.solve(xtx, (x * wt[:, None]).T @ y)
+    if not np.all(np.isfinite(beta)):
+        raise DataError(
+            f"The regression overflowed (values of {outcome!r} near 1e308?): rescale the "
+            "outcome, e.g. to thousands, and fit again."
+        )
     resid = y - x @ beta
+    root = np.sqrt(wt)
+    design = RegressionDesign(x=x * root[:, None], resid=resid * root, clusters=None, weights=w)
+    scale = float(np.std(y))
 
     clusters = None
     treated_by_cluster = None
@@ -216,20 +246,26 @@ def did(
         clusters = pd.factorize(frame[col])[0].astype(np.intp)
         n_g = int(clusters.max()) + 1
         treated_by_cluster = np.bincount(clusters, weights=g, minlength=n_g) > 0
-    placebo = cluster in ("unit", unit)
+    placebo = cluster in ("unit", unit) and w is None
     method, note = resolve_inference(inference, clusters, treated_by_cluster, placebo=placebo)
+    if w is not None and method == "wild":
+        raise SpecError("inference='wild' is not available with weights; use CR2 or CR1.")
+    design = replace(design, clusters=clusters)
     wild = None
     placebo_dist = None
     if method == "randomization":
         perms, exhaustive = placebo_assignments(treated_by_cluster, n_draws=n_boot, seed=seed)
         cov_x = frame[list(covariates)].to_numpy(float)
         u, c = did_placebo(clusters, g, p, y, cov_x, perms)
-        placebo_dist = Randomization(float(beta[3]), u, c, exhaustive)
-        cov = covariance(RegressionDesign(x=x, resid=resid, clusters=clusters), "CR2")
-        note = " ".join(filter(None, [note, placebo_dist.note(alpha)]))
+        placebo_dist = placebo_or_refusal(
+            Randomization(float(beta[3]), u, c, exhaustive), alpha, scale
+        )
+        cov = _covariance_or_nan(design, "CR2")
+        if isinstance(placebo_dist, Randomization):
+            note = " ".join(filter(None, [note, placebo_dist.note(alpha)]))
     elif method == "wild":
         boot = wild_cluster_bootstrap(x, y, clusters, coef=3, n_boot=n_boot, seed=seed, alpha=alpha)
-        cov = covariance(RegressionDesign(x=x, resid=resid, clusters=clusters), "CR1")
+        cov = covariance(design, "CR1")
         wild = {"t_draws": boot.t_draws, "se": boot.std_error}
         note = (
             f"Wild cluster bootstrap ({boot.weights}, {boot.n_boot} draws, null imposed): "
@@ -237,25 +273,27 @@ def did(
             f"[{boot.ci[0]:.4g}, {boot.ci[1]:.4g}]."
         )
     else:
-        cov = covariance(RegressionDesign(x=x, resid=resid, clusters=clusters), method)  # type: ignore[arg-type]
+        cov = covariance(design, method)  # type: ignore[arg-type]
     se = cov.std_errors
     coef_rows = []
     for j, term in enumerate(names):
-        dist_j = coefficient_distribution(float(beta[j]), float(se[j]), float(cov.df[j]))
+        dist_j = coefficient_distribution(
+            float(beta[j]), float(se[j]), float(cov.df[j]), scale=scale, warn=False
+        )
         low, high = dist_j.interval(alpha)
         coef_rows.append(
             {
                 "term": term,
                 "estimate": float(beta[j]),
-                "std_error": float(se[j]),
+                "std_error": float(dist_j.std_error),
                 "df": float(cov.df[j]),
                 "ci_low": low,
                 "ci_high": high,
                 "p_value": dist_j.p_value(0.0),
             }
         )
-    dist: Distribution = coefficient_distribution(
-        float(beta[3]), float(se[3]), float(cov.df[3]), wild=wild
+    dist: Distribution = placebo_dist or coefficient_distribution(
+        float(beta[3]), float(se[3]), float(cov.df[3]), wild=wild, scale=scale
     )
     if placebo_dist is not None:
         dist = placebo_dist
@@ -287,7 +325,7 @@ def did(
         ),
         distribution=dist,
         method=Text("did.method", "Difference-in-differences (2x2)"),
-        inference=label,
+        inference=inference_label(dist, label),
         unit="outcome units",
         population=Text(
             "did.population",
@@ -306,6 +344,7 @@ def did(
                 "covariates": list(covariates),
                 "cluster": cluster,
                 "inference": inference,
+                "weights": weights,
                 "method": method,
                 "alpha": alpha,
                 "n_boot": n_boot,
@@ -324,7 +363,16 @@ def did(
     )
 
 
-def _means_table(y: np.ndarray, g: np.ndarray, p: np.ndarray) -> pd.DataFrame:
+def _covariance_or_nan(design: RegressionDesign, method: str):
+    """The covariance, or NaN standard errors when the design leaves none to estimate."""
+    try:
+        return covariance(design, method)  # type: ignore[arg-type]
+    except DesignError:
+        nan = np.full(design.p, np.nan)
+        return CovarianceEstimate(np.diag(nan), nan, method, design.n_clusters)
+
+
+def _means_table(y: np.ndarray, g: np.ndarray, p: np.ndarray, w: np.ndarray) -> pd.DataFrame:
     rows: dict[str, dict[str, Any]] = {}
     for label, gv in (("control", 0.0), ("treated", 1.0)):
         cell = {}
@@ -335,7 +383,8 @@ def _means_table(y: np.ndarray, g: np.ndarray, p: np.ndarray) -> pd.DataFrame:
                     f"No {label} observations in the {period} period: a 2x2 DiD needs all "
                     "four group x period cells."
                 )
-            cell[period], cell[f"n_{period}"] = float(y[mask].mean()), int(mask.sum())
+            cell[period] = float(np.average(y[mask], weights=w[mask]))
+            cell[f"n_{period}"] = int(mask.sum())
         cell["change"] = cell["post"] - cell["pre"]
         rows[label] = cell
     diff = {k: rows["treated"][k] - rows["control"][k] for k in ("pre", "post", "change")}
