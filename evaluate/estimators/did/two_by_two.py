@@ -25,7 +25,12 @@ from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import EffectResult, Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SpecError
 from evaluate.estimators.did._placebo import did_placebo
-from evaluate.estimators.did.twfe import Inference, coefficient_distribution, resolve_inference
+from evaluate.estimators.did.twfe import (
+    Inference,
+    coefficient_distribution,
+    resolve_inference,
+    wild_note,
+)
 from evaluate.inference.bootstrap import wild_cluster_bootstrap
 from evaluate.inference.covariance import AUTO_RULE, RegressionDesign, covariance
 from evaluate.inference.distributions import Distribution
@@ -230,12 +235,8 @@ def did(
     elif method == "wild":
         boot = wild_cluster_bootstrap(x, y, clusters, coef=3, n_boot=n_boot, seed=seed, alpha=alpha)
         cov = covariance(RegressionDesign(x=x, resid=resid, clusters=clusters), "CR1")
-        wild = {"t_draws": boot.t_draws, "se": boot.std_error}
-        note = (
-            f"Wild cluster bootstrap ({boot.weights}, {boot.n_boot} draws, null imposed): "
-            f"p = {boot.p_value:.4g}, test-inversion interval "
-            f"[{boot.ci[0]:.4g}, {boot.ci[1]:.4g}]."
-        )
+        wild = boot.distribution()
+        note = wild_note(boot, wild, alpha)
     else:
         cov = covariance(RegressionDesign(x=x, resid=resid, clusters=clusters), method)  # type: ignore[arg-type]
     se = cov.std_errors
@@ -254,11 +255,10 @@ def did(
                 "p_value": dist_j.p_value(0.0),
             }
         )
-    dist: Distribution = coefficient_distribution(
-        float(beta[3]), float(se[3]), float(cov.df[3]), wild=wild
-    )
-    if placebo_dist is not None:
-        dist = placebo_dist
+    dist: Distribution = coefficient_distribution(float(beta[3]), float(se[3]), float(cov.df[3]))
+    if placebo_dist is not None or wild is not None:
+        # One interval everywhere: the table's row is the headline distribution's.
+        dist = placebo_dist if placebo_dist is not None else wild
         low, high = dist.interval(alpha)
         coef_rows[3].update(std_error=dist.std_error, df=np.nan, ci_low=low, ci_high=high,
                             p_value=dist.p_value(0.0))  # fmt: skip
