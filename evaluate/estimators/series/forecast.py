@@ -295,7 +295,7 @@ def trend_forecast(
     fitted[post] = y_all[post] - delta  # the forecast, with the AR(1) carry-over
     effect = y_all - fitted
     w = np.concatenate([np.zeros(k), np.where(during, 1.0 / m, 0.0)])
-    contrasts = np.vstack([w, np.eye(k + m)[k:]])
+    contrasts = np.vstack([w, np.eye(k + len(during))[k:]])
     ses = np.sqrt(np.einsum("ij,jk,ik->i", contrasts, fit.vcov, contrasts))
     raw_df = fit.df(contrasts)
     dfs = np.maximum(raw_df, DF_FLOOR)
