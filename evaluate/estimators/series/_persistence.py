@@ -103,7 +103,7 @@ class Persistence:
         >>> p = Persistence("2020-06", Normal(-10, 1), Normal(-5, 1), Normal(0.5, 0.1), 12, 12)
         >>> shares = p.effect_shares(2020, 3)
         >>> shares[2020], round(shares[2021], 3), round(shares[2022], 3)
-        (1.0, 0.5, 0.114)
+        (1.0, 0.5, 0.119)
         """
         if years < 1 or years_during < 1 or not 0 < first_year <= 1 or periods_per_year < 1:
             raise SpecError(

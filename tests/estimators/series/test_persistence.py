@@ -74,7 +74,7 @@ def test_persistence_recovered_and_covered_light(fit_fn):
 def test_persistence_coverage_heavy(fit_fn):
     cover, mean_share = _coverage(fit_fn, 2000, seed=12)  # MC SE 0.5 points
     assert 0.93 <= cover <= 0.97
-    assert mean_share == pytest.approx(0.5, abs=0.01)
+    assert mean_share == pytest.approx(0.5, abs=0.015)  # E[A/D] is not A/D: a small bias
 
 
 def test_result_reports_persistence_and_headline_window():
