@@ -13,6 +13,12 @@ the bootstrap cluster scores are ``S v`` with ``S = diag(a'Phi_g) - R M Phi'``,
 value, so the confidence interval is found by inverting the test with the same
 draws (a deterministic, piecewise-constant p-value function).
 
+:class:`WildBootstrapT` carries that test as an effect's reference distribution:
+its ``interval`` is the test-inversion interval and its ``p_value`` the bootstrap
+p-value, so a result's table, summary and notes show one interval.  Its draws come
+from the confidence distribution the inverted test defines (the lower and upper
+bounds of the intervals at every level), so money draws match the interval too.
+
 Example
 -------
 >>> import numpy as np
@@ -28,7 +34,8 @@ True
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -61,6 +68,98 @@ class WildBootstrapResult:
     weights: str
     enumerated: bool
     n_clusters: int
+    test: WildBootstrapT | None = None
+
+    def distribution(self) -> WildBootstrapT:
+        """The test as a reference distribution (interval = the test-inversion one)."""
+        if self.test is None:  # pragma: no cover - set by wild_cluster_bootstrap
+            raise SpecError("This bootstrap result carries no test to invert.")
+        return self.test
+
+
+@dataclass(frozen=True, eq=False)
+class WildBootstrapT:
+    """Reference distribution of a coefficient from the restricted wild bootstrap-t.
+
+    ``p_value(b0)`` is the symmetric bootstrap p-value of ``H0: b = b0`` (the null
+    imposed, the same draws for every ``b0``); ``interval(alpha)`` the set of ``b0``
+    not rejected at ``alpha`` (test inversion, bisection to ``1e-7`` standard
+    errors; NaN where a bound cannot be bracketed); ``std_error`` the CR1 standard
+    error of the original fit.  ``draws`` sample the confidence distribution:
+    for ``u`` uniform, the lower bound of the ``1 - 2u`` interval below the
+    estimate, the upper bound of the ``2u - 1`` interval above it (interpolated over
+    a grid of levels), so the draws' central ``1 - alpha`` range is the interval.
+    ``factor`` rescales the parameter (``scaled``), e.g. to a cumulative effect.
+    """
+
+    estimate_raw: float
+    se: float
+    parts: tuple[np.ndarray, ...] = field(repr=False)  # n0, n1, ss00, ss01, ss11
+    scale: float
+    n_boot: int
+    factor: float = 1.0
+
+    @property
+    def estimate(self) -> float:
+        return self.estimate_raw * self.factor
+
+    @property
+    def std_error(self) -> float:
+        return self.se * abs(self.factor)
+
+    @property
+    def label(self) -> str:
+        return f"wild bootstrap-t, test inversion ({self.n_boot} draws)"
+
+    def _pval_raw(self, b0: float) -> float:
+        n0, n1, ss00, ss01, ss11 = self.parts
+        num = n0 - b0 * n1
+        den2 = self.scale * (ss00 - 2 * b0 * ss01 + b0 * b0 * ss11)
+        t_star = num / np.sqrt(np.maximum(den2, 1e-300))
+        t = abs(self.estimate_raw - b0) / self.se
+        return float(np.mean(np.abs(t_star) >= t - 1e-12))
+
+    def p_value(self, null: float = 0.0) -> float:
+        if not self.se > 0 or self.factor == 0:
+            return math.nan
+        return self._pval_raw(null / self.factor)
+
+    def _interval_raw(self, alpha: float) -> tuple[float, float]:
+        if not self.se > 0:
+            return (math.nan, math.nan)
+        est, se = self.estimate_raw, self.se
+        return (_invert(self._pval_raw, est, -se, alpha), _invert(self._pval_raw, est, se, alpha))
+
+    def interval(self, alpha: float = 0.05) -> tuple[float, float]:
+        if not 0.0 < alpha < 1.0:
+            raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
+        low, high = (b * self.factor for b in self._interval_raw(alpha))
+        return (low, high) if self.factor >= 0 else (high, low)
+
+    @cached_property
+    def _quantiles(self) -> tuple[np.ndarray, np.ndarray]:
+        """Confidence-distribution quantiles at probabilities ``p`` (raw scale)."""
+        alphas = np.array([0.002, 0.005, 0.01, 0.02, 0.05, *np.arange(0.1, 1.0, 0.1)])
+        bounds = [self._interval_raw(float(a)) for a in alphas]
+        lows = np.array([b[0] for b in bounds])
+        highs = np.array([b[1] for b in bounds])
+        # Unbracketed bounds (NaN) fall back to the widest finite one on that side.
+        lows = np.where(np.isfinite(lows), lows, np.nanmin(lows) if np.isfinite(lows).any()
+                        else self.estimate_raw - 10 * self.se)  # fmt: skip
+        highs = np.where(np.isfinite(highs), highs, np.nanmax(highs) if np.isfinite(highs).any()
+                         else self.estimate_raw + 10 * self.se)  # fmt: skip
+        p = np.concatenate([alphas / 2, [0.5], (1 - alphas / 2)[::-1]])
+        q = np.concatenate([lows, [self.estimate_raw], highs[::-1]])
+        return p, np.maximum.accumulate(q)
+
+    def draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        p, q = self._quantiles
+        return self.factor * np.interp(rng.random(n), p, q)
+
+    def scaled(self, factor: float) -> WildBootstrapT:
+        return WildBootstrapT(
+            self.estimate_raw, self.se, self.parts, self.scale, self.n_boot, self.factor * factor
+        )
 
 
 def _draw_weights(
@@ -176,9 +275,10 @@ def wild_cluster_bootstrap(
 
     t_draws = t_star(null)
     p_value = pval(null)
+    test = WildBootstrapT(est, se, (n0, n1, ss00, ss01, ss11), scale, b)
     interval = (math.nan, math.nan)
     if ci and se > 0:
-        interval = (_invert(pval, est, -se, alpha), _invert(pval, est, se, alpha))
+        interval = test.interval(alpha)
     return WildBootstrapResult(
         estimate=est,
         std_error=se,
@@ -190,6 +290,7 @@ def wild_cluster_bootstrap(
         weights=kind,
         enumerated=enumerated,
         n_clusters=g,
+        test=test,
     )
 
 
@@ -213,4 +314,4 @@ def _invert(pval, est: float, step: float, alpha: float, tol: float = 1e-7) -> f
     return 0.5 * (inner + outer)
 
 
-__all__ = ["BootWeights", "WildBootstrapResult", "wild_cluster_bootstrap"]
+__all__ = ["BootWeights", "WildBootstrapResult", "WildBootstrapT", "wild_cluster_bootstrap"]

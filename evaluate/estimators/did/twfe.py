@@ -38,7 +38,11 @@ from evaluate.estimators.did._within import (
     panel_index,
     within,
 )
-from evaluate.inference.bootstrap import wild_cluster_bootstrap
+from evaluate.inference.bootstrap import (
+    WildBootstrapResult,
+    WildBootstrapT,
+    wild_cluster_bootstrap,
+)
 from evaluate.inference.covariance import (
     AUTO_RULE,
     COVARIANCE_ESTIMATORS,
@@ -55,9 +59,9 @@ from evaluate.inference.degenerate import (
     randomization_reason,
     refuse,
 )
-from evaluate.inference.distributions import DF_FLOOR, Distribution, Empirical, Normal, StudentT
+from evaluate.inference.distributions import DF_FLOOR, Distribution, Normal, StudentT
 from evaluate.inference.randomization import Randomization, placebo_assignments
-from evaluate.text import Text
+from evaluate.text import Num, Text
 
 Inference = Literal[
     "auto", "classical", "HC1", "HC2", "CR0", "CR1", "CR1-stata", "CR2", "wild", "randomization"
@@ -199,6 +203,17 @@ def resolve_inference(
             or (clusters is None and inference == "wild")
         ):
             raise SpecError(f"inference={inference!r} is cluster-robust; pass cluster=.")
+        if inference == "wild" and treated_by_cluster is not None:
+            lone = min(int(treated_by_cluster.sum()), int((~treated_by_cluster).sum()))
+            if lone <= 1:
+                # MacKinnon & Webb (2017): with one treated (or one control) cluster the
+                # restricted wild bootstrap cannot mimic the treated cluster's noise.
+                raise DesignError(
+                    "inference='wild' needs at least 2 treated and 2 control clusters; "
+                    f"this design has {int(treated_by_cluster.sum())} treated of "
+                    f"{len(treated_by_cluster)}. Use inference='randomization' (placebo "
+                    "assignments to the control units, cluster='unit') or 'auto'."
+                )
         return inference, ""
     if clusters is None:
         return choose_covariance(None)
@@ -213,25 +228,19 @@ def coefficient_distribution(
     se: float,
     df: float,
     *,
-    wild: dict[str, Any] | None = None,
     scale: float | None = None,
     warn: bool = True,
 ) -> Distribution:
-    """Student-t (finite df), normal (infinite df) or a bootstrap-t distribution.
+    """Student-t (finite df) or normal (infinite df) reference of a coefficient.
 
     With ``scale`` (the outcome's spread) a standard error that is exactly zero, or
     not finite, gives :class:`~evaluate.inference.degenerate.NoInference` (and a
     warning when ``warn``): :mod:`evaluate.inference.degenerate`.
     """
-    if scale is not None and wild is None:
+    if scale is not None:
         reason = degenerate_reason(se, max(scale, abs(estimate)), df)
         if reason is not None:
             return refuse(estimate, reason, stacklevel=4) if warn else NoInference(estimate, reason)
-    if wild is not None:
-        # Symmetrised bootstrap-t draws, so that the percentile interval and the
-        # p-value of the distribution agree with the symmetric WCR test.
-        t = wild["t_draws"]
-        return Empirical(estimate, estimate + wild["se"] * np.concatenate([t, -t]))
     if math.isfinite(df):
         return StudentT(estimate, se, max(float(df), DF_FLOOR))
     return Normal(estimate, se)
@@ -425,24 +434,23 @@ def twfe(
             fit.x, fit.y, clusters, coef=0, n_boot=n_boot, seed=seed, alpha=alpha
         )
         cov = panel_covariance(index, fit, x, clusters, "CR1")
-        wild = {"t_draws": boot.t_draws, "se": boot.std_error}
-        note = (
-            f"Wild cluster bootstrap ({boot.weights}, {boot.n_boot} draws, null imposed): "
-            f"p = {boot.p_value:.4g}, test-inversion interval [{boot.ci[0]:.4g}, {boot.ci[1]:.4g}]."
-        )
+        wild = boot.distribution()
+        note = wild_note(boot, wild, alpha)
     else:
         cov = panel_covariance(index, fit, x, clusters, method, w)
     table = coefficient_table(names, fit.beta, cov, alpha, scale)
-    if method == "randomization":
-        dist: Distribution = placebo_or_refusal(placebo_dist, alpha, scale)
+    if method in ("randomization", "wild"):
+        # One interval everywhere: the table's row is the headline distribution's.
+        dist: Distribution = (
+            placebo_or_refusal(placebo_dist, alpha, scale) if method == "randomization" else wild
+        )
         table.loc[0, ["std_error", "df", "ci_low", "ci_high", "p_value"]] = [
             dist.std_error, math.nan, *dist.interval(alpha), dist.p_value(0.0)
         ]  # fmt: skip
     else:
         dist = coefficient_distribution(
-            float(fit.beta[0]), float(cov.std_errors[0]), float(cov.df[0]), wild=wild,
-            scale=scale,
-        )  # fmt: skip
+            float(fit.beta[0]), float(cov.std_errors[0]), float(cov.df[0]), scale=scale
+        )
     notes = [note] if note else []
     singletons = int((index.unit_counts == 1).sum())
     if singletons:
@@ -530,6 +538,21 @@ def inference_label(dist: Distribution, label: Any) -> Any:
 def data_fingerprint(frame: pd.DataFrame, columns: list[str]) -> tuple[str, str]:
     """SHA-256 of the data used (:func:`evaluate.effect.hash_frame`), and its method."""
     return hash_frame(frame[columns]), "hash_frame"
+
+
+def wild_note(boot: WildBootstrapResult, dist: WildBootstrapT, alpha: float) -> Text:
+    """The wild bootstrap's note, with the same interval and p-value as the result."""
+    low, high = dist.interval(alpha)
+    return Text(
+        "wild.note",
+        "Wild cluster bootstrap ({weights}, {draws} draws, null imposed): p = {p}, "
+        "test-inversion interval [{low}, {high}].",
+        weights=boot.weights,
+        draws=int(boot.n_boot),
+        p=Num(dist.p_value(0.0), sig=4),
+        low=Num(low, sig=4),
+        high=Num(high, sig=4),
+    )
 
 
 def _inference_label(cov: CovarianceEstimate, method: str, clustered: bool, cluster) -> str:

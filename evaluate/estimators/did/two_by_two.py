@@ -33,6 +33,7 @@ from evaluate.estimators.did.twfe import (
     inference_label,
     placebo_or_refusal,
     resolve_inference,
+    wild_note,
 )
 from evaluate.inference.bootstrap import wild_cluster_bootstrap
 from evaluate.inference.covariance import (
@@ -266,12 +267,8 @@ def did(
     elif method == "wild":
         boot = wild_cluster_bootstrap(x, y, clusters, coef=3, n_boot=n_boot, seed=seed, alpha=alpha)
         cov = covariance(design, "CR1")
-        wild = {"t_draws": boot.t_draws, "se": boot.std_error}
-        note = (
-            f"Wild cluster bootstrap ({boot.weights}, {boot.n_boot} draws, null imposed): "
-            f"p = {boot.p_value:.4g}, test-inversion interval "
-            f"[{boot.ci[0]:.4g}, {boot.ci[1]:.4g}]."
-        )
+        wild = boot.distribution()
+        note = wild_note(boot, wild, alpha)
     else:
         cov = covariance(design, method)  # type: ignore[arg-type]
     se = cov.std_errors
@@ -292,14 +289,17 @@ def did(
                 "p_value": dist_j.p_value(0.0),
             }
         )
-    dist: Distribution = placebo_dist or coefficient_distribution(
-        float(beta[3]), float(se[3]), float(cov.df[3]), wild=wild, scale=scale
-    )
-    if placebo_dist is not None:
-        dist = placebo_dist
+    dist: Distribution
+    if placebo_dist is not None or wild is not None:
+        # One interval everywhere: the table's row is the headline distribution's.
+        dist = placebo_dist if placebo_dist is not None else wild
         low, high = dist.interval(alpha)
         coef_rows[3].update(std_error=dist.std_error, df=np.nan, ci_low=low, ci_high=high,
                             p_value=dist.p_value(0.0))  # fmt: skip
+    else:
+        dist = coefficient_distribution(
+            float(beta[3]), float(se[3]), float(cov.df[3]), scale=scale
+        )
     notes = [note] if note else []
     if covariates:
         notes.append(

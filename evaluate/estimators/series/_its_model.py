@@ -21,10 +21,39 @@ from evaluate.effect import Diagnostic, NotApplicable
 from evaluate.errors import DesignError, SpecError
 from evaluate.inference.serial import AR1Fit, prais_winsten
 
+INTERVENTION_TERMS = (
+    "level change",
+    "slope change",
+    "level change after end",
+    "slope change after end",
+)
+"""Columns of the design that the counterfactual sets to zero."""
 
-def _design(s: np.ndarray, post: np.ndarray, times: pd.Series, seasonality, k_fourier):
-    cols = {"intercept": np.ones_like(s), "trend": s, "level change": post * 1.0}
-    cols["slope change"] = s * post
+
+def _design(
+    s: np.ndarray,
+    post: np.ndarray,
+    times: pd.Series,
+    seasonality,
+    k_fourier,
+    change: str = "both",
+    after: np.ndarray | None = None,
+    since_end: np.ndarray | None = None,
+):
+    """Segmented design: ``s`` periods from the step (0 at the first post period),
+    ``post`` its indicator; ``after`` marks the periods after the intervention's end
+    and ``since_end`` counts them (1 at the first); ``change`` picks the terms."""
+    cols = {"intercept": np.ones_like(s), "trend": s}
+    level, slope = change in ("level", "both"), change in ("slope", "both")
+    if level:
+        cols["level change"] = post * 1.0
+    if slope:
+        cols["slope change"] = s * post
+    if after is not None:
+        if level:
+            cols["level change after end"] = after * 1.0
+        if slope:
+            cols["slope change after end"] = since_end * after
     if seasonality is not None:
         if not isinstance(times.dtype, pd.PeriodDtype):
             raise SpecError("seasonality needs a period or date time column, not integers.")

@@ -26,6 +26,12 @@ AR(1) interval covers close to 95 % at phi 0, 0.3, 0.5 and 0.7.
 A Ljung-Box test on the pre-period residuals (for AR(1): on its innovations) is
 reported as a diagnostic; it never switches the method, since it misses
 autocorrelation in short series as often as not.
+
+Treatments that end.  With ``end`` (the intervention's last period) the headline
+averages the periods ``start``-``end`` and the result's ``persistence`` is the
+average effect after ``end`` as a share of it, with a delta-method interval over
+the same per-period effects (:mod:`evaluate.estimators.series._persistence`);
+``effect_shares`` turns it into a fitted decay by year for a business case.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from scipy import stats
 from evaluate.data.series import prepare_series, time_positions
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
 from evaluate.errors import DesignError, SpecError
+from evaluate.estimators.series._persistence import Bound, Persistence, intervention_end, ratio
 from evaluate.inference.distributions import DF_FLOOR, StudentT
 from evaluate.inference.serial import prais_winsten, whiten
 from evaluate.text import Num, Pct, Text, Unit
@@ -73,7 +80,10 @@ class TrendForecastResult(EffectResult):
     """Average post-period effect against the projected pre-period trend.
 
     ``series`` holds every period: ``time, observed, counterfactual, cf_low, cf_high``
-    (the prediction band, post-period only), ``effect`` and ``post``.
+    (the prediction band, post-period only), ``effect``, ``post`` and ``window`` (the
+    periods of the headline: ``start`` to ``end``, or every post period).  With an
+    ``end``, ``n_post`` counts the window's periods and ``persistence`` says how much
+    of the effect remained after the end.
     """
 
     series: pd.DataFrame
@@ -82,6 +92,27 @@ class TrendForecastResult(EffectResult):
     n_post: int
     coefficients: pd.DataFrame
     ar1_rho: float | None = None
+    end: Any = None
+    persistence: Persistence | None = None
+
+    def effect_shares(
+        self,
+        start: int,
+        years: int,
+        *,
+        years_during: int = 1,
+        first_year: float = 1.0,
+        periods_per_year: int = 12,
+        bound: Bound = "estimate",
+    ) -> dict[int, float]:
+        """Effect shares by year from the fitted decay after the end, for a business
+        case's effect years (see ``Persistence.effect_shares``)."""
+        if self.persistence is None:
+            raise SpecError("effect_shares needs the intervention's end: fit with end=.")
+        return self.persistence.effect_shares(
+            start, years, years_during=years_during, first_year=first_year,
+            periods_per_year=periods_per_year, bound=bound,
+        )  # fmt: skip
 
     @property
     def cumulative(self) -> StudentT:
@@ -90,8 +121,8 @@ class TrendForecastResult(EffectResult):
 
     @property
     def counterfactual_mean(self) -> float:
-        post = self.series[self.series["post"]]
-        return float(post["counterfactual"].mean())
+        window = self.series[self.series["window"]]
+        return float(window["counterfactual"].mean())
 
     def _extra_terms(self) -> list[dict[str, Any]]:
         cum = self.cumulative
@@ -101,7 +132,7 @@ class TrendForecastResult(EffectResult):
         cum_unit = {"persons": "person-periods", "full-time persons": "person-periods"}.get(
             self.unit, self.unit
         )
-        return [
+        rows = [
             {
                 "term": Text(
                     "term.cumulative",
@@ -132,6 +163,9 @@ class TrendForecastResult(EffectResult):
                 "unit": "share",
             },
         ]
+        if self.persistence is not None:
+            rows += self.persistence.rows(self.name, self.unit)
+        return rows
 
     def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
         tables = super()._summary_tables()
@@ -193,7 +227,10 @@ def trend_forecast(
     data : one row per period.
     outcome, time : column names.  ``time`` holds periods, dates (read as months)
         or integers.
-    start : first period of the intervention; ``end`` (optional) the last one used.
+    start : first period of the intervention.
+    end : last period of the intervention, when it ended (optional): the headline
+        averages ``start``-``end`` and the result reports the persistence of the
+        effect after it.
     trend : "linear" (default), "quadratic" or "none" (the pre-period mean).
     seasonality : None, "month" or "quarter" dummies.
     errors : "ar1" (default: AR(1) errors, feasible GLS with ``rho`` by REML and
@@ -220,10 +257,10 @@ def trend_forecast(
         raise SpecError(f"errors must be 'ar1' or 'iid', got {errors!r}.")
     if not 0 < alpha < 1:
         raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
-    series = prepare_series(
-        data, time=time, columns=[outcome], start=start, end=end, drop_missing=drop_missing
-    )
-    frame, times, start_p, end_p = series.frame, series.times, series.start, series.end
+    series = prepare_series(data, time=time, columns=[outcome], start=start,
+                            drop_missing=drop_missing)  # fmt: skip
+    frame, times, start_p = series.frame, series.times, series.start
+    end_p, after = intervention_end(times, start_p, end, time)
     n_dropped = series.n_dropped
     y_all = frame[outcome].to_numpy(dtype=float)
     post = (times >= start_p).to_numpy()
@@ -250,17 +287,19 @@ def trend_forecast(
             "or use errors='iid'."
         )
     fit = _fit(X.to_numpy(), y_all, post, errors)
-    m = int(post.sum())
+    window = post if after is None else post & ~after
+    during = window[post]  # which post periods the headline averages
+    m = int(during.sum())
     beta, delta = fit.coef[:k], fit.coef[k:]
     fitted = X.to_numpy() @ beta
     fitted[post] = y_all[post] - delta  # the forecast, with the AR(1) carry-over
     effect = y_all - fitted
-    w = np.concatenate([np.zeros(k), np.full(m, 1.0 / m)])
-    contrasts = np.vstack([w, np.eye(k + m)[k:]])
+    w = np.concatenate([np.zeros(k), np.where(during, 1.0 / m, 0.0)])
+    contrasts = np.vstack([w, np.eye(k + len(during))[k:]])
     ses = np.sqrt(np.einsum("ij,jk,ik->i", contrasts, fit.vcov, contrasts))
     raw_df = fit.df(contrasts)
     dfs = np.maximum(raw_df, DF_FLOOR)
-    avg, se, df = float(delta.mean()), float(ses[0]), float(dfs[0])
+    avg, se, df = float(delta[during].mean()), float(ses[0]), float(dfs[0])
     q = stats.t.ppf(1 - alpha / 2, dfs[1:])
     cf_low = np.full(len(t), np.nan)
     cf_high = np.full(len(t), np.nan)
@@ -276,10 +315,21 @@ def trend_forecast(
             "cf_high": cf_high,
             "effect": effect,
             "post": post,
+            "window": window,
         }
     )
     if isinstance(times.dtype, pd.PeriodDtype):
         series["time"] = pd.PeriodIndex(times)
+    persistence = None
+    if after is not None:
+        series["after"] = after
+        w_after = np.concatenate([np.zeros(k), np.where(~during, 1.0 / (~during).sum(), 0.0)])
+
+        def make(est: float, se_: float, c: np.ndarray) -> StudentT:
+            return StudentT(est, se_, float(np.maximum(fit.df(c), DF_FLOOR)[0]))
+
+        dists = ratio(float(delta[~during].mean()), avg, w_after, w, fit.vcov, make)
+        persistence = Persistence(end_p, *dists, m, int((~during).sum()), alpha)
     periods = pd.DataFrame(
         {
             "period": series.loc[post, "time"].astype(str).to_numpy(),
@@ -311,6 +361,15 @@ def trend_forecast(
             "projected pre-period trend",
             outcome=outcome,
             start=TextPeriod(start_p),
+        )
+        if end_p is None
+        else Text(
+            "forecast.estimand_end",
+            "average effect per period on {outcome} from {start} to {end} (the "
+            "intervention), against the projected pre-period trend",
+            outcome=outcome,
+            start=TextPeriod(start_p),
+            end=TextPeriod(end_p),
         ),
         distribution=StudentT(avg, se, df),
         method=Text(
@@ -332,13 +391,15 @@ def trend_forecast(
             source=source,
             simulated=simulated,
         ),
-        notes=_notes(bool(np.any(raw_df < DF_FLOOR)), simulated),
+        notes=_notes(bool(np.any(raw_df < DF_FLOOR)), simulated, persistence),
         series=series,
         start=start_p,
         n_pre=n_pre,
         n_post=m,
         coefficients=coefficients,
         ar1_rho=fit.rho,
+        end=end_p,
+        persistence=persistence,
     )
 
 
@@ -387,8 +448,8 @@ def _inference_label(rho: float | None, df: float, n_pre: int) -> Text:
     )
 
 
-def _notes(floored: bool, simulated: bool) -> tuple[str, ...]:
-    notes = []
+def _notes(floored: bool, simulated: bool, persistence: Persistence | None) -> tuple[str, ...]:
+    notes: list[str] = []
     if floored:
         notes.append(
             Text(
@@ -399,6 +460,11 @@ def _notes(floored: bool, simulated: bool) -> tuple[str, ...]:
                 floor=Num(DF_FLOOR, decimals=0),
             )
         )
+    if persistence is not None:
+        notes.append(persistence.note())
+        weak = persistence.weak_note()
+        if weak is not None:
+            notes.append(weak)
     if simulated:
         notes.append(Text("note.simulated_series", "The series is SIMULATED, not observed data."))
     return tuple(notes)

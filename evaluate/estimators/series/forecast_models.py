@@ -18,6 +18,12 @@ random walk's errors all move together), so
 * ETS: 4,000 simulated future paths from the fitted model (seeded) give the
   distribution of the average error (``Empirical``).
 
+With ``end`` (the intervention's last period) the headline averages
+``start``-``end`` and ``persistence`` reports the average effect after ``end`` as a
+share of it: for SARIMAX with the delta method on the exact joint covariance of
+the two averages' forecast errors, for ETS from the same simulated paths (the
+ratio of the two averages, path by path).
+
 A back-test (placebo in time) refits the model on the pre-period without its last
 ``backtest`` periods, forecasts those, and reports the error and how many held-out
 observations fall inside the prediction intervals: a model that cannot forecast
@@ -51,6 +57,7 @@ from evaluate.data.series import prepare_series, time_positions
 from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SpecError
+from evaluate.estimators.series._persistence import Bound, Persistence, intervention_end, ratio
 from evaluate.inference.distributions import Empirical, Normal
 
 if TYPE_CHECKING:
@@ -82,15 +89,18 @@ class _Forecast:
     average_draws: np.ndarray | None  # ETS: simulated average forecast errors
     average_se: float  # SARIMAX: exact SE of the average forecast error
     label: str
+    path_errors: np.ndarray | None = None  # ETS: (h, paths) simulated forecast errors
+    error_cov: Any = None  # SARIMAX: weights (q, h) -> covariance (q, q) of W e
 
 
-def _average_error_variance(res: Any, h: int) -> float:
-    """Variance of the average of the next ``h`` forecast errors of a fitted
-    state-space model: the end-of-sample state uncertainty ``P`` carried forward plus
-    the future disturbances.  With ``S_m = sum_{i<=m} Z T^i``,
+def _error_cov(res: Any, weights: np.ndarray) -> np.ndarray:
+    """Covariance of ``W e`` for the next ``h`` forecast errors ``e`` of a fitted
+    state-space model (``W`` is ``(q, h)``): the end-of-sample state uncertainty
+    ``P`` carried forward, the future state disturbances and the observation noise.
+    With ``e_i = Z T^i a + sum_{1<=j<=i} Z T^(i-j) R eta_j + eps_i`` (``i = 0..h-1``),
 
-        Var = (S_{h-1} P S_{h-1}' + sum_{j=1}^{h-1} S_{h-1-j} R Q R' S_{h-1-j}') / h^2
-              + H / h.
+        Cov = A P A' + sum_j B_j RQR' B_j' + H W W',
+        A = sum_i W_i Z T^i,  B_j = sum_{i>=j} W_i Z T^(i-j).
     """
     ssm = res.model.ssm
 
@@ -101,14 +111,23 @@ def _average_error_variance(res: Any, h: int) -> float:
     z, t, r = fixed("design"), fixed("transition"), fixed("selection")
     rqr = r @ fixed("state_cov") @ r.T
     p = res.filter_results.predicted_state_cov[..., -1]
-    powers = [z]
+    w = np.atleast_2d(weights)
+    h = w.shape[1]
+    powers = [z[0]]
     for _ in range(h - 1):
         powers.append(powers[-1] @ t)
-    s = np.cumsum(np.array(powers), axis=0)
-    total = s[h - 1] @ p @ s[h - 1].T
+    zp = np.array(powers)  # (h, k): Z T^i
+    a = w @ zp
+    total = a @ p @ a.T + float(fixed("obs_cov")[0, 0]) * (w @ w.T)
     for j in range(1, h):
-        total = total + s[h - 1 - j] @ rqr @ s[h - 1 - j].T
-    return float(total[0, 0]) / h**2 + float(fixed("obs_cov")[0, 0]) / h
+        b = w[:, j:] @ zp[: h - j]
+        total = total + b @ rqr @ b.T
+    return total
+
+
+def _average_error_variance(res: Any, h: int) -> float:
+    """Variance of the average of the next ``h`` forecast errors (:func:`_error_cov`)."""
+    return float(_error_cov(res, np.full((1, h), 1.0 / h))[0, 0])
 
 
 def _fit_forecast(y: np.ndarray, h: int, spec: _Spec, rng: np.random.Generator) -> _Forecast:
@@ -134,8 +153,9 @@ def _fit_forecast(y: np.ndarray, h: int, spec: _Spec, rng: np.random.Generator) 
             paths = np.asarray(
                 res.simulate(nsimulations=h, anchor="end", repetitions=N_PATHS, rng=rng)
             ).reshape(h, N_PATHS)
-            draws = (paths - mean[:, None]).mean(axis=0)
-            return _Forecast(mean, low, high, (high - low) / (2 * z), draws, math.nan, "ets")
+            errors = paths - mean[:, None]
+            return _Forecast(mean, low, high, (high - low) / (2 * z), errors.mean(axis=0),
+                             math.nan, "ets", path_errors=errors)  # fmt: skip
         from statsmodels.tsa.statespace.sarimax import SARIMAX
 
         res = SARIMAX(
@@ -151,6 +171,7 @@ def _fit_forecast(y: np.ndarray, h: int, spec: _Spec, rng: np.random.Generator) 
             None,
             math.sqrt(_average_error_variance(res, h)),
             "sarimax",
+            error_cov=lambda w: _error_cov(res, w),
         )
 
 
@@ -184,7 +205,9 @@ def model_forecast(
     ----------
     data : one row per period, consecutive periods.
     outcome, time : column names; ``time`` holds periods, dates (months) or integers.
-    start : first period of the intervention; ``end`` (optional) the last one used.
+    start : first period of the intervention.
+    end : last period of the intervention, when it ended (optional): the headline
+        averages ``start``-``end`` and the result reports the persistence after it.
     model : "ets" (exponential smoothing, statsmodels ``ETSModel`` with additive
         errors) or "sarimax".
     trend : ETS: "add" (default) or None; SARIMAX: "n", "c", "t" or "ct" (default "n"
@@ -221,10 +244,10 @@ def model_forecast(
         raise SpecError(f"backtest must be a non-negative integer, got {backtest!r}.")
     if not 0 < alpha < 1:
         raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
-    series = prepare_series(
-        data, time=time, columns=[outcome], start=start, end=end, drop_missing=drop_missing
-    )
+    series = prepare_series(data, time=time, columns=[outcome], start=start,
+                            drop_missing=drop_missing)  # fmt: skip
     frame, times, start_p = series.frame, series.times, series.start
+    end_p, after = intervention_end(times, start_p, end, time)
     n_dropped = series.n_dropped
     pos = time_positions(times)
     if np.any(np.diff(pos) != 1):
@@ -260,23 +283,41 @@ def model_forecast(
         raise DataError("Multiplicative seasonality needs a positive series.")
     spec = _Spec(model, trend, bool(damped_trend), seasonal, seasonal_periods, order_t,
                  sorder_t, float(alpha), seed)  # fmt: skip
-    return _fit(spec, frame, times, start_p, y, post, backtest, n_dropped,
+    return _fit(spec, frame, times, start_p, end_p, after, y, post, backtest, n_dropped,
                 unit, population, name or outcome, source, simulated)  # fmt: skip
 
 
-def _fit(spec, frame, times, start_p, y, post, backtest, n_dropped, unit, population, name,
-         source, simulated) -> ModelForecastResult:  # fmt: skip
+def _fit(spec, frame, times, start_p, end_p, after, y, post, backtest, n_dropped, unit,
+         population, name, source, simulated) -> ModelForecastResult:  # fmt: skip
     rng = np.random.default_rng(spec.seed)
-    m = int(post.sum())
-    fc = _fit_forecast(y[~post], m, spec, rng)
+    h = int(post.sum())
+    fc = _fit_forecast(y[~post], h, spec, rng)
     effect = y[post] - fc.mean
-    avg = float(effect.mean())
-    if fc.average_draws is not None:
-        distribution: Any = Empirical(avg, avg - fc.average_draws)
+    during = np.ones(h, dtype=bool) if after is None else ~after[post]
+    m = int(during.sum())
+    avg = float(effect[during].mean())
+    w = np.vstack([np.where(during, 1.0 / m, 0.0),
+                   np.where(~during, 1.0 / max(h - m, 1), 0.0)])  # fmt: skip
+    persistence = None
+    if fc.path_errors is not None:
+        draws_d = fc.path_errors[during].mean(axis=0)
+        distribution: Any = Empirical(avg, avg - draws_d)
         inference = f"{N_PATHS} simulated future paths of the fitted model (parameters fixed)"
+        if after is not None:
+            a = float(effect[~during].mean())
+            draws_a = fc.path_errors[~during].mean(axis=0)
+            share = Empirical(a / avg, (a - draws_a) / (avg - draws_d))
+            persistence = Persistence(end_p, distribution, Empirical(a, a - draws_a), share,
+                                      m, h - m, spec.alpha)  # fmt: skip
     else:
-        distribution = Normal(avg, fc.average_se)
+        cov = fc.error_cov(w)
+        distribution = Normal(avg, math.sqrt(cov[0, 0]))
         inference = "exact forecast-error variance of the average (state space; parameters fixed)"
+        if after is not None:
+            e = np.eye(2)
+            dists = ratio(float(effect[~during].mean()), avg, e[1], e[0], cov,
+                          lambda est, se, c: Normal(est, se))  # fmt: skip
+            persistence = Persistence(end_p, *dists, m, h - m, spec.alpha)
     n = len(y)
     nan = np.full(n, np.nan)
     cf, cf_low, cf_high = nan.copy(), nan.copy(), nan.copy()
@@ -292,6 +333,8 @@ def _fit(spec, frame, times, start_p, y, post, backtest, n_dropped, unit, popula
             "post": post,
         }  # fmt: skip
     )
+    if after is not None:
+        series["after"] = after
     if isinstance(times.dtype, pd.PeriodDtype):
         series["time"] = pd.PeriodIndex(times)
     periods = pd.DataFrame(
@@ -316,12 +359,18 @@ def _fit(spec, frame, times, start_p, y, post, backtest, n_dropped, unit, popula
         "are somewhat narrow. The back-test shows how well the model forecast the "
         "pre-period."
     ]
+    if persistence is not None:
+        notes.append(persistence.note())
+        weak = persistence.weak_note()
+        if weak is not None:
+            notes.append(weak)
     if simulated:
         notes.append("The series is SIMULATED, not observed data.")
     return ModelForecastResult(
         name=name,
-        estimand=f"average effect per period on {name} from {start_p} on, against the "
-        f"{label} forecast",
+        estimand=f"average effect per period on {name} from {start_p} "
+        + ("on" if end_p is None else f"to {end_p}")
+        + f", against the {label} forecast",
         distribution=distribution,
         method=f"Model forecast: {label} fitted on the pre-period",
         inference=inference,
@@ -344,6 +393,8 @@ def _fit(spec, frame, times, start_p, y, post, backtest, n_dropped, unit, popula
         n_post=m,
         backtest=bt_table,
         model_label=label,
+        end=end_p,
+        persistence=persistence,
     )
 
 
@@ -394,6 +445,27 @@ class ModelForecastResult(EffectResult):
     n_post: int
     backtest: pd.DataFrame
     model_label: str
+    end: Any = None
+    persistence: Persistence | None = None
+
+    def effect_shares(
+        self,
+        start: int,
+        years: int,
+        *,
+        years_during: int = 1,
+        first_year: float = 1.0,
+        periods_per_year: int = 12,
+        bound: Bound = "estimate",
+    ) -> dict[int, float]:
+        """Effect shares by year from the fitted decay after the end, for a business
+        case's effect years (see ``Persistence.effect_shares``)."""
+        if self.persistence is None:
+            raise SpecError("effect_shares needs the intervention's end: fit with end=.")
+        return self.persistence.effect_shares(
+            start, years, years_during=years_during, first_year=first_year,
+            periods_per_year=periods_per_year, bound=bound,
+        )  # fmt: skip
 
     @property
     def cumulative(self):
@@ -403,11 +475,14 @@ class ModelForecastResult(EffectResult):
     def _extra_terms(self) -> list[dict[str, Any]]:
         cum = self.cumulative
         low, high = cum.interval(self.alpha)
-        return [
+        rows = [
             {"term": f"{self.name}: cumulative over {self.n_post} periods",
              "estimate": cum.estimate, "std_error": cum.std_error, "ci_low": low,
              "ci_high": high, "p_value": cum.p_value(0.0), "unit": self.unit}
         ]  # fmt: skip
+        if self.persistence is not None:
+            rows += self.persistence.rows(self.name, self.unit)
+        return rows
 
     def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
         tables = super()._summary_tables()

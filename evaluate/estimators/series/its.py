@@ -60,6 +60,25 @@ A comparison series (``comparison``, controlled ITS) turns the model into one fo
 the difference ``y_t - c_t``: level and slope changes are then relative to the
 comparison series, which removes shocks both series share.
 
+Which changes.  ``change="level"`` keeps only ``b2`` (a step: the classic model of
+Bernal, Cummins & Gasparrini 2017), ``"slope"`` only ``b3`` (a gradual change),
+``"both"`` (the default) both.  The step sits at ``start``, the first post-period
+(``step_at`` in the result and in its summary); the slope change counts 0 there.
+The tutorial's model, a quasi-Poisson step model for counts with the population
+as offset and two Fourier pairs, is ``its(..., family="quasipoisson",
+exposure="pop", change="level", seasonality="fourier", fourier_terms=2,
+cov="classical")`` (tests/estimators/series/test_its_models.py reproduces its
+published rate ratio from the Sicily data).
+
+Treatments that end.  With ``end`` (the intervention's last period) the periods
+after it get their own changes (``b4`` a level change after the end, ``b5`` a slope
+change counted from it, as ``change`` says), so the effect after the end is
+estimated, not assumed.  The headline window is then ``start``-``end`` and the
+result's ``persistence`` is the average effect after the end as a share of the
+average during it, with a delta-method interval
+(:mod:`evaluate.estimators.series._persistence`); ``effect_shares`` turns it into a
+fitted decay by year for a business case.
+
 Example
 -------
 >>> import numpy as np, pandas as pd
@@ -76,7 +95,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -84,24 +103,27 @@ from scipy import stats
 
 from evaluate.data.series import prepare_series, time_positions
 from evaluate.data.validate import check_frame
-from evaluate.effect import EffectResult, Provenance, hash_frame
+from evaluate.effect import Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SpecError
 from evaluate.estimators.series._its_model import (
+    INTERVENTION_TERMS,
     _design,
     _diagnostics,
     _fit_poisson,
     _fit_quasi_ar1,
     _window,
 )
+from evaluate.estimators.series._its_result import ITSResult
+from evaluate.estimators.series._persistence import Persistence, intervention_end, ratio
 from evaluate.inference.distributions import DF_FLOOR, Normal, StudentT
 from evaluate.inference.serial import hac_meat, newey_west_lags, prais_winsten, whiten
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
+from evaluate.text import Num, Text
+from evaluate.text import Period as TextPeriod
 
 Family = Literal["gaussian", "poisson", "quasipoisson"]
 Seasonality = Literal["month", "quarter", "fourier"] | None
 Cov = Literal["ar1", "hac", "classical"]
+Change = Literal["level", "slope", "both"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +133,7 @@ class _Spec:
     start: str
     end: str | None
     window: tuple[str, str] | None
+    change: str
     family: str
     seasonality: str | None
     fourier_terms: int
@@ -128,6 +151,7 @@ def its(
     time: str,
     start: Any,
     end: Any = None,
+    change: Change = "both",
     window: tuple[Any, Any] | None = None,
     family: Family = "gaussian",
     seasonality: Seasonality = None,
@@ -150,9 +174,13 @@ def its(
     ----------
     data : one row per period.
     outcome, time : column names; ``time`` holds periods, dates (read as months) or integers.
-    start : first period of the intervention; ``end`` (optional) the last period used.
+    start : first period of the intervention: the level change (step) sits here.
+    end : last period of the intervention, when it ended (optional): the periods after
+        it get their own level/slope changes, and the result reports the persistence
+        of the effect after the end (see the module docstring).
+    change : "level" (a step only), "slope" (a slope change only) or "both" (default).
     window : inclusive ``(first, last)`` post-period window of the headline, cumulative
-        and relative effects (default: ``start`` to the last period).
+        and relative effects (default: ``start`` to ``end``, or to the last period).
     family : "gaussian" (least squares), "poisson" or "quasipoisson" (counts, log link).
     seasonality : None, "month" or "quarter" dummies, or "fourier" (monthly series,
         ``fourier_terms`` sine/cosine pairs).
@@ -179,6 +207,8 @@ def its(
     check_frame(data)
     if family not in ("gaussian", "poisson", "quasipoisson"):
         raise SpecError(f"family must be 'gaussian', 'poisson' or 'quasipoisson', got {family!r}.")
+    if change not in ("level", "slope", "both"):
+        raise SpecError(f"change must be 'level', 'slope' or 'both', got {change!r}.")
     if seasonality not in (None, "month", "quarter", "fourier"):
         raise SpecError(
             f"seasonality must be None, 'month', 'quarter' or 'fourier', got {seasonality!r}."
@@ -204,9 +234,10 @@ def its(
         raise SpecError("exposure is an offset for count families; use family='poisson'.")
     columns = [c for c in (outcome, exposure, comparison) if c is not None]
     series = prepare_series(
-        data, time=time, columns=columns, start=start, end=end, drop_missing=drop_missing
+        data, time=time, columns=columns, start=start, drop_missing=drop_missing
     )
-    frame, times, start_p, end_p = series.frame, series.times, series.start, series.end
+    frame, times, start_p = series.frame, series.times, series.start
+    end_p, after = intervention_end(times, start_p, end, time, min_after=2)
     n_dropped = series.n_dropped
     y = frame[outcome].to_numpy(dtype=float)
     offset = np.zeros(len(y))
@@ -226,30 +257,34 @@ def its(
     comp = None if comparison is None else frame[comparison].to_numpy(dtype=float)
     spec = _Spec(
         outcome, time, str(start_p), None if end_p is None else str(end_p),
-        None if window is None else (str(window[0]), str(window[1])),
+        None if window is None else (str(window[0]), str(window[1])), change,
         family, seasonality, fourier_terms, exposure, comparison, cov, hac_lags, alpha,
     )  # fmt: skip
+    if window is None and after is not None:
+        window = (start_p, end_p)
     win = _window(times, start_p, window, time)
     return _fit(
-        spec, times, start_p, y, comp, offset, win, frame, n_dropped,
+        spec, times, start_p, end_p, after, y, comp, offset, win, frame, n_dropped,
         unit, population, name or outcome, source, simulated,
     )  # fmt: skip
 
 
-def _fit(spec, times, start_p, y_obs, comp, offset, win, frame, n_dropped, unit, population,
-         name, source, simulated) -> ITSResult:  # fmt: skip
+def _fit(spec, times, start_p, end_p, after, y_obs, comp, offset, win, frame, n_dropped, unit,
+         population, name, source, simulated) -> ITSResult:  # fmt: skip
     t = time_positions(times)
     t0 = time_positions(pd.Series([start_p]))[0]
     post = (times >= start_p).to_numpy()
-    X_df = _design(t - t0, post, times.reset_index(drop=True), spec.seasonality, spec.fourier_terms)
+    since_end = None if end_p is None else t - time_positions(pd.Series([end_p]))[0]
+    X_df = _design(t - t0, post, times.reset_index(drop=True), spec.seasonality,
+                   spec.fourier_terms, spec.change, after, since_end)  # fmt: skip
     X = X_df.to_numpy()
     n, k = X.shape
     n_pre = int((~post).sum())
     if n_pre < 3 or int(post.sum()) < 2 or n < k + 2:
         raise DesignError(
-            f"{n_pre} pre- and {int(post.sum())} post-period rows cannot fit a level and a "
-            f"slope change with {k} parameters; give at least 3 periods before and 2 after "
-            f"the start and {k + 2} in all."
+            f"{n_pre} pre- and {int(post.sum())} post-period rows cannot fit the segmented "
+            f"model's {k} parameters; give at least 3 periods before and 2 after the start "
+            f"and {k + 2} in all."
         )
     if np.linalg.matrix_rank(X) < k:
         raise DesignError(
@@ -296,7 +331,7 @@ def _fit(spec, times, start_p, y_obs, comp, offset, win, frame, n_dropped, unit,
         else:
             vcov = bread * (dispersion if spec.family == "quasipoisson" else 1.0)
     X0 = X.copy()
-    X0[:, 2:4] = 0.0
+    X0[:, [j for j, c in enumerate(X_df.columns) if c in INTERVENTION_TERMS]] = 0.0
     if spec.family == "gaussian":
         cf = X0 @ beta
         effect, grad = fitted - cf, X - X0
@@ -381,64 +416,17 @@ def _fit(spec, times, start_p, y_obs, comp, offset, win, frame, n_dropped, unit,
             "counterfactual": base[post],
         }
     )
-    lag_rule = (
-        "user-set" if spec.hac_lags is not None else "floor(4 (n/100)^(2/9)), Newey-West 1994"
-    )
-    if spec.cov == "ar1" and spec.family != "gaussian":
-        inference = (
-            f"quasi-Poisson (dispersion {dispersion:.3g}) with AR(1) working correlation "
-            f"(rho = {rho:.3f} by REML), iterated GLS, n = {n}"
-        )
-    elif spec.cov == "ar1":
-        inference = (
-            f"AR(1) errors (rho = {rho:.3f} by REML), feasible GLS (Prais-Winsten, first "
-            f"observation kept), n = {n}"
-        )
-    elif spec.cov == "hac":
-        inference = f"Newey-West HAC, Bartlett kernel, {lags} lag(s) ({lag_rule}), n = {n}"
-    else:
-        quasi = spec.family == "quasipoisson"
-        inference = "classical (iid errors" + (", Pearson dispersion)" if quasi else ")")
-    if ref_df is None:
-        inference += "; normal"
-    elif spec.cov == "ar1":
-        inference += f"; t with Satterthwaite df ({ref_df:.1f} for the average effect)"
-    else:
-        inference += f"; t({ref_df:.0f})"
-    fam = {
-        "gaussian": "least squares",
-        "poisson": "Poisson GLM",
-        "quasipoisson": "quasi-Poisson GLM",
-    }
-    method = f"Interrupted time series ({fam[spec.family]}, level and slope change" + (
-        f", {spec.seasonality} seasonality)" if spec.seasonality else ")"
-    )
-    if comp is not None:
-        method = "Controlled " + method[0].lower() + method[1:] + f" vs {spec.comparison}"
+    inference = _inference_label(spec, dispersion, rho, n, lags, ref_df)
+    method = _method_label(spec, comp is not None)
     win_times = series.loc[win, "time"]
-    notes = [
-        f"Effects are model-based: the fitted series minus the counterfactual without the "
-        f"level and slope change, averaged over {win_times.iloc[0]}-{win_times.iloc[-1]} "
-        f"({m} periods)."
-    ]
-    if spec.family != "gaussian":
-        notes.append(
-            "Counts: the headline is expected minus counterfactual events per period; rate "
-            "ratios (level, slope per period, window) are in the table."
-        )
-    if floored:
-        notes.append(
-            f"Some Satterthwaite degrees of freedom fell below {DF_FLOOR:g}: the AR(1) "
-            f"coefficient is poorly determined; they are set to {DF_FLOOR:g}, so those "
-            "intervals are wide rather than unbounded."
-        )
-    if comp is not None:
-        notes.append(
-            f"Controlled ITS: the model is for {spec.outcome} minus {spec.comparison}; shocks "
-            "common to both series cancel."
-        )
-    if simulated:
-        notes.append("The series is SIMULATED, not observed data.")
+    persistence = None
+    if after is not None:
+        series["after"] = after
+        during = post & ~after
+        dists = ratio(float(effect[after].mean()), float(effect[during].mean()),
+                      grad[after].mean(axis=0), grad[during].mean(axis=0), vcov, ref)  # fmt: skip
+        persistence = Persistence(end_p, *dists, int(during.sum()), int(after.sum()), spec.alpha)
+    notes = _notes(spec, start_p, win_times, m, floored, comp is not None, persistence, simulated)
     return ITSResult(
         name=name,
         estimand=f"average effect per period on {spec.outcome} over "
@@ -470,96 +458,115 @@ def _fit(spec, times, start_p, y_obs, comp, offset, win, frame, n_dropped, unit,
         n_window=m,
         relative_distribution=rel,
         ref_df=ref_df,
+        change=spec.change,
+        end=end_p,
+        persistence=persistence,
     )
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
-class ITSResult(EffectResult):
-    """Result of :func:`its`.
-
-    Beyond the contract: ``series`` (every period: ``time, observed, fitted,
-    counterfactual, cf_low, cf_high, effect, post, window``), ``coefficients`` and
-    ``vcov`` of the segmented model, ``ar1_rho`` (the AR(1) coefficient when
-    ``cov="ar1"``), ``level_change``, ``slope_change``,
-    ``cumulative``, ``relative`` and, for counts, ``rate_ratios``.
-    """
-
-    series: pd.DataFrame
-    start: Any
-    coefficients: pd.DataFrame
-    vcov: pd.DataFrame
-    family: str
-    hac_lags: int | None
-    ar1_rho: float | None
-    n_window: int
-    relative_distribution: Any
-    ref_df: float | None
-
-    def _coef(self, term: str):
-        est, se = self.coefficients.loc[term, ["estimate", "std_error"]]
-        if "df" not in self.coefficients:
-            return Normal(float(est), float(se))
-        return StudentT(float(est), float(se), float(self.coefficients.loc[term, "df"]))
-
-    @property
-    def level_change(self):
-        """b2: the change in level at the start (log scale for counts)."""
-        return self._coef("level change")
-
-    @property
-    def slope_change(self):
-        """b3: the change in slope per period (log scale for counts)."""
-        return self._coef("slope change")
-
-    @property
-    def cumulative(self):
-        """The effect summed over the window."""
-        return self.distribution.scaled(self.n_window)
-
-    def _row(self, term, dist, unit, exp=False) -> dict[str, Any]:
-        low, high = dist.interval(self.alpha)
-        est, se = dist.estimate, dist.std_error
-        if exp:  # rate ratio: exp of the log-scale estimate and interval, delta-method SE
-            est, low, high, se = math.exp(est), math.exp(low), math.exp(high), math.exp(est) * se
-        return {"term": term, "estimate": est, "std_error": se, "ci_low": low, "ci_high": high,
-                "p_value": dist.p_value(0.0), "unit": unit}  # fmt: skip
-
-    def _extra_terms(self) -> list[dict[str, Any]]:
-        count = self.family != "gaussian"
-        rows = [
-            self._row(f"{self.name}: cumulative over {self.n_window} periods", self.cumulative,
-                      self.unit),
-            self._row(f"{self.name}: relative to counterfactual", self.relative_distribution,
-                      "rate ratio" if count else "share", exp=count),
-            self._row(f"{self.name}: level change", self.level_change,
-                      "rate ratio" if count else self.unit, exp=count),
-            self._row(f"{self.name}: slope change per period", self.slope_change,
-                      "rate ratio" if count else self.unit, exp=count),
-        ]  # fmt: skip
-        return rows
-
-    def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
-        tables = super()._summary_tables()
-        tables.append(("Segmented model", self.coefficients))
-        return tables
-
-    def plot(self, ax: Axes | None = None) -> Axes:
-        """Observed series, the fitted segments and the counterfactual with its band."""
-        from evaluate.plotting import plot_counterfactual
-
-        ax = plot_counterfactual(
-            self.series,
-            start=self.start,
-            title=self.name,
-            ylabel=self.unit,
-            band_label=f"{1 - self.alpha:.0%} CI of the counterfactual",
-            ax=ax,
+def _inference_label(spec, dispersion, rho, n, lags, ref_df) -> str:
+    lag_rule = (
+        "user-set" if spec.hac_lags is not None else "floor(4 (n/100)^(2/9)), Newey-West 1994"
+    )
+    if spec.cov == "ar1" and spec.family != "gaussian":
+        inference = (
+            f"quasi-Poisson (dispersion {dispersion:.3g}) with AR(1) working correlation "
+            f"(rho = {rho:.3f} by REML), iterated GLS, n = {n}"
         )
-        time = self.series["time"]
-        x = time.dt.to_timestamp() if isinstance(time.dtype, pd.PeriodDtype) else time
-        ax.plot(x, self.series["fitted"], color="0.3", linewidth=1.0, label="fitted segments")
-        ax.legend(frameon=False)
-        return ax
+    elif spec.cov == "ar1":
+        inference = (
+            f"AR(1) errors (rho = {rho:.3f} by REML), feasible GLS (Prais-Winsten, first "
+            f"observation kept), n = {n}"
+        )
+    elif spec.cov == "hac":
+        inference = f"Newey-West HAC, Bartlett kernel, {lags} lag(s) ({lag_rule}), n = {n}"
+    else:
+        quasi = spec.family == "quasipoisson"
+        inference = "classical (iid errors" + (", Pearson dispersion)" if quasi else ")")
+    if ref_df is None:
+        return inference + "; normal"
+    if spec.cov == "ar1":
+        return inference + f"; t with Satterthwaite df ({ref_df:.1f} for the average effect)"
+    return inference + f"; t({ref_df:.0f})"
+
+
+_FAMILY = {"gaussian": "least squares", "poisson": "Poisson GLM",
+           "quasipoisson": "quasi-Poisson GLM"}  # fmt: skip
+_CHANGE = {"level": "level change", "slope": "slope change", "both": "level and slope change"}
+
+
+def _change_text(change: str) -> Text:
+    return Text(f"its.change_{change}", _CHANGE[change])
+
+
+def _method_label(spec, controlled: bool) -> Text:
+    parts = {
+        "family": Text(f"its.family_{spec.family}", _FAMILY[spec.family]),
+        "change": _change_text(spec.change),
+        "season": ""
+        if spec.seasonality is None
+        else Text(f"its.season_{spec.seasonality}", f", {spec.seasonality} seasonality"),
+    }
+    if controlled:
+        return Text(
+            "its.method_controlled",
+            "Controlled interrupted time series ({family}, {change}{season}) vs {comparison}",
+            comparison=spec.comparison,
+            **parts,
+        )
+    return Text("its.method", "Interrupted time series ({family}, {change}{season})", **parts)
+
+
+def _notes(spec, start_p, win_times, m, floored, controlled, persistence, simulated):
+    notes: list[str] = [
+        Text(
+            "its.note_model",
+            "Effects are model-based: the fitted series minus the counterfactual without the "
+            "{change}, averaged over {first}-{last} ({m} periods). The step sits at {start}, "
+            "the first post-intervention period.",
+            change=_change_text(spec.change),
+            first=TextPeriod(win_times.iloc[0]),
+            last=TextPeriod(win_times.iloc[-1]),
+            m=m,
+            start=TextPeriod(start_p),
+        )
+    ]
+    if spec.family != "gaussian":
+        notes.append(
+            Text(
+                "its.note_counts",
+                "Counts: the headline is expected minus counterfactual events per period; "
+                "rate ratios (level, slope per period, window) are in the table.",
+            )
+        )
+    if floored:
+        notes.append(
+            Text(
+                "its.df_floored",
+                "Some Satterthwaite degrees of freedom fell below {floor}: the AR(1) "
+                "coefficient is poorly determined; they are set to {floor}, so those "
+                "intervals are wide rather than unbounded.",
+                floor=Num(DF_FLOOR, decimals=0),
+            )
+        )
+    if controlled:
+        notes.append(
+            Text(
+                "its.note_controlled",
+                "Controlled ITS: the model is for {outcome} minus {comparison}; shocks "
+                "common to both series cancel.",
+                outcome=spec.outcome,
+                comparison=spec.comparison,
+            )
+        )
+    if persistence is not None:
+        notes.append(persistence.note())
+        weak = persistence.weak_note()
+        if weak is not None:
+            notes.append(weak)
+    if simulated:
+        notes.append(Text("note.simulated_series", "The series is SIMULATED, not observed data."))
+    return notes
 
 
 __all__ = ["ITSResult", "hac_meat", "its", "newey_west_lags", "prais_winsten"]
