@@ -50,6 +50,7 @@ from evaluate.data.validate import check_frame
 from evaluate.effect import DesignTable, Diagnostic, EffectResult, Provenance, Unit, hash_frame
 from evaluate.errors import DesignError, PreTrendWarning, SpecError
 from evaluate.estimators.did._staggered_prepare import (
+    STRUCTURES,
     BasePeriod,
     Control,
     CSSpec,
@@ -57,9 +58,12 @@ from evaluate.estimators.did._staggered_prepare import (
     _Cells,
     _num,
     _Panel,
+    _RCPanel,
+    check_structure,
     prepare_panel,
 )
 from evaluate.estimators.did._staggered_pretests import pretest_leads, pretest_wald
+from evaluate.estimators.did._staggered_rc import fit_rc
 from evaluate.estimators.did.staggered_aggregate import (
     AggregateKind,
     BootstrapWeights,
@@ -95,6 +99,8 @@ def callaway_santanna(
     bootstrap: int | None = None,
     bootstrap_weights: BootstrapWeights = "mammen",
     seed: int | None = None,
+    panel: bool = True,
+    allow_unbalanced_panel: bool = False,
     name: str | None = None,
     effect_unit: Unit = "outcome units",
     population: str = "treated cohorts, post-treatment periods",
@@ -121,6 +127,15 @@ def callaway_santanna(
     bootstrap_weights : ``"mammen"`` (R's default), ``"rademacher"`` or ``"gaussian"``
         (drawn exactly and fast from the normal the Gaussian multipliers imply).
     seed : seed of the bootstrap draws.
+    panel : ``True`` (rows are units observed over time) or ``False`` (repeated
+        cross-sections: every row is an independent observation, ``unit`` is not
+        used to link rows).  As R ``did``'s ``panel``.
+    allow_unbalanced_panel : with ``panel=True`` and units missing some periods,
+        ``False`` drops those units (with a warning naming how many units and rows)
+        and ``True`` keeps every row and runs the repeated cross-section
+        estimators, clustered by unit.  As R ``did``'s ``allow_unbalanced_panel``;
+        a balanced panel runs the panel estimators either way.  The result's
+        ``data_structure`` says which ran.
     name, effect_unit, population : labels of the result.
 
     Returns
@@ -153,6 +168,8 @@ def callaway_santanna(
         bootstrap=bootstrap,
         bootstrap_weights=bootstrap_weights,
         seed=seed,
+        panel=panel,
+        allow_unbalanced_panel=allow_unbalanced_panel,
     )
     panel = prepare_panel(check_frame(data), spec)
     gt, cells = fit_group_time(panel, spec)
@@ -187,6 +204,7 @@ def _make_spec(**kw: Any) -> CSSpec:
         raise SpecError(f"bootstrap must be None or an integer >= 2 (draws), got {boot!r}.")
     if boot is not None:
         check_count("bootstrap", int(boot))
+    check_structure(kw)
     return CSSpec(**kw)
 
 
@@ -225,18 +243,13 @@ def _cells(panel: _Panel, spec: CSSpec) -> _Cells:
     )
 
 
-def fit_group_time(panel: _Panel, spec: CSSpec) -> tuple[GroupTimeEffects, _Cells]:
+def fit_group_time(panel: _Panel | _RCPanel, spec: CSSpec) -> tuple[GroupTimeEffects, _Cells]:
     """All ATT(g,t) and their ``n x K`` influence function (R's ``inffunc``)."""
     cells = _cells(panel, spec)
-    n, k = panel.y.shape[0], len(cells.group)
-    # outcome change of every unit for every cell's comparison: Y_t - Y_base
-    influence = panel.y[:, cells.t_idx] - panel.y[:, cells.b_idx]
-    if panel.x is None:
-        att = _difference_in_means(influence, panel.cohort_index, cells, n)
+    if isinstance(panel, _RCPanel):  # repeated cross-sections / unbalanced panel
+        att, influence = fit_rc(panel, cells, spec)
     else:
-        att = np.empty(k)
-        for j in range(k):
-            att[j] = covariate_cell(influence, j, panel, cells, spec)
+        att, influence = _fit_panel(panel, cells, spec)
     att[cells.reference] = 0.0
     influence[:, cells.reference] = 0.0
     boot_cells = boot_cohort = None
@@ -260,6 +273,18 @@ def fit_group_time(panel: _Panel, spec: CSSpec) -> tuple[GroupTimeEffects, _Cell
         boot_cohort=boot_cohort,
     )
     return gt, cells
+
+
+def _fit_panel(panel: _Panel, cells: _Cells, spec: CSSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Balanced panel: each unit's outcome change ``Y_t - Y_base`` for every cell."""
+    n, k = panel.y.shape[0], len(cells.group)
+    influence = panel.y[:, cells.t_idx] - panel.y[:, cells.b_idx]
+    if panel.x is None:
+        return _difference_in_means(influence, panel.cohort_index, cells, n), influence
+    att = np.empty(k)
+    for j in range(k):
+        att[j] = covariate_cell(influence, j, panel, cells, spec)
+    return att, influence
 
 
 def _difference_in_means(
@@ -308,6 +333,9 @@ class StaggeredResult(EffectResult):
     spec: CSSpec
     critical_value: float = math.nan
     group_time: GroupTimeEffects = field(repr=False)
+    #: which estimators ran: "balanced panel", "unbalanced panel: ..." or
+    #: "repeated cross-sections" (see ``panel`` and ``allow_unbalanced_panel``)
+    data_structure: str = "balanced panel"
 
     def aggregate(
         self,
@@ -473,15 +501,32 @@ def _build_result(
             n=int(spec.bootstrap),
             weights=str(spec.bootstrap_weights),
         )
+    if panel.structure == "repeated cross-sections":
+        inference = Text(
+            "staggered.inference_rc", "influence function (analytic, rows independent)"
+        )
+        if spec.bootstrap:
+            inference = Text(
+                "staggered.inference_rc_boot",
+                "influence function (analytic, rows independent); uniform bands from {n} "
+                "multiplier-bootstrap draws ({weights})",
+                n=int(spec.bootstrap),
+                weights=str(spec.bootstrap_weights),
+            )
     control = "never" if spec.control == "never" else "not_yet"
+    method = Text(
+        f"staggered.method_{spec.method}_{control}",
+        "Callaway-Sant'Anna DiD ("
+        + {"dr": "doubly robust", "ipw": "IPW", "reg": "outcome regression"}[spec.method]
+        + f", {'never' if spec.control == 'never' else 'not-yet'}-treated controls)",
+    )
+    structure = Text(*STRUCTURES[panel.structure])
+    if panel.structure != "balanced panel":
+        method = Text("staggered.method_structure", "{method}; {structure}",
+                      method=method, structure=structure)  # fmt: skip
     base = {
         "name": name,
-        "method": Text(
-            f"staggered.method_{spec.method}_{control}",
-            "Callaway-Sant'Anna DiD ("
-            + {"dr": "doubly robust", "ipw": "IPW", "reg": "outcome regression"}[spec.method]
-            + f", {'never' if spec.control == 'never' else 'not-yet'}-treated controls)",
-        ),
+        "method": method,
         "inference": inference,
         "unit": unit,
         "population": population,
@@ -508,6 +553,7 @@ def _build_result(
         spec=spec,
         critical_value=crit,
         group_time=gt,
+        data_structure=structure,
         **base,
     )
 
