@@ -82,9 +82,9 @@ def main() -> None:
             }
             for kind in ("simple", "dynamic", "group", "calendar"):
                 agg = fit.aggte(typec=kind, bstrap=False).atte
-                res[kind] = [float(agg["overall_att"]), float(agg["overall_se"])]
+                res[f"agg_{kind}"] = [float(agg["overall_att"]), float(agg["overall_se"])]
         out["scenarios"][name] = res
-        print(name, res["simple"])
+        print(name, res["agg_simple"])
     path = Path(__file__).with_name("mpdta_csdid_rc.json")
     path.write_text(json.dumps(out, indent=1) + "\n")
 

@@ -284,7 +284,7 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
         x = np.empty((len(order), len(times_kept), len(spec.covariates)))
         x[r_u, r_t] = used[list(spec.covariates)].to_numpy(dtype=float)
     values, index = np.unique(cohort[order], return_inverse=True)
-    warn_single_unit_cohorts(values, np.bincount(index), "units")
+    warn_single_unit_cohorts(values, np.bincount(index), "consist of a single unit")
     return _Panel(y, x, times_kept, index, values, used, n_dropped, tuple(notes))
 
 
@@ -302,8 +302,13 @@ def rc_panel(
     """Rows of repeated cross-sections or of an unbalanced panel, ids renumbered."""
     codes, first = np.unique(ids, return_inverse=True)
     values, index = np.unique(cohort[codes], return_inverse=True)
-    what = "observations" if structure == "repeated cross-sections" else "units"
-    warn_single_unit_cohorts(values, np.bincount(index), what)
+    if structure == "repeated cross-sections":  # the fewest rows in any period
+        per_period = np.zeros((len(values), len(times)))
+        np.add.at(per_period, (index[first], t_idx), 1)
+        fewest = np.where(per_period > 0, per_period, np.inf).min(axis=1)
+        warn_single_unit_cohorts(values, fewest, "have a single observation in some period")
+    else:
+        warn_single_unit_cohorts(values, np.bincount(index), "consist of a single unit")
     x = used[list(spec.covariates)].to_numpy(dtype=float) if spec.covariates else None
     if structure == "unbalanced panel":
         notes.append(
@@ -332,14 +337,15 @@ def rc_panel(
 
 
 def warn_single_unit_cohorts(values: np.ndarray, counts: np.ndarray, what: str) -> None:
-    """Warn about treated cohorts of one unit (or observation): their ATT(g,t) rest on a
-    single unit, and the influence-function standard error cannot reflect that unit's
-    own noise (its part of the variance is estimated from one value)."""
+    """Warn about treated cohorts of one unit (or, in repeated cross-sections, one
+    observation in some period): their ATT(g,t) rest on that one unit, and the
+    influence-function standard error estimates its part of the variance from a
+    single value, so it is unreliable.  ``what`` completes "Cohort(s) [g] ..."."""
     single = values[(values > 0) & (counts == 1)]
     if single.size:
         warnings.warn(
-            f"Cohort(s) {[_num(g) for g in single]} consist of a single {what[:-1]}: their "
-            "ATT(g,t) compare one unit with the controls, and their standard errors "
+            f"Cohort(s) {[_num(g) for g in single]} {what}: "
+            "their ATT(g,t) compare one unit with the controls, and their standard errors "
             "are unreliable. Report them with care, or pool small cohorts.",
             SmallSampleWarning,
             stacklevel=4,
