@@ -27,13 +27,14 @@ passes ones.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import expit
 
 from evaluate.errors import DesignError
-from evaluate.estimators.did._staggered_prepare import _num
+from evaluate.estimators.did._staggered_prepare import STRUCTURES, _num
+from evaluate.text import Text
 
 if TYPE_CHECKING:
     from evaluate.estimators.did._staggered_prepare import CSSpec, Method, _Cells, _RCPanel
@@ -72,6 +73,33 @@ def fit_rc(
             panel.cluster[rows], weights=inf * (n_units / len(rows)), minlength=n_units
         )
     return att, influence
+
+
+def describe_structure(
+    structure: str, spec: CSSpec, base: dict[str, Any]
+) -> tuple[Text, Text, Text]:
+    """Method, inference and data-structure texts of a fit: a balanced panel keeps the
+    panel wording; otherwise the method names the structure, and repeated
+    cross-sections say that rows are independent."""
+    method, inference = base["method"], base["inference"]
+    label = Text(*STRUCTURES[structure])
+    if structure == "balanced panel":
+        return method, inference, label
+    method = Text("staggered.method_structure", "{method}; {structure}",
+                  method=method, structure=label)  # fmt: skip
+    if structure == "repeated cross-sections":
+        inference = Text(
+            "staggered.inference_rc", "influence function (analytic, rows independent)"
+        )
+        if spec.bootstrap:
+            inference = Text(
+                "staggered.inference_rc_boot",
+                "influence function (analytic, rows independent); uniform bands from {n} "
+                "multiplier-bootstrap draws ({weights})",
+                n=int(spec.bootstrap),
+                weights=str(spec.bootstrap_weights),
+            )
+    return method, inference, label
 
 
 def _check_cell(d: np.ndarray, post: np.ndarray, where: tuple[float, float], pair) -> None:

@@ -19,14 +19,22 @@ and the checks and reshaping of the input below in ``_staggered_prepare``.
 
 Handling of awkward data, in the order it is checked:
 
+* never-treated units: a blank, ``0`` or ``inf`` cohort, the rule ``event_study``
+  shares (:mod:`~evaluate.estimators.did._cohorts`); ambiguous codes (0 that is
+  also a later period, negative markers) are a :class:`~evaluate.errors.DataError`;
 * missing outcome or covariate values: the rows are dropped, counted and warned
   about; a unit that then lacks a period is dropped as below;
 * duplicate unit-period rows, a cohort (``group``) that varies within a unit
-  (for example treatment that switches off and on again), negative or
-  non-integer cohorts, unequally spaced periods, cohorts between observed
-  periods: :class:`~evaluate.errors.DataError`;
+  (for example treatment that switches off and on again), non-integer cohorts,
+  unequally spaced periods, cohorts between observed periods:
+  :class:`~evaluate.errors.DataError`;
 * units not observed in every period (an unbalanced panel): dropped with a
-  :class:`~evaluate.errors.DroppedRowsWarning` (R ``did`` does the same);
+  :class:`~evaluate.errors.DroppedRowsWarning` naming units and rows (R ``did``
+  does the same), or with ``allow_unbalanced_panel=True`` kept, every row used by
+  the repeated cross-section estimators with standard errors clustered by unit
+  (``_staggered_rc``; R ``did`` likewise).  ``panel=False`` treats the rows as
+  repeated cross-sections;
+* a treated cohort of a single unit: :class:`~evaluate.errors.SmallSampleWarning`;
 * cohorts first treated after the last period: treated as never treated (as R);
 * cohorts treated in or before the first period (plus ``anticipation``): no
   untreated base period, so their units are dropped with a warning;
@@ -50,7 +58,6 @@ from evaluate.data.validate import check_frame
 from evaluate.effect import DesignTable, Diagnostic, EffectResult, Provenance, Unit, hash_frame
 from evaluate.errors import DesignError, PreTrendWarning, SpecError
 from evaluate.estimators.did._staggered_prepare import (
-    STRUCTURES,
     BasePeriod,
     Control,
     CSSpec,
@@ -63,7 +70,7 @@ from evaluate.estimators.did._staggered_prepare import (
     prepare_panel,
 )
 from evaluate.estimators.did._staggered_pretests import pretest_leads, pretest_wald
-from evaluate.estimators.did._staggered_rc import fit_rc
+from evaluate.estimators.did._staggered_rc import describe_structure, fit_rc
 from evaluate.estimators.did.staggered_aggregate import (
     AggregateKind,
     BootstrapWeights,
@@ -112,7 +119,7 @@ def callaway_santanna(
     data : long panel, one row per unit and period (never modified).
     outcome, unit, time : column names; ``time`` holds equally spaced integers.
     group : column with the first treated period of each unit (constant within a
-        unit); ``0`` or ``inf`` means never treated.
+        unit); blank, ``0`` or ``inf`` means never treated.
     control : ``"never"`` (never-treated units) or ``"notyet"`` (never treated plus
         units not yet treated by the later of ``t`` and the base period).
     method : ``"dr"`` doubly robust, ``"ipw"`` or ``"reg"`` (identical without covariates).
@@ -501,32 +508,15 @@ def _build_result(
             n=int(spec.bootstrap),
             weights=str(spec.bootstrap_weights),
         )
-    if panel.structure == "repeated cross-sections":
-        inference = Text(
-            "staggered.inference_rc", "influence function (analytic, rows independent)"
-        )
-        if spec.bootstrap:
-            inference = Text(
-                "staggered.inference_rc_boot",
-                "influence function (analytic, rows independent); uniform bands from {n} "
-                "multiplier-bootstrap draws ({weights})",
-                n=int(spec.bootstrap),
-                weights=str(spec.bootstrap_weights),
-            )
     control = "never" if spec.control == "never" else "not_yet"
-    method = Text(
-        f"staggered.method_{spec.method}_{control}",
-        "Callaway-Sant'Anna DiD ("
-        + {"dr": "doubly robust", "ipw": "IPW", "reg": "outcome regression"}[spec.method]
-        + f", {'never' if spec.control == 'never' else 'not-yet'}-treated controls)",
-    )
-    structure = Text(*STRUCTURES[panel.structure])
-    if panel.structure != "balanced panel":
-        method = Text("staggered.method_structure", "{method}; {structure}",
-                      method=method, structure=structure)  # fmt: skip
     base = {
         "name": name,
-        "method": method,
+        "method": Text(
+            f"staggered.method_{spec.method}_{control}",
+            "Callaway-Sant'Anna DiD ("
+            + {"dr": "doubly robust", "ipw": "IPW", "reg": "outcome regression"}[spec.method]
+            + f", {'never' if spec.control == 'never' else 'not-yet'}-treated controls)",
+        ),
         "inference": inference,
         "unit": unit,
         "population": population,
@@ -539,6 +529,7 @@ def _build_result(
         ),
         "notes": tuple(notes),
     }
+    base["method"], base["inference"], structure = describe_structure(panel.structure, spec, base)
     simple = make_aggregate(gt, "simple", alpha=spec.alpha, base=dict(base))
     dynamic = make_aggregate(gt, "dynamic", alpha=spec.alpha, base=dict(base))
     return StaggeredResult(
