@@ -206,6 +206,13 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
         keep = np.ones(n_units, dtype=bool) if unbalanced else observed == n_t
     else:
         structure, ids, cohort = "repeated cross-sections", np.arange(len(frame)), group_v
+        repeated = int((frame.groupby(spec.unit, sort=False)[spec.time].nunique() > 1).sum())
+        if repeated:
+            notes.append(
+                f"{repeated} values of {spec.unit!r} occur in more than one period; "
+                "panel=False treats their rows as independent observations (for a panel, "
+                "allow_unbalanced_panel=True clusters on the unit instead)."
+            )
         keep = np.ones(len(frame), dtype=bool)
     what = "rows" if structure == "repeated cross-sections" else "units"
     late = cohort > times[-1]

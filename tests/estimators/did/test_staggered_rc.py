@@ -84,6 +84,7 @@ def test_result_says_which_estimators_ran(unbalanced_mpdta):
     assert rc.method.endswith("; repeated cross-sections")
     assert "rows independent" in rc.inference
     assert any("500 units, 2250 rows" in note for note in unbalanced.notes)
+    assert any("500 values of 'countyreal' occur in more than one" in n for n in rc.notes)
     assert unbalanced.provenance.n_rows == 2250
     # a balanced panel runs the panel estimators whatever allow_unbalanced_panel says
     same = callaway_santanna(data, **KEYS, allow_unbalanced_panel=True)
