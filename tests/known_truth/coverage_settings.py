@@ -200,6 +200,50 @@ def _cs(n: int):
     return replicate
 
 
+_CS_COHORTS, _CS_SHARES = np.array([0, 3, 5]), np.array([0.4, 0.3, 0.3])
+
+
+def _cs_att(g, e):
+    """True ATT(g, e) of the unbalanced / repeated cross-section designs below."""
+    return np.where((g > 0) & (e >= 0), (1.0 + 0.5 * np.maximum(e, 0)) * np.where(g == 5, 2, 1), 0)
+
+
+def _cs_simple_truth(periods: int = 6) -> float:
+    """R did's ``simple`` aggregate at the population cohort shares."""
+    num = den = 0.0
+    for g, p in zip(_CS_COHORTS[1:], _CS_SHARES[1:], strict=True):
+        for t in range(g, periods + 1):
+            num, den = num + p * float(_cs_att(g, t - g)), den + p
+    return num / den
+
+
+def _cs_rows(n: int):
+    """``n`` units per period; an unbalanced panel (20 % of rows missing at random) or
+    repeated cross-sections (new units every period); unit effects, common trend."""
+
+    def replicate(rng, method):
+        periods = 6
+        t = np.tile(np.arange(1, periods + 1), n)
+        if method == "rc":  # every row a new unit of a fresh cross-section
+            ids = np.arange(n * periods)
+            g = rng.choice(_CS_COHORTS, size=n * periods, p=_CS_SHARES)
+        else:
+            ids = np.repeat(np.arange(n), periods)
+            g = np.repeat(rng.choice(_CS_COHORTS, size=n, p=_CS_SHARES), periods)
+        alpha = rng.normal(size=ids.max() + 1)[ids] + 0.5 * (g == 3)
+        y = alpha + 0.3 * t + _cs_att(g, t - g) + rng.normal(size=len(t))
+        df = pd.DataFrame({"id": ids, "t": t, "g": g, "y": y})
+        if method != "rc":
+            df = df[rng.uniform(size=len(df)) >= 0.2]
+        fit = _quiet(
+            ev.callaway_santanna, df, outcome="y", unit="id", time="t", group="g",
+            panel=method != "rc", allow_unbalanced_panel=method == "unbalanced",
+        )  # fmt: skip
+        return _result(fit, _cs_simple_truth(periods))
+
+    return replicate
+
+
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in (
@@ -261,6 +305,21 @@ SETTINGS: dict[str, Setting] = {
              "f_leads": "pre-trend F on event-time leads: no false alarm (new)"},
             "band_post",
             _cs(60),
+        ),
+        Setting(
+            "cs_unbalanced_200_units",
+            "Callaway-Sant'Anna simple ATT, 200 units x 6 periods, 20 % of rows missing",
+            {"unbalanced": "allow_unbalanced_panel: RC estimators clustered by unit",
+             "balanced": "drop incomplete units (R did's default)"},
+            "unbalanced",
+            _cs_rows(200),
+        ),
+        Setting(
+            "cs_repeated_cross_sections_200",
+            "Callaway-Sant'Anna simple ATT, repeated cross-sections of 200 x 6 periods",
+            {"rc": "panel=False: RC estimators, rows independent"},
+            "rc",
+            _cs_rows(200),
         ),
         Setting(
             "its_gaussian_ar1_n60",

@@ -22,6 +22,8 @@ LIGHT = [
     "its_counts_n60",
     "its_gaussian_ar1_n60",
     "cs_dynamic_60_units",
+    "cs_unbalanced_200_units",
+    "cs_repeated_cross_sections_200",
 ]
 
 

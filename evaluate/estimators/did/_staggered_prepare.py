@@ -20,7 +20,14 @@ import numpy as np
 import pandas as pd
 
 from evaluate.data.validate import check_columns, check_no_duplicates, check_numeric, drop_missing
-from evaluate.errors import DataError, DesignError, DroppedRowsWarning, SpecError
+from evaluate.errors import (
+    DataError,
+    DesignError,
+    DroppedRowsWarning,
+    SmallSampleWarning,
+    SpecError,
+)
+from evaluate.estimators.did._cohorts import adoption_periods
 from evaluate.estimators.did.staggered_aggregate import BootstrapWeights
 
 Control = Literal["never", "notyet"]
@@ -46,6 +53,8 @@ class CSSpec:
     bootstrap_weights: BootstrapWeights = "mammen"
     seed: int | None = None
     weights: str | None = None
+    panel: bool = True
+    allow_unbalanced_panel: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,6 +88,48 @@ class _Panel:
     n_dropped: int
     notes: tuple[str, ...]
     w: np.ndarray | None = None  # unit sampling weights, mean 1 (R did's weightsname)
+    structure: str = "balanced panel"
+
+
+@dataclass(frozen=True, eq=False)
+class _RCPanel:
+    """Rows as observations: repeated cross-sections or an unbalanced panel.
+
+    ``cohort_index`` has one entry per sampling unit (a unit of an unbalanced
+    panel, a row of a repeated cross-section) and indexes ``cohort_values``
+    (0 = never treated); ``cluster`` maps every row to its unit.
+    """
+
+    y: np.ndarray  # rows
+    x: np.ndarray | None  # rows x k
+    t_idx: np.ndarray  # rows, index into times
+    cluster: np.ndarray  # rows, index of the row's unit
+    times: np.ndarray
+    cohort_index: np.ndarray  # units
+    cohort_values: np.ndarray
+    used: pd.DataFrame
+    n_dropped: int
+    notes: tuple[str, ...]
+    structure: str  # "unbalanced panel" or "repeated cross-sections"
+    w: None = None  # sampling weights are not yet taken by the cross-section estimators
+
+
+def check_structure(kw: dict[str, Any]) -> None:
+    """``panel`` and ``allow_unbalanced_panel`` must be booleans (normalised in place)."""
+    for key in ("panel", "allow_unbalanced_panel"):
+        if not isinstance(kw[key], (bool, np.bool_)):
+            raise SpecError(f"{key} must be True or False, got {kw[key]!r}.")
+        kw[key] = bool(kw[key])
+
+
+STRUCTURES = {
+    "balanced panel": ("staggered.structure_balanced", "balanced panel"),
+    "unbalanced panel": (
+        "staggered.structure_unbalanced",
+        "unbalanced panel: repeated cross-section estimators, clustered by unit",
+    ),
+    "repeated cross-sections": ("staggered.structure_rc", "repeated cross-sections"),
+}
 
 
 def _integer_valued(values: np.ndarray, column: str) -> None:
@@ -91,37 +142,37 @@ def _integer_valued(values: np.ndarray, column: str) -> None:
         )
 
 
-def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel:
-    """Validate and reshape the long panel into a balanced wide one (units x periods)."""
+def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
+    """Validate the long data and reshape them for the cell estimators.
+
+    A balanced panel (``panel=True``; units missing a period are dropped unless
+    ``allow_unbalanced_panel``) becomes a wide :class:`_Panel`; repeated
+    cross-sections (``panel=False``) and an unbalanced panel kept whole become a
+    :class:`_RCPanel` of rows (estimated by :mod:`~evaluate.estimators.did._staggered_rc`).
+    """
     cols = [spec.outcome, spec.unit, spec.time, spec.group, *spec.covariates]
     if spec.weights is not None:
         cols.append(spec.weights)
     check_columns(data, cols)
     if len(set(cols)) != len(cols):
         raise SpecError(f"outcome, unit, time, group and covariates must differ: {cols}.")
-    for c in [spec.outcome, spec.time, spec.group, *spec.covariates]:
-        check_numeric(data, c, allow_inf=c == spec.group)  # inf: never treated
+    for c in [spec.outcome, spec.time, *spec.covariates]:
+        check_numeric(data, c)
     if spec.weights is not None:
         from evaluate.estimators.did._within import analytic_weights
 
         analytic_weights(data, spec.weights)  # positive and finite, or a typed error
-    for c in (spec.unit, spec.time, spec.group):
+    for c in (spec.unit, spec.time):
         if data[c].isna().any():
-            hint = " Code never-treated units as 0 (or inf)." if c == spec.group else ""
-            raise DataError(f"Column {c!r} has {int(data[c].isna().sum())} missing values.{hint}")
+            raise DataError(f"Column {c!r} has {int(data[c].isna().sum())} missing values.")
     frame = data[cols]
     frame, _ = drop_missing(frame, [spec.outcome, *spec.covariates], allow=True, stacklevel=4)
     n_input = len(data)
     time_v = frame[spec.time].to_numpy(dtype=float)
-    group_v = frame[spec.group].to_numpy(dtype=float)
+    cohorts, never, n_blank = adoption_periods(frame[spec.group], spec.group, time_v)
+    group_v = np.where(never, 0.0, cohorts)  # 0 = never treated from here on
     _integer_valued(time_v, spec.time)
     _integer_valued(group_v, spec.group)
-    if np.any(group_v < 0):
-        raise DataError(
-            f"Column {spec.group!r} has negative values; it must hold the first treated "
-            "period, with 0 (or inf) for never-treated units."
-        )
-    group_v = np.where(np.isinf(group_v), 0.0, group_v)
     times, t_idx = np.unique(time_v, return_inverse=True)
     if len(times) < 2:
         raise DesignError(f"Column {spec.time!r} has a single period; DiD needs at least two.")
@@ -134,52 +185,77 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel:
             f"{[_num(m) for m in missing]}); the base period t-1 and event times would be "
             "ill-defined. Add the missing periods or aggregate to an even grid."
         )
-    u_codes, u_labels = pd.factorize(frame[spec.unit], sort=True)
-    n_units, n_t = len(u_labels), len(times)
-    cell = u_codes.astype(np.int64) * n_t + t_idx
-    if np.bincount(cell, minlength=n_units * n_t).max() > 1:
-        check_no_duplicates(frame, [spec.unit, spec.time])
-    g_wide = np.full((n_units, n_t), np.nan)
-    g_wide[u_codes, t_idx] = group_v
-    g_min, g_max = np.nanmin(g_wide, axis=1), np.nanmax(g_wide, axis=1)
-    if np.any(g_min != g_max):
-        i = int(np.flatnonzero(g_min != g_max)[0])
-        raise DataError(
-            f"Column {spec.group!r} is not constant within unit {_item(u_labels[i])!r} "
-            f"(values {_num(g_min[i])} and {_num(g_max[i])}). It must hold each unit's first "
-            "treated period; treatment that switches off is not a staggered adoption design "
-            "(recode to the first adoption period or drop such units)."
-        )
-    observed = np.bincount(u_codes, minlength=n_units)
-    keep = observed == n_t
     notes: list[str] = []
-    cohort = g_min.copy()
+    if n_blank:
+        notes.append(f"{n_blank} rows with a blank {spec.group!r} are never treated.")
+    if spec.panel:
+        u_codes, u_labels = pd.factorize(frame[spec.unit], sort=True)
+        n_units, n_t = len(u_labels), len(times)
+        cell = u_codes.astype(np.int64) * n_t + t_idx
+        if np.bincount(cell, minlength=n_units * n_t).max() > 1:
+            check_no_duplicates(frame, [spec.unit, spec.time])
+        g_min = np.full(n_units, np.inf)
+        g_max = np.full(n_units, -np.inf)
+        np.minimum.at(g_min, u_codes, group_v)
+        np.maximum.at(g_max, u_codes, group_v)
+        if np.any(g_min != g_max):
+            i = int(np.flatnonzero(g_min != g_max)[0])
+            raise DataError(
+                f"Column {spec.group!r} is not constant within unit {_item(u_labels[i])!r} "
+                f"(values {_num(g_min[i])} and {_num(g_max[i])}; 0 stands for never treated: "
+                "blank, 0 or inf). It must hold each unit's "
+                "first treated period; treatment that switches off is not a staggered "
+                "adoption design (recode to the first adoption period or drop such units)."
+            )
+        observed = np.bincount(u_codes, minlength=n_units)
+        balanced = bool(np.all(observed == n_t))
+        unbalanced = spec.allow_unbalanced_panel and not balanced
+        structure = "unbalanced panel" if unbalanced else "balanced panel"
+        ids, cohort = u_codes, g_min.copy()
+        keep = np.ones(n_units, dtype=bool) if unbalanced else observed == n_t
+    else:
+        structure, ids, cohort = "repeated cross-sections", np.arange(len(frame)), group_v
+        repeated = int((frame.groupby(spec.unit, sort=False)[spec.time].nunique() > 1).sum())
+        if repeated:
+            notes.append(
+                f"{repeated} values of {spec.unit!r} occur in more than one period; "
+                "panel=False treats their rows as independent observations (for a panel, "
+                "allow_unbalanced_panel=True clusters on the unit instead)."
+            )
+        keep = np.ones(len(frame), dtype=bool)
+    what = "rows" if structure == "repeated cross-sections" else "units"
     late = cohort > times[-1]
     if late.any():
-        cohort[late] = 0.0
+        cohort = np.where(late, 0.0, cohort)
         notes.append(
-            f"{int(late.sum())} units first treated after the last period are "
+            f"{int(late.sum())} {what} first treated after the last period are "
             "treated as never treated (as R did)."
         )
     early = (cohort > 0) & (cohort - spec.anticipation <= times[0])
     if early.any():
+        n_rows = int(early[ids].sum())
         warnings.warn(
-            f"Dropped {int(early.sum())} units first treated at or before the first period "
+            f"Dropped {int(early.sum())} {what} first treated at or before the first period "
             f"{_num(times[0])} (+ anticipation {spec.anticipation}): they have no untreated "
-            "base period.",
+            f"base period ({n_rows} rows).",
             DroppedRowsWarning,
             stacklevel=3,
         )
-        notes.append(f"{int(early.sum())} units treated before the data start were dropped.")
+        notes.append(f"{int(early.sum())} {what} treated before the data start were dropped.")
     if (~keep & ~early).any():
         k = int((~keep & ~early).sum())
+        n_rows = int((~keep & ~early)[ids].sum())
         warnings.warn(
-            f"Dropped {k} units not observed in all {n_t} periods (balanced panel required; "
-            "this includes units whose rows were dropped for missing values).",
+            f"Dropped {k} units not observed in all {len(times)} periods ({n_rows} rows; a "
+            "balanced panel is required, and this includes units whose rows were dropped "
+            "for missing values). Pass allow_unbalanced_panel=True to keep them: the "
+            "repeated cross-section estimators then use every row, clustered by unit.",
             DroppedRowsWarning,
             stacklevel=3,
         )
-        notes.append(f"{k} units not observed in every period were dropped (balanced panel).")
+        notes.append(
+            f"{k} units ({n_rows} rows) not observed in every period were dropped (balanced panel)."
+        )
     keep &= ~early
     on_grid = np.isin(cohort, times) | (cohort == 0)
     if not on_grid.all():
@@ -188,7 +264,7 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel:
             f"Cohort {_num(bad)} in {spec.group!r} is not one of the periods in "
             f"{spec.time!r}; first treated periods must lie on the time grid."
         )
-    period_keep = np.ones(n_t, dtype=bool)
+    period_keep = np.ones(len(times), dtype=bool)
     if not np.any(cohort[keep] == 0):
         if spec.control == "never":
             raise DesignError(
@@ -204,17 +280,20 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel:
         )
     if not np.any(cohort[keep] > 0) or period_keep.sum() < 2:
         raise DesignError("No treated cohort with a pre-treatment period remains to estimate.")
-    rows_keep = keep[u_codes] & period_keep[t_idx]
+    rows_keep = keep[ids] & period_keep[t_idx]
     used = frame.loc[rows_keep]
     n_dropped = n_input - len(used)  # missing values, unbalanced, early cohorts, trimmed periods
-    units = np.flatnonzero(keep)
-    order = units[np.lexsort((units, cohort[units]))]
-    remap = np.full(n_units, -1)
-    remap[order] = np.arange(len(order))
     times_kept = times[period_keep]
     t_map = np.cumsum(period_keep) - 1
+    if structure != "balanced panel":
+        return rc_panel(used, spec, ids[rows_keep], cohort, t_map[t_idx[rows_keep]],
+                        times_kept, n_dropped, notes, structure)  # fmt: skip
+    units = np.flatnonzero(keep)
+    order = units[np.lexsort((units, cohort[units]))]
+    remap = np.full(len(cohort), -1)
+    remap[order] = np.arange(len(order))
     y = np.empty((len(order), len(times_kept)))
-    r_u, r_t = remap[u_codes[rows_keep]], t_map[t_idx[rows_keep]]
+    r_u, r_t = remap[ids[rows_keep]], t_map[t_idx[rows_keep]]
     y[r_u, r_t] = used[spec.outcome].to_numpy(dtype=float)
     x = None
     if spec.covariates:
@@ -234,7 +313,77 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel:
             )
         w = w_unit[order] / w_unit[order].mean()
     values, index = np.unique(cohort[order], return_inverse=True)
+    warn_single_unit_cohorts(values, np.bincount(index), "consist of a single unit")
     return _Panel(y, x, times_kept, index, values, used, n_dropped, tuple(notes), w)
+
+
+def rc_panel(
+    used: pd.DataFrame,
+    spec: CSSpec,
+    ids: np.ndarray,
+    cohort: np.ndarray,
+    t_idx: np.ndarray,
+    times: np.ndarray,
+    n_dropped: int,
+    notes: list[str],
+    structure: str,
+) -> _RCPanel:
+    """Rows of repeated cross-sections or of an unbalanced panel, ids renumbered."""
+    if spec.weights is not None:
+        raise SpecError(
+            f"weights with {structure} are not supported yet; balance the panel "
+            "(allow_unbalanced_panel=False, panel=True) or drop the weights."
+        )
+    codes, first = np.unique(ids, return_inverse=True)
+    values, index = np.unique(cohort[codes], return_inverse=True)
+    if structure == "repeated cross-sections":  # the fewest rows in any period
+        per_period = np.zeros((len(values), len(times)))
+        np.add.at(per_period, (index[first], t_idx), 1)
+        fewest = np.where(per_period > 0, per_period, np.inf).min(axis=1)
+        warn_single_unit_cohorts(values, fewest, "have a single observation in some period")
+    else:
+        warn_single_unit_cohorts(values, np.bincount(index), "consist of a single unit")
+    x = used[list(spec.covariates)].to_numpy(dtype=float) if spec.covariates else None
+    if structure == "unbalanced panel":
+        notes.append(
+            f"Unbalanced panel ({len(codes)} units, {len(used)} rows): ATT(g,t) from the "
+            "repeated cross-section estimators on every observed row, standard errors "
+            "clustered by unit (as R did with allow_unbalanced_panel = TRUE)."
+        )
+    else:
+        notes.append(
+            f"Repeated cross-sections ({len(used)} observations): ATT(g,t) from the "
+            "repeated cross-section estimators, each row an independent observation."
+        )
+    return _RCPanel(
+        y=used[spec.outcome].to_numpy(dtype=float),
+        x=x,
+        t_idx=t_idx,
+        cluster=first,
+        times=times,
+        cohort_index=index,
+        cohort_values=values,
+        used=used,
+        n_dropped=n_dropped,
+        notes=tuple(notes),
+        structure=structure,
+    )
+
+
+def warn_single_unit_cohorts(values: np.ndarray, counts: np.ndarray, what: str) -> None:
+    """Warn about treated cohorts of one unit (or, in repeated cross-sections, one
+    observation in some period): their ATT(g,t) rest on that one unit, and the
+    influence-function standard error estimates its part of the variance from a
+    single value, so it is unreliable.  ``what`` completes "Cohort(s) [g] ..."."""
+    single = values[(values > 0) & (counts == 1)]
+    if single.size:
+        warnings.warn(
+            f"Cohort(s) {[_num(g) for g in single]} {what}: "
+            "their ATT(g,t) compare one unit with the controls, and their standard errors "
+            "are unreliable. Report them with care, or pool small cohorts.",
+            SmallSampleWarning,
+            stacklevel=4,
+        )
 
 
 def _item(v: Any) -> Any:

@@ -31,6 +31,7 @@ from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance
 from evaluate.errors import DataError, DesignError, PreTrendWarning, SpecError
+from evaluate.estimators.did._cohorts import adoption_periods
 from evaluate.estimators.did._placebo import event_study_placebo
 from evaluate.estimators.did._within import analytic_weights
 from evaluate.estimators.did.twfe import (
@@ -160,12 +161,15 @@ def event_study(
     data : long panel, one row per unit and period (never modified).
     outcome, unit, time : column names; ``time`` is numeric and evenly spaced
         (years, month numbers), so that ``time - cohort`` counts periods.
-    cohort : the unit's adoption period (first treated period); values in
-        ``never_treated`` or missing mark never-treated units.
+    cohort : the unit's adoption period (first treated period); blank (missing),
+        ``0``, ``inf`` and values in ``never_treated`` mark never-treated units, the
+        same rule as :func:`~evaluate.estimators.did.staggered.callaway_santanna`
+        (:mod:`evaluate.estimators.did._cohorts`; ambiguous codes are an error).
     leads, lags : event window ``-leads..lags``.
     reference : event time left out (its effect is normalised to 0); must lie in
         the window and be negative.
-    never_treated : cohort values that mark never-treated units (besides missing).
+    never_treated : further cohort values that mark never-treated units (besides
+        blank, 0 and inf).
     bin_endpoints : ``True`` pools event times beyond the window into the end
         points; ``False`` drops those treated observations (counted in the notes).
     cluster, inference, alpha : as :func:`~evaluate.estimators.did.twfe.twfe`
@@ -208,18 +212,17 @@ def event_study(
     for c in (outcome, time):
         check_numeric(data, c)
     frame = data[used]
-    never = frame[cohort].isna() | frame[cohort].isin(list(never_treated))
     frame, n_dropped = _drop_missing(frame, [c for c in used if c != cohort], allow=drop_missing)
-    never = never.loc[frame.index].to_numpy()
-    check_numeric(frame, cohort, allow_inf=True)  # inf: never treated
-    by_unit = frame.groupby(unit, sort=False)[cohort].nunique(dropna=False)
+    t = frame[time].to_numpy(dtype=float)
+    # blank, 0, inf and the never_treated codes: the rule callaway_santanna shares
+    g, never, _ = adoption_periods(frame[cohort], cohort, t, never_treated)
+    code = pd.Series(np.where(never, np.inf, g), index=frame.index)
+    by_unit = code.groupby(frame[unit], sort=False).nunique()
     if (by_unit > 1).any():
         raise DataError(
             f"Column {cohort!r} varies within unit {by_unit.index[by_unit > 1][0]!r}; "
             "it must hold each unit's single adoption period."
         )
-    t = frame[time].to_numpy(dtype=float)
-    g = frame[cohort].to_numpy(dtype=float)
     e = np.where(never, np.nan, t - g)
     if np.all(never):
         raise DesignError(f"No unit has an adoption period in {cohort!r}: nothing to study.")

@@ -19,14 +19,22 @@ and the checks and reshaping of the input below in ``_staggered_prepare``.
 
 Handling of awkward data, in the order it is checked:
 
+* never-treated units: a blank, ``0`` or ``inf`` cohort, the rule ``event_study``
+  shares (:mod:`~evaluate.estimators.did._cohorts`); ambiguous codes (0 that is
+  also a later period, negative markers) are a :class:`~evaluate.errors.DataError`;
 * missing outcome or covariate values: the rows are dropped, counted and warned
   about; a unit that then lacks a period is dropped as below;
 * duplicate unit-period rows, a cohort (``group``) that varies within a unit
-  (for example treatment that switches off and on again), negative or
-  non-integer cohorts, unequally spaced periods, cohorts between observed
-  periods: :class:`~evaluate.errors.DataError`;
+  (for example treatment that switches off and on again), non-integer cohorts,
+  unequally spaced periods, cohorts between observed periods:
+  :class:`~evaluate.errors.DataError`;
 * units not observed in every period (an unbalanced panel): dropped with a
-  :class:`~evaluate.errors.DroppedRowsWarning` (R ``did`` does the same);
+  :class:`~evaluate.errors.DroppedRowsWarning` naming units and rows (R ``did``
+  does the same), or with ``allow_unbalanced_panel=True`` kept, every row used by
+  the repeated cross-section estimators with standard errors clustered by unit
+  (``_staggered_rc``; R ``did`` likewise).  ``panel=False`` treats the rows as
+  repeated cross-sections;
+* a treated cohort of a single unit: :class:`~evaluate.errors.SmallSampleWarning`;
 * cohorts first treated after the last period: treated as never treated (as R);
 * cohorts treated in or before the first period (plus ``anticipation``): no
   untreated base period, so their units are dropped with a warning;
@@ -57,9 +65,12 @@ from evaluate.estimators.did._staggered_prepare import (
     _Cells,
     _num,
     _Panel,
+    _RCPanel,
+    check_structure,
     prepare_panel,
 )
 from evaluate.estimators.did._staggered_pretests import pretest_leads, pretest_wald
+from evaluate.estimators.did._staggered_rc import describe_structure, fit_rc
 from evaluate.estimators.did.staggered_aggregate import (
     AggregateKind,
     BootstrapWeights,
@@ -96,6 +107,8 @@ def callaway_santanna(
     bootstrap: int | None = None,
     bootstrap_weights: BootstrapWeights = "mammen",
     seed: int | None = None,
+    panel: bool = True,
+    allow_unbalanced_panel: bool = False,
     name: str | None = None,
     effect_unit: Unit = "outcome units",
     population: str = "treated cohorts, post-treatment periods",
@@ -107,7 +120,7 @@ def callaway_santanna(
     data : long panel, one row per unit and period (never modified).
     outcome, unit, time : column names; ``time`` holds equally spaced integers.
     group : column with the first treated period of each unit (constant within a
-        unit); ``0`` or ``inf`` means never treated.
+        unit); blank, ``0`` or ``inf`` means never treated.
     control : ``"never"`` (never-treated units) or ``"notyet"`` (never treated plus
         units not yet treated by the later of ``t`` and the base period).
     method : ``"dr"`` doubly robust, ``"ipw"`` or ``"reg"`` (identical without covariates).
@@ -126,6 +139,15 @@ def callaway_santanna(
     bootstrap_weights : ``"mammen"`` (R's default), ``"rademacher"`` or ``"gaussian"``
         (drawn exactly and fast from the normal the Gaussian multipliers imply).
     seed : seed of the bootstrap draws.
+    panel : ``True`` (rows are units observed over time) or ``False`` (repeated
+        cross-sections: every row is an independent observation, ``unit`` is not
+        used to link rows).  As R ``did``'s ``panel``.
+    allow_unbalanced_panel : with ``panel=True`` and units missing some periods,
+        ``False`` drops those units (with a warning naming how many units and rows)
+        and ``True`` keeps every row and runs the repeated cross-section
+        estimators, clustered by unit.  As R ``did``'s ``allow_unbalanced_panel``;
+        a balanced panel runs the panel estimators either way.  The result's
+        ``data_structure`` says which ran.
     name, effect_unit, population : labels of the result.
 
     Returns
@@ -159,6 +181,8 @@ def callaway_santanna(
         bootstrap_weights=bootstrap_weights,
         seed=seed,
         weights=weights,
+        panel=panel,
+        allow_unbalanced_panel=allow_unbalanced_panel,
     )
     panel = prepare_panel(check_frame(data), spec)
     gt, cells = fit_group_time(panel, spec)
@@ -197,6 +221,7 @@ def _make_spec(**kw: Any) -> CSSpec:
         raise SpecError(f"bootstrap must be None or an integer >= 2 (draws), got {boot!r}.")
     if boot is not None:
         check_count("bootstrap", int(boot))
+    check_structure(kw)
     return CSSpec(**kw)
 
 
@@ -235,18 +260,13 @@ def _cells(panel: _Panel, spec: CSSpec) -> _Cells:
     )
 
 
-def fit_group_time(panel: _Panel, spec: CSSpec) -> tuple[GroupTimeEffects, _Cells]:
+def fit_group_time(panel: _Panel | _RCPanel, spec: CSSpec) -> tuple[GroupTimeEffects, _Cells]:
     """All ATT(g,t) and their ``n x K`` influence function (R's ``inffunc``)."""
     cells = _cells(panel, spec)
-    n, k = panel.y.shape[0], len(cells.group)
-    # outcome change of every unit for every cell's comparison: Y_t - Y_base
-    influence = panel.y[:, cells.t_idx] - panel.y[:, cells.b_idx]
-    if panel.x is None:
-        att = _difference_in_means(influence, panel.cohort_index, cells, n, panel.w)
+    if isinstance(panel, _RCPanel):  # repeated cross-sections / unbalanced panel
+        att, influence = fit_rc(panel, cells, spec)
     else:
-        att = np.empty(k)
-        for j in range(k):
-            att[j] = covariate_cell(influence, j, panel, cells, spec)
+        att, influence = _fit_panel(panel, cells, spec)
     att[cells.reference] = 0.0
     influence[:, cells.reference] = 0.0
     boot_cells = boot_cohort = None
@@ -272,6 +292,18 @@ def fit_group_time(panel: _Panel, spec: CSSpec) -> tuple[GroupTimeEffects, _Cell
         unit_weights=panel.w,
     )
     return gt, cells
+
+
+def _fit_panel(panel: _Panel, cells: _Cells, spec: CSSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Balanced panel: each unit's outcome change ``Y_t - Y_base`` for every cell."""
+    n, k = panel.y.shape[0], len(cells.group)
+    influence = panel.y[:, cells.t_idx] - panel.y[:, cells.b_idx]
+    if panel.x is None:
+        return _difference_in_means(influence, panel.cohort_index, cells, n, panel.w), influence
+    att = np.empty(k)
+    for j in range(k):
+        att[j] = covariate_cell(influence, j, panel, cells, spec)
+    return att, influence
 
 
 def _difference_in_means(
@@ -328,6 +360,9 @@ class StaggeredResult(EffectResult):
     spec: CSSpec
     critical_value: float = math.nan
     group_time: GroupTimeEffects = field(repr=False)
+    #: which estimators ran: "balanced panel", "unbalanced panel: ..." or
+    #: "repeated cross-sections" (see ``panel`` and ``allow_unbalanced_panel``)
+    data_structure: str = "balanced panel"
 
     def aggregate(
         self,
@@ -514,6 +549,7 @@ def _build_result(
         ),
         "notes": tuple(notes),
     }
+    base["method"], base["inference"], structure = describe_structure(panel.structure, spec, base)
     simple = make_aggregate(gt, "simple", alpha=spec.alpha, base=dict(base))
     dynamic = make_aggregate(gt, "dynamic", alpha=spec.alpha, base=dict(base))
     return StaggeredResult(
@@ -528,6 +564,7 @@ def _build_result(
         spec=spec,
         critical_value=crit,
         group_time=gt,
+        data_structure=structure,
         **base,
     )
 

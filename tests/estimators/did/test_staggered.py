@@ -431,7 +431,7 @@ def test_missing_outcome_rows_are_dropped_with_warning():
         ({"g": "x"}, DataError, "must be numeric"),
         ({"t": 1.5}, DataError, "whole periods"),
         ({"g": -1}, DataError, "negative"),
-        ({"g": np.nan}, DataError, "Code never-treated units as 0"),
+        ({"g": np.nan}, DataError, "not constant within unit 0"),  # blank = never treated
     ],
 )
 def test_bad_columns(change, error, match):
