@@ -3,11 +3,14 @@
 A :class:`BusinessCase` is a frozen collection of cash-flow lines with a price
 level, a sign convention and (optionally) a discount schedule.  From it follow
 the net gain by year and in total, the present value, the payback year, the
-break-even effect and, by redrawing every effect-linked line from its effect's
-``draws``, the probability that the intervention pays.
+break-even effect and the headline (:mod:`evaluate.headline`): the present value
+with its interval and probability of a gain where the inputs allow one, or a
+scenario table where they are stated ranges or targets.
 
 Internally amounts are expenditure (plus = spent).  The *net gain* is the
-negative of net expenditure: plus = the intervention saves money.
+negative of net expenditure: plus = the intervention saves money.  A case
+without a cost line (a fixed line with no saving in it) is a *gross saving*
+(bruttobesparelse): it has no net gain, payback year or benefit-cost ratio.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import pandas as pd
 
 from evaluate._display import ResultDisplay
 from evaluate.errors import SpecError
+from evaluate.headline import BreakEven, Headline, Input, break_even, compute, draws
 from evaluate.limits import check_count
 from evaluate.money.cashflow import CATEGORIES, CashFlowLine
 from evaluate.money.discount import DiscountSchedule
@@ -59,6 +63,8 @@ class BusinessCase(ResultDisplay):
     optimism_bias : uplift of fixed costs (0.2 = costs 20 % above the plan).
     horizon : the last year the case counts; every line must end by then (a horizon
         shorter than the investment or the effects is an error, not a silent cut).
+    years_assumed : the years of the lines are the study's assumption, not the
+        source's (a source that gives totals without years): no payback year is given.
     """
 
     title: str
@@ -75,6 +81,7 @@ class BusinessCase(ResultDisplay):
     displacement: float = 0.0
     optimism_bias: float = 0.0
     horizon: int | None = None
+    years_assumed: bool = False
 
     def __post_init__(self) -> None:
         if not self.lines:
@@ -139,21 +146,56 @@ class BusinessCase(ResultDisplay):
         return -self.expenditure().sum(axis=0)
 
     @property
-    def net_gain(self) -> float:
-        """Undiscounted net gain over all years in DKK (plus = saving)."""
+    def gross(self) -> bool:
+        """True when no line is a cost of the intervention: a gross saving.
+
+        A cost line is a fixed line (not linked to an effect) without a saving in it;
+        a stated zero cost counts (a source that says the intervention costs nothing
+        extra), a missing one does not.
+        """
+        return not any(
+            not line.linked and all(a >= 0 for a in line.amounts.values()) for line in self.lines
+        )
+
+    @property
+    def total(self) -> float:
+        """Undiscounted sum over all lines and years in DKK (plus = saving), gross or net."""
         return float(self.net_gain_by_year.sum())
 
     @property
-    def npv(self) -> float:
-        """Net gain discounted to the base year (equals ``net_gain`` without discounting)."""
+    def present_value(self) -> float:
+        """The lines' sum discounted to the base year (the plain sum without discounting)."""
         return float(self.net_gain_by_year.to_numpy() @ self._factors())
 
     @property
+    def net_gain(self) -> float | None:
+        """Undiscounted net gain over all years in DKK (plus = saving); None for a gross saving."""
+        return None if self.gross else self.total
+
+    @property
+    def npv(self) -> float | None:
+        """Net gain discounted to the base year (equals ``net_gain`` without discounting);
+        None for a gross saving."""
+        return None if self.gross else self.present_value
+
+    @property
     def payback_year(self) -> int | None:
-        """First year in which the cumulative (discounted) net gain is no longer negative."""
+        """First year in which the cumulative (discounted) net gain is no longer negative;
+        None for a gross saving and when the years are assumed (see :attr:`payback_reason`)."""
+        if self.payback_reason is not None:
+            return None
         cumulative = np.cumsum(self.net_gain_by_year.to_numpy() * self._factors())
         reached = np.nonzero(cumulative >= 0)[0]
         return None if len(reached) == 0 else self.years[int(reached[0])]
+
+    @property
+    def payback_reason(self) -> Literal["gross", "years_assumed"] | None:
+        """Why no payback year can be given, or None when it can."""
+        if self.gross:
+            return "gross"
+        if self.years_assumed:
+            return "years_assumed"
+        return None
 
     def _linked_and_fixed(self) -> tuple[float, float]:
         """Present value of the gain from effect-linked lines, and from fixed lines."""
@@ -186,8 +228,11 @@ class BusinessCase(ResultDisplay):
         return self.expenditure() @ pd.Series(factors, index=self.years)
 
     @property
-    def benefit_cost_ratio(self) -> float:
-        """Present value of savings over present value of expenditure (lines by sign)."""
+    def benefit_cost_ratio(self) -> float | None:
+        """Present value of savings over present value of expenditure (lines by sign);
+        None for a gross saving, NaN when the costs are zero."""
+        if self.gross:
+            return None
         pv = self.present_values()
         costs = float(pv[pv > 0].sum())
         return math.nan if costs == 0 else float(-pv[pv < 0].sum()) / costs
@@ -209,6 +254,48 @@ class BusinessCase(ResultDisplay):
         return self.break_even * effect.estimate, effect.unit
 
     # --- uncertainty -----------------------------------------------------------
+    def inputs(self) -> tuple[float, tuple[Input, ...]]:
+        """The case as :mod:`evaluate.headline` sees it: the present value of the fixed
+        lines, and per distinct effect the present value of the gain per unit."""
+        factors = dict(zip(self.years, self._factors(), strict=True))
+        fixed = 0.0
+        coefficients: dict[int, float] = {}
+        effects = {}
+        for line in self.lines:
+            scale = self.adjustment(line)
+            if line.effect is None:
+                fixed -= sum(a * factors[y] for y, a in line.amounts.items()) * scale
+                continue
+            key = id(line.effect)
+            effects.setdefault(key, line.effect)
+            per_unit = sum(p * factors[y] for y, p in line.per_unit.items()) * scale
+            coefficients[key] = coefficients.get(key, 0.0) - per_unit
+        return fixed, tuple(Input(effects[k], coefficients[k]) for k in effects)
+
+    @cached_property
+    def headline(self) -> Headline:
+        """The headline quantity (present value, plus = gain) with its interval and
+        probability, or its scenarios; see :mod:`evaluate.headline`."""
+        fixed, inputs = self.inputs()
+        return compute(
+            fixed,
+            inputs,
+            gross=self.gross,
+            discounted=self.discount is not None,
+            alpha=self.alpha,
+            n_draws=self.n_draws,
+            seed=self.seed,
+        )
+
+    @property
+    def break_even_against(self) -> BreakEven | None:
+        """The break-even effect set against the effect's interval and detectable size,
+        when exactly one effect drives the money and the case has fixed lines."""
+        fixed, inputs = self.inputs()
+        if len(inputs) != 1 or self.gross:
+            return None
+        return break_even(fixed, inputs[0], self.alpha)
+
     @cached_property
     def simulation(self) -> np.ndarray:
         """``n_draws`` Monte Carlo draws of the (discounted) net gain.
@@ -216,35 +303,24 @@ class BusinessCase(ResultDisplay):
         Each distinct effect is drawn once, so lines that share an effect move
         together; fixed lines are constants.
         """
-        factors = dict(zip(self.years, self._factors(), strict=True))
-        effects: dict[int, np.ndarray] = {}
-        streams = np.random.SeedSequence(self.seed)
-        total = np.zeros(self.n_draws)
-        for line in self.lines:
-            scale = self.adjustment(line)
-            if line.effect is None:
-                total -= sum(a * factors[y] for y, a in line.amounts.items()) * scale
-                continue
-            key = id(line.effect)
-            if key not in effects:
-                child = streams.spawn(1)[0]
-                effects[key] = line.effect.distribution.draws(
-                    self.n_draws, np.random.default_rng(child)
-                )
-            per_unit_pv = sum(p * factors[y] for y, p in line.per_unit.items()) * scale
-            total -= effects[key] * per_unit_pv
+        fixed, inputs = self.inputs()
+        total = draws(fixed, inputs, self.n_draws, self.seed)
         total.setflags(write=False)
         return total
 
     @property
     def probability_of_gain(self) -> float:
-        """Share of Monte Carlo draws in which the net gain is positive."""
-        return float(np.mean(self.simulation > 0))
+        """Probability that the net gain (present value) is positive: exact or Monte
+        Carlo (:attr:`headline`); NaN where no probability may be given (a gross
+        saving, an input that is a stated range or a target, or no uncertainty)."""
+        p = self.headline.probability
+        return math.nan if p is None else p
 
     @property
     def net_gain_interval(self) -> tuple[float, float]:
-        lo, hi = np.quantile(self.simulation, [self.alpha / 2, 1 - self.alpha / 2])
-        return float(lo), float(hi)
+        """Interval of the headline present value; NaN where none may be given."""
+        interval = self.headline.interval
+        return (math.nan, math.nan) if interval is None else interval
 
     @property
     def uncertain(self) -> bool:
@@ -309,13 +385,18 @@ class BusinessCase(ResultDisplay):
         return pd.DataFrame(rows)
 
     def key_figures(self) -> dict[str, float | int | None]:
-        lo, hi = self.net_gain_interval if self.uncertain else (math.nan, math.nan)
+        """The figures of the summary; the interval and probability belong to the
+        present value (``npv``, the plain sum when undiscounted), not to ``net_gain``.
+        A gross saving has ``net_gain``, ``npv`` and ``benefit_cost_ratio`` None and
+        its present value in ``gross_saving``."""
+        lo, hi = self.net_gain_interval
         return {
             "net_gain": self.net_gain,
             "npv": self.npv,
+            "gross_saving": self.present_value if self.gross else None,
             "net_gain_ci_low": lo,
             "net_gain_ci_high": hi,
-            "probability_of_gain": self.probability_of_gain if self.uncertain else math.nan,
+            "probability_of_gain": self.probability_of_gain,
             "break_even_share_of_effect": self.break_even,
             "benefit_cost_ratio": self.benefit_cost_ratio,
             "payback_year": self.payback_year,
@@ -327,23 +408,33 @@ class BusinessCase(ResultDisplay):
 
     def _summary_header(self) -> list[tuple[str, object]]:
         k = self.key_figures()
-        header: list[tuple[str, object]] = [
-            ("Price level", self.price_level),
-            ("Net gain (DKK, plus = saving)", k["net_gain"]),
-        ]
+        header: list[tuple[str, object]] = [("Price level", self.price_level)]
+        if self.gross:
+            header.append(("Gross saving (DKK; no costs stated, so no net gain)", self.total))
+        else:
+            header.append(("Net gain (DKK, plus = saving)", k["net_gain"]))
         if self.discount is not None:
-            header.append(("Present value (DKK)", k["npv"]))
+            what = "Gross saving" if self.gross else "Net gain"
+            header.append((f"{what}, present value (DKK)", self.present_value))
             header.append(("Discounting", self.discount.source))
-        if self.uncertain:
+        head = self.headline
+        if head.interval is not None:
             header.append(
                 (
-                    f"{1 - self.alpha:.0%} interval of net gain",
-                    f"{k['net_gain_ci_low']:,.0f} to {k['net_gain_ci_high']:,.0f}",
+                    f"{1 - self.alpha:.0%} interval of the present value",
+                    f"{head.interval[0]:,.0f} to {head.interval[1]:,.0f}",
                 )
             )
-            header.append(("Probability of a gain", k["probability_of_gain"]))
+        if head.probability is not None:
+            header.append(("Probability of a gain", head.probability))
+        if head.method == "scenarios":
+            values = [s.value for s in head.scenarios]
+            header.append(
+                ("Scenarios (no probability)", f"{min(values):,.0f} to {max(values):,.0f}")
+            )
         header.append(("Break-even: share of estimated effect", k["break_even_share_of_effect"]))
-        header.append(("Benefit-cost ratio", k["benefit_cost_ratio"]))
+        if not self.gross:
+            header.append(("Benefit-cost ratio", k["benefit_cost_ratio"]))
         adjustments = {
             "deadweight": self.deadweight,
             "displacement": self.displacement,
@@ -353,9 +444,10 @@ class BusinessCase(ResultDisplay):
             header.append(
                 ("Adjustments", ", ".join(f"{k} {v:.0%}" for k, v in adjustments.items()))
             )
-        header.append(
-            ("Payback year", "never" if k["payback_year"] is None else str(k["payback_year"]))
-        )
+        if self.payback_reason is None:
+            header.append(
+                ("Payback year", "never" if k["payback_year"] is None else str(k["payback_year"]))
+            )
         return header
 
     def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:

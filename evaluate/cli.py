@@ -153,7 +153,12 @@ def _command(args: argparse.Namespace) -> int:
     result = run_study(args.spec, args.out, allow_outside_data=args.allow_outside_data)
     _say(f"{args.spec}: wrote report to {args.out}")
     for case in result.business_cases.values():
-        _say(f"  {case.title}: net gain {case.net_gain:,.0f} DKK")
+        if case.net_gain is None:
+            _say(
+                f"  {case.title}: gross saving {case.total:,.0f} DKK (no costs stated: no net gain)"
+            )
+        else:
+            _say(f"  {case.title}: net gain {case.net_gain:,.0f} DKK")
     return 0
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from evaluate._display import ResultDisplay
 from evaluate.inference.distributions import Distribution
+from evaluate.inference.kinds import HAS_P_VALUE, SCENARIO, UncertaintyKind, kind_of
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -159,6 +160,9 @@ class Effect(Protocol):
     def estimate(self) -> float: ...
 
     @property
+    def uncertainty(self) -> UncertaintyKind: ...
+
+    @property
     def std_error(self) -> float: ...
 
     @property
@@ -201,6 +205,9 @@ class EffectResult(ResultDisplay):
     diagnostics : name -> :class:`Diagnostic` or :class:`NotApplicable`.
     provenance : spec and data hash.
     notes : caveats a reader must see next to the number.
+    uncertainty_kind : what the uncertainty is (:mod:`evaluate.inference.kinds`);
+        ``None`` reads it from the distribution (a stated number is ``"point"``, a
+        stated range ``"stated_range"``, everything else ``"sampling"``).
     """
 
     name: str
@@ -215,11 +222,19 @@ class EffectResult(ResultDisplay):
     diagnostics: Mapping[str, Diagnostic | NotApplicable] = field(default_factory=dict)
     provenance: Provenance = field(default_factory=Provenance)
     notes: tuple[str, ...] = ()
+    uncertainty_kind: UncertaintyKind | None = None
 
     # --- the numbers -------------------------------------------------------
     @property
     def estimate(self) -> float:
         return float(self.distribution.estimate)
+
+    @property
+    def uncertainty(self) -> UncertaintyKind:
+        """What the interval is: sampling, prior, point, stated_range or target."""
+        if self.uncertainty_kind is not None:
+            return self.uncertainty_kind
+        return kind_of(self.distribution)
 
     @property
     def std_error(self) -> float:
@@ -231,6 +246,10 @@ class EffectResult(ResultDisplay):
 
     @property
     def p_value(self) -> float:
+        """Two-sided p-value against zero; NaN unless the uncertainty is sampling
+        (a target, a scenario or a declared belief is not tested)."""
+        if self.uncertainty not in HAS_P_VALUE:
+            return math.nan
         return self.distribution.p_value(0.0)
 
     @property
@@ -257,6 +276,10 @@ class EffectResult(ResultDisplay):
         rows = [tidy_row(self.name, self.distribution, self.alpha, self.unit)]
         rows += self._extra_terms()
         frame = pd.DataFrame(rows, columns=TIDY_COLUMNS)
+        if self.uncertainty not in HAS_P_VALUE:
+            frame["p_value"] = math.nan
+        if self.uncertainty in SCENARIO:  # a range of scenarios has no standard error
+            frame["std_error"] = math.nan
         # Object dtype keeps a term's evaluate.text.Text (key and parameters), which a
         # string column would flatten to English: a report renders it in its language.
         frame["term"] = pd.Series([row["term"] for row in rows], dtype=object)

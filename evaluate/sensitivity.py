@@ -1,8 +1,9 @@
 """Sensitivity of a business case: one assumption at a time, and the tornado chart.
 
-Each effect is moved to the ends of its confidence interval (or by ``spread``
-when it has none); each fixed line, and each attribution adjustment in use, is
-moved by ``spread`` either way.  The net gain (present value) at both ends shows
+Each effect is moved to the ends of its confidence interval, a stated range or a
+target to the ends of its range as stated (or by ``spread`` when it has none);
+each fixed line, and each attribution adjustment in use, is moved by ``spread``
+either way.  The net gain (present value) at both ends shows
 which assumption the conclusion hangs on.
 """
 
@@ -17,6 +18,7 @@ import pandas as pd
 
 from evaluate.business_case import BusinessCase
 from evaluate.errors import SpecError
+from evaluate.inference.kinds import SCENARIO
 from evaluate.money.cashflow import CashFlowLine
 from evaluate.text import Pct, Text, say
 
@@ -56,7 +58,14 @@ def sensitivity(case: BusinessCase, *, spread: float = 0.2) -> pd.DataFrame:
             effects.setdefault(id(line.effect), line.effect)
     for effect in effects.values():
         low, high = effect.ci
-        if math.isnan(low):
+        if effect.uncertainty in SCENARIO:  # the range as stated, whatever the report's level
+            low, high = effect.distribution.interval(0.05)
+            label = (
+                Text("sensitivity.target", "{name} (target range)", name=effect.name)
+                if effect.uncertainty == "target"
+                else Text("sensitivity.range", "{name} (stated range)", name=effect.name)
+            )
+        elif math.isnan(low):
             low, high = effect.estimate * (1 - spread), effect.estimate * (1 + spread)
             label = _spread(effect.name, spread)
         else:
@@ -69,13 +78,15 @@ def sensitivity(case: BusinessCase, *, spread: float = 0.2) -> pd.DataFrame:
         npv = []
         for value in (low, high):
             lines = [_at_effect(x, value) if x.effect is effect else x for x in case.lines]
-            npv.append(_with_lines(case, lines).npv)
+            npv.append(_with_lines(case, lines).present_value)
         rows.append((label, low, high, *npv))
     for line in case.lines:
         if line.linked:
             continue
         npv = [
-            _with_lines(case, [_scaled_line(x, f) if x is line else x for x in case.lines]).npv
+            _with_lines(
+                case, [_scaled_line(x, f) if x is line else x for x in case.lines]
+            ).present_value
             for f in (1 - spread, 1 + spread)
         ]
         rows.append(
@@ -90,7 +101,7 @@ def sensitivity(case: BusinessCase, *, spread: float = 0.2) -> pd.DataFrame:
         value = getattr(case, name)
         if value:
             bounds = (value * (1 - spread), min(value * (1 + spread), 0.99))
-            npv = [replace(case, **{name: b}).npv for b in bounds]
+            npv = [replace(case, **{name: b}).present_value for b in bounds]
             label = _spread(Text(f"adjustment.{name}", name.replace("_", " ")), spread)
             rows.append((label, *bounds, *npv))
     frame = pd.DataFrame(rows, columns=["assumption", "low", "high", "npv_low", "npv_high"])
@@ -108,7 +119,7 @@ def plot_tornado(case: BusinessCase, *, spread: float = 0.2, ax: Axes | None = N
     if ax is None:
         _, ax = plt.subplots(figsize=(7.0, 0.5 * len(table) + 1.5))
     palette = sns.color_palette("deep")
-    base = case.npv / 1_000
+    base = case.present_value / 1_000
     for i, row in enumerate(table.itertuples(index=False)):
         for end in (row.npv_low / 1_000, row.npv_high / 1_000):
             color = palette[2] if end >= base else palette[3]

@@ -119,6 +119,9 @@ class EffectSpec(BaseModel):
     data: str | None = None
     population: str | None = None
     source: str = ""
+    compare_as: str | None = None
+    """Effects with the same ``compare_as`` estimate the same quantity: the report
+    sets them side by side (a forest plot) and says whether they agree."""
 
     @property
     def options(self) -> dict[str, Any]:
@@ -236,8 +239,38 @@ class BusinessCaseSpec(_Strict):
     displacement: float = Field(default=0.0, ge=0, lt=1)
     optimism_bias: float = Field(default=0.0, ge=0, le=2)
     horizon: int | None = None
+    years_assumed: bool = False
+    """The years of the lines are the study's assumption (the source gives totals
+    without years): the report gives no payback year."""
     note: str = ""
     line: list[LineSpec] = Field(min_length=1)
+
+
+class ClaimSpec(_Strict):
+    """One row of the claim table: what the source says and what the study adds.
+
+    ``says`` quotes or paraphrases the source (``source`` names where); ``used_in``
+    says where the study uses it; ``assumes`` what the study assumes in addition.
+    ``assumed = true`` flags a number the source does not give: the study's own
+    assumption (then ``says`` may be empty).
+    """
+
+    says: str = ""
+    source: str = ""
+    used_in: str = ""
+    assumes: str = ""
+    assumed: bool = False
+
+    @model_validator(mode="after")
+    def _says_or_assumed(self) -> ClaimSpec:
+        if not self.says.strip() and not self.assumed:
+            raise ValueError(
+                "a claim needs says = '<what the source says>', or assumed = true for a "
+                "number the source does not give"
+            )
+        if self.assumed and not self.assumes.strip():
+            raise ValueError("an assumed claim needs assumes = '<what the study assumes>'")
+        return self
 
 
 class ReportSpec(_Strict):
@@ -280,6 +313,7 @@ class StudySpec(_Strict):
     data: list[DataSource] = []
     effect: list[EffectSpec] = Field(min_length=1)
     business_case: list[BusinessCaseSpec] = []
+    claim: list[ClaimSpec] = []
     report: ReportSpec = ReportSpec()
 
     def user_texts(self) -> set[str]:
@@ -291,6 +325,8 @@ class StudySpec(_Strict):
         for case in self.business_case:
             texts |= {case.title, case.note, case.price_level}
             texts |= {text for line in case.line for text in (line.name, line.source)}
+        for claim in self.claim:
+            texts |= {claim.says, claim.source, claim.used_in, claim.assumes}
         return {t for t in texts if t}
 
     @model_validator(mode="after")
@@ -329,7 +365,8 @@ class StudySpec(_Strict):
             if unknown:
                 raise ValueError(
                     f"report.translations.{language}: {unknown[:3]} match no title, "
-                    "description, population, label, line name or note of this spec exactly"
+                    "description, population, label, line name, claim or note of this spec "
+                    "exactly"
                 )
         return self
 

@@ -200,6 +200,7 @@ def _business_case(spec: BusinessCaseSpec, effects, study: StudySpec) -> Busines
         displacement=spec.displacement,
         optimism_bias=spec.optimism_bias,
         horizon=spec.horizon,
+        years_assumed=spec.years_assumed,
         seed=study.study.seed,
         alpha=study.report.alpha,
         notes=(spec.note,) if spec.note else (),
@@ -212,9 +213,9 @@ def run(spec: StudySpec, *, base: Path, spec_sha256: str = "") -> StudyResult:
     effects = {e.name: _fit_effect(e, data, spec) for e in spec.effect}
     cases = {c.name: _business_case(c, effects, spec) for c in spec.business_case}
     for name, case in cases.items():
-        if not math.isfinite(case.net_gain):
+        if not math.isfinite(case.total):
             raise DesignError(
-                f"Business case {name!r}: the net gain is {case.net_gain}, not a number; "
+                f"Business case {name!r}: the net gain is {case.total}, not a number; "
                 "check the amounts of its lines."
             )
     return StudyResult(spec, spec_sha256, data, effects, cases)

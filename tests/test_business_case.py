@@ -39,7 +39,15 @@ def test_faxe_published_net_surplus():
 
 
 def test_uncertain_effect_gives_probability_of_gain():
-    effect = stated_effect(name="e", estimate=-10.0, unit="persons", estimate_range=(-20.0, 0.0))
+    # a declared prior (not a scenario range) may be turned into a probability
+    effect = stated_effect(
+        name="e",
+        estimate=-10.0,
+        unit="persons",
+        estimate_range=(-20.0, 0.0),
+        kind="prior",
+        source="a declared belief",
+    )
     lines = (
         monetize(effect, name="benefit", years=2020, dkk_per_unit=100_000),
         cost("programme", {2020: 500_000}),
@@ -111,7 +119,8 @@ def test_discounting_lowers_later_gains():
     line = monetize(effect, name="l", years=[2020, 2021, 2022], dkk_per_unit=1_000_000)
     case = BusinessCase("c", (line,), price_level="x", discount=DiscountSchedule.danish())
     expected = 1e6 * (1 + 1 / 1.035 + 1 / 1.035**2)
-    assert case.npv == pytest.approx(expected)
+    assert case.present_value == pytest.approx(expected)
+    assert case.npv is None  # no cost line: a gross saving has no net present value
 
 
 def test_bad_business_cases():

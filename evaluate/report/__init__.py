@@ -18,15 +18,16 @@ import pandas as pd
 
 import evaluate
 from evaluate.effect import DesignTable, Diagnostic, Effect, EffectResult, NotApplicable
+from evaluate.inference.kinds import SCENARIO
 from evaluate.plotting import plot_forest
+from evaluate.report.case import case_context
 from evaluate.report.figures import render_png
 from evaluate.report.fmt import Formatter, strings
 from evaluate.report.translate import translate_result
-from evaluate.sensitivity import plot_tornado, sensitivity
+from evaluate.report.verdict import build_verdict, effect_range
 from evaluate.text import Num
 
 if TYPE_CHECKING:
-    from evaluate.business_case import BusinessCase
     from evaluate.study_result import StudyResult
 
 _METHOD_NOTES = {
@@ -106,24 +107,40 @@ def _design_table(table: DesignTable, unit: str, f: Formatter) -> dict[str, Any]
     }
 
 
+def _comparison_groups(result: StudyResult) -> list[tuple[str, list[str]]]:
+    """Effects that estimate the same quantity: those with the same ``compare_as``, and
+    (without it) those that share the outcome column and the unit.  Groups of one are
+    not comparisons."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for spec in result.spec.effect:
+        effect = result.effects.get(spec.name)
+        if effect is None:
+            continue
+        if spec.compare_as is not None:
+            groups.setdefault(("compare_as", spec.compare_as), []).append(spec.name)
+            continue
+        outcome = spec.options.get("outcome")
+        if outcome is not None:
+            groups.setdefault((str(outcome), effect.unit), []).append(spec.name)
+    return [
+        (name if kind == "compare_as" else kind, keys)
+        for (kind, name), keys in groups.items()
+        if len(keys) > 1
+    ]
+
+
 def _forests(result: StudyResult, f: Formatter) -> list[dict[str, Any]]:
     """One forest plot per quantity that the study estimates more than once.
 
-    Effects estimate the same quantity when they share the outcome column and the
-    unit; a randomized trial among them is the benchmark the others are set against.
+    Effects estimate the same quantity when the spec says so (``compare_as``) or when
+    they share the outcome column and the unit; a randomized trial among them is the
+    benchmark the others are set against.
     """
-    groups: dict[tuple[str, str], list[str]] = {}
-    for spec in result.spec.effect:
-        outcome = spec.options.get("outcome")
-        effect = result.effects.get(spec.name)
-        if outcome is not None and effect is not None:
-            groups.setdefault((str(outcome), effect.unit), []).append(spec.name)
     designs = {spec.name: spec.design for spec in result.spec.effect}
     forests = []
-    for (outcome, unit), keys in groups.items():
-        if len(keys) < 2:
-            continue
+    for outcome, keys in _comparison_groups(result):
         effects = [result.effects[k] for k in keys]
+        unit = effects[0].unit
         frame = pd.DataFrame(
             {
                 "label": pd.Series([e.name for e in effects], dtype=object),
@@ -140,7 +157,7 @@ def _forests(result: StudyResult, f: Formatter) -> list[dict[str, Any]]:
 
         forests.append(
             {
-                "outcome": outcome,
+                "outcome": f.say(outcome),
                 "figure": f"figures/forest-{_slug(outcome)}.png",
                 "png": render_png(draw, f, size=(7.5, 0.45 * len(keys) + 1.8)),
                 "benchmark": benchmark,
@@ -162,6 +179,11 @@ def _effect_context(key: str, effect: Effect, f: Formatter, t: dict[str, str]) -
                 "unit": t["units"].get(row.unit, row.unit),
             }
         )
+    shown_range = None
+    if rows and effect.uncertainty in (*SCENARIO, "prior"):
+        low, high = effect_range(effect, f)
+        rows[0]["ci"] = t[f"range_{effect.uncertainty}"].format(low=low, high=high)
+        shown_range = f.interval(*effect.distribution.interval(0.05), effect.unit)
     if rows and rows[0]["ci"] == "–":
         rows[0]["ci"] = t["no_uncertainty"]
     diagnostics = []
@@ -179,6 +201,10 @@ def _effect_context(key: str, effect: Effect, f: Formatter, t: dict[str, str]) -
     prov = effect.provenance
     return {
         "key": key,
+        "range": shown_range,
+        "ci_label": t[f"ci_kind_{effect.uncertainty}"]
+        if effect.uncertainty in (*SCENARIO, "prior")
+        else None,
         "name": effect.name,
         "method": f.say(effect.method),
         "estimand": f.say(effect.estimand),
@@ -203,94 +229,6 @@ def _effect_context(key: str, effect: Effect, f: Formatter, t: dict[str, str]) -
     }
 
 
-def _case_context(key: str, case: BusinessCase, f: Formatter, t: dict[str, str]) -> dict[str, Any]:
-    grouped = len({line.category for line in case.lines}) > 1
-    table = case.table(by_category=grouped)
-    columns = [t["total"] if c == "Total" else c for c in table.columns]
-    net_label = t["net_municipal"] if case.sign == "municipal" else t["net"]
-
-    def label(name: str, kind: str) -> str:
-        if kind == "net":
-            return net_label
-        if kind == "subtotal":
-            category = name.removesuffix(" total")
-            return t["subtotal"].format(category=t[f"category_{category}"])
-        return f.say(name)
-
-    body = [
-        {
-            "line": label(name, kind),
-            "cells": [f.thousands(v * 1_000) for v in row],
-            "net": kind == "net",
-            "subtotal": kind == "subtotal",
-        }
-        for name, kind, row in zip(table.index, table.attrs["kinds"], table.to_numpy(), strict=True)
-    ]
-    k = case.key_figures()
-    uncertain = case.uncertain
-    break_even = k["break_even_share_of_effect"]
-    return {
-        "key": key,
-        "title": case.title,
-        "price_level": case.price_level,
-        "columns": columns,
-        "body": body,
-        "sign_note": t["sign_municipal"] if case.sign == "municipal" else t["sign_plain"],
-        "net_gain": f.thousands(k["net_gain"]),
-        "npv": None if case.discount is None else f.thousands(k["npv"]),
-        "discounting": t["undiscounted"] if case.discount is None else f.say(case.discount.source),
-        "interval": f.interval(k["net_gain_ci_low"] / 1_000, k["net_gain_ci_high"] / 1_000, "DKK")
-        if uncertain
-        else t["no_uncertainty"],
-        "probability": f.probability(k["probability_of_gain"]) if uncertain else None,
-        "break_even": t["break_even"].format(share=f.percent(break_even, 0))
-        if break_even == break_even
-        else t["break_even_none"],
-        "payback": t["never"] if k["payback_year"] is None else str(k["payback_year"]),
-        "lines": [
-            {
-                "name": f.say(line.name),
-                "source": f.say(line.source),
-                "note": f.say(line.note),
-                "effect": "" if line.effect is None else f.say(line.effect.name),
-            }
-            for line in case.lines
-        ],
-        "notes": [f.say(n) for n in case.notes],
-        "figure": f"figures/case-{_slug(key)}.png",
-        "png": render_png(case.plot, f),
-        "bcr": f.number(k["benefit_cost_ratio"], 2),
-        "break_even_effect": None
-        if case.break_even_effect is None
-        else t["break_even_effect"].format(
-            value=f.value(case.break_even_effect[0], case.break_even_effect[1]),
-            unit=t["units"].get(case.break_even_effect[1], case.break_even_effect[1]),
-        ),
-        "adjustments": [
-            (t[name], f.percent(getattr(case, name), 0))
-            for name in ("deadweight", "displacement", "optimism_bias")
-            if getattr(case, name)
-        ],
-        "perspectives": [
-            (t.get(f"perspective_{p}", p), f.thousands(v)) for p, v in case.by_perspective().items()
-        ],
-        "sensitivity": [
-            {
-                "assumption": f.say(row.assumption),
-                "low": f.thousands(row.npv_low),
-                "high": f.thousands(row.npv_high),
-            }
-            for row in sensitivity(case).itertuples(index=False)
-        ],
-        "waterfall": f"figures/waterfall-{_slug(key)}.png",
-        "waterfall_png": render_png(case.plot_waterfall, f),
-        "tornado": f"figures/tornado-{_slug(key)}.png",
-        "tornado_png": render_png(lambda ax: plot_tornado(case, ax=ax), f),
-        "n_draws": case.n_draws,
-        "seed": case.seed,
-    }
-
-
 def build_context(result: StudyResult) -> dict[str, Any]:
     """Everything the templates show, already formatted for the study's language."""
     spec = result.spec
@@ -298,8 +236,24 @@ def build_context(result: StudyResult) -> dict[str, Any]:
     t = strings(language)
     f = Formatter(language)
     effects = [_effect_context(k, e, f, t) for k, e in result.effects.items()]
-    cases = [_case_context(k, c, f, t) for k, c in result.business_cases.items()]
+    cases = [case_context(k, c, f, t) for k, c in result.business_cases.items()]
     forests = _forests(result, f)
+    level = f.percent(1 - spec.report.alpha, 0)
+    groups = [
+        (quantity, [result.effects[k] for k in keys])
+        for quantity, keys in _comparison_groups(result)
+    ]
+    verdict = build_verdict(result.effects, result.business_cases, groups, f, t, level)
+    claims = [
+        {
+            "says": f.say(c.says),
+            "source": f.say(c.source),
+            "used_in": f.say(c.used_in),
+            "assumes": f.say(c.assumes),
+            "assumed": c.assumed,
+        }
+        for c in spec.claim
+    ]
     method_notes: list[str] = []
     for effect in result.effects.values():
         key = _METHOD_NOTES.get(effect.method)
@@ -324,9 +278,10 @@ def build_context(result: StudyResult) -> dict[str, Any]:
         }
         for d in result.data.values()
     ]
-    level = f.percent(1 - spec.report.alpha, 0)
     return {
         "t": t,
+        "verdict": verdict,
+        "claims": claims,
         "title": spec.study.title,
         "description": spec.study.description,
         "language": language,
@@ -355,9 +310,7 @@ _MD_SPECIAL = re.compile(r"([\\`*\[\]|#~]|<(?=[A-Za-z/!?]))")
 # "_" inside a word (monthly_counts) cannot open emphasis in CommonMark; only an
 # underscore at a word's edge needs escaping.
 _MD_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
-_MD_LINE_START = re.compile(
-    r"^(?:([-+>])(?=\s|$)|(\d{1,9})([.)])(?=\s|$)|([=-])(?=[=-]*\s*$)|(>))"
-)
+_MD_LINE_START = re.compile(r"^(?:([-+>])(?=\s|$)|(\d{1,9})([.)])(?=\s|$)|([=-])(?=[=-]*\s*$)|(>))")
 
 
 def md_escape(value: object) -> str:

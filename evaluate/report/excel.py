@@ -171,12 +171,20 @@ def _summary(ws: Worksheet, result: StudyResult, t: dict[str, str], level: str) 
             t["probability_of_gain"],
             t["break_even_share"],
             t["payback"],
+            t["gross_saving_dkk"],
+            t["interval_of"],
         ],
     )
     for key, case in result.business_cases.items():
         row += 1
         k = case.key_figures()
-        payback = t["never"] if k["payback_year"] is None else k["payback_year"]
+        if case.payback_reason is not None:
+            payback: Any = t[f"payback_none_{case.payback_reason}"]
+        else:
+            payback = t["never"] if k["payback_year"] is None else k["payback_year"]
+        quantity = t["verdict"][
+            f"quantity_{'gross' if case.gross else 'net'}_{'pv' if case.discount else 'plain'}"
+        ]
         _row(
             ws,
             row,
@@ -191,8 +199,23 @@ def _summary(ws: Worksheet, result: StudyResult, t: dict[str, str], level: str) 
                 k["probability_of_gain"],
                 k["break_even_share_of_effect"],
                 payback,
+                k["gross_saving"],
+                quantity,
             ],
-            [None, None, None, THOUSANDS, THOUSANDS, THOUSANDS, THOUSANDS, "0%", "0%", "0"],
+            [
+                None,
+                None,
+                None,
+                THOUSANDS,
+                THOUSANDS,
+                THOUSANDS,
+                THOUSANDS,
+                "0%",
+                "0%",
+                "0",
+                THOUSANDS,
+                None,
+            ],
         )
     row += 2
     ws.cell(row=row, column=1, value=t["main_effects"]).font = _BOLD

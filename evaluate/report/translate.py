@@ -2,7 +2,7 @@
 
 The report's fixed words come from the word lists in ``locale/``; the study's own
 text (title, description, population, effect labels, sources, business-case titles
-and price levels, line names, sources and notes) is the author's.  A spec may
+and price levels, line names, sources and notes, claims) is the author's.  A spec may
 translate it::
 
     [report]
@@ -54,7 +54,13 @@ def translate_result(result: StudyResult, language: str) -> StudyResult:
     data_specs = [
         d.model_copy(update={"note": tr(d.note), "source": tr(d.source)}) for d in spec.data
     ]
-    new_spec = spec.model_copy(update={"study": study, "data": data_specs})
+    claims = [
+        c.model_copy(
+            update={k: tr(getattr(c, k)) for k in ("says", "source", "used_in", "assumes")}
+        )
+        for c in spec.claim
+    ]
+    new_spec = spec.model_copy(update={"study": study, "data": data_specs, "claim": claims})
     data = {
         k: dataclasses.replace(
             d,

@@ -75,6 +75,7 @@ SHARED = set(
     score rate plus minus case business gift red per be set time standard fit post note
     donor balance event relative person net en her service version refusion tornado et se
     april august september november december jan feb mar apr jun jul aug sep nov dec
+    end gives
     """.split()
 )
 """Words Danish shares with English (each is also a Danish word, or a loanword Danish

@@ -18,15 +18,38 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from evaluate.effect import EffectResult, NotApplicable, Provenance
 from evaluate.errors import SpecError
 from evaluate.inference.distributions import PointMass, SplitNormal
+from evaluate.inference.kinds import check_kind
 from evaluate.text import Text, Unit, say
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+
+StatedKind = Literal["auto", "point", "stated_range", "target", "prior"]
+"""What a stated number is (:mod:`evaluate.inference.kinds`): ``"auto"`` reads a
+range as a stated range (a scenario) and a number alone as a point; ``"target"``
+marks a political or planned target; ``"prior"`` a belief about the number's
+spread that the study declares, with its source."""
+
+_RANGE_INFERENCE = {
+    "stated_range": Text(
+        "stated.kind_stated_range",
+        "stated range: scenarios (low, central, high), not an estimated distribution",
+    ),
+    "target": Text(
+        "stated.kind_target",
+        "a target, not an estimate: its range gives scenarios (low, central, high), "
+        "no confidence interval or p-value",
+    ),
+    "prior": Text(
+        "stated.kind_prior",
+        "a declared prior belief (two-piece normal through the stated central 95 % range)",
+    ),
+}
 
 _NO_PRE_PERIOD = NotApplicable(
     Text(
@@ -155,6 +178,7 @@ def stated_expectation(
     population: str = "not stated",
     source: str = "",
     alpha: float = 0.05,
+    kind: StatedKind = "auto",
 ) -> StatedExpectationResult:
     """Effect as the gap between an observed and an expected relative change.
 
@@ -167,6 +191,8 @@ def stated_expectation(
     baseline : optional baseline level (persons), to express the effect in persons.
     population, source : whom the numbers describe and where they come from.
     alpha : 1 - confidence level.
+    kind : what the expectation's range is (:data:`StatedKind`): a scenario range
+        by default, a ``"target"``, or a ``"prior"`` belief with a ``source``.
 
     Returns
     -------
@@ -189,6 +215,9 @@ def stated_expectation(
         if baseline <= 0:
             raise SpecError(f"baseline must be a positive level, got {baseline!r}.")
     estimate = observed - expected
+    declared = check_kind(
+        kind, has_range=expected_range is not None, source=source, name="stated_expectation"
+    )
     if expected_range is None:
         distribution: PointMass | SplitNormal = PointMass(estimate)
         inference = Text(
@@ -214,10 +243,7 @@ def stated_expectation(
         expectation = SplitNormal.from_range(expected, low, high)
         # effect = observed - expectation: reflect the expectation's two halves
         distribution = SplitNormal(estimate, expectation.sd_high, expectation.sd_low)
-        inference = Text(
-            "stated.inference_range",
-            "stated range of the expectation, read as a central 95 % range",
-        )
+        inference = _RANGE_INFERENCE[declared]
         notes = ()
         expected_range = (low, high)
     return StatedExpectationResult(
@@ -243,6 +269,7 @@ def stated_expectation(
             source=source,
         ),
         notes=notes,
+        uncertainty_kind=declared,
         observed_change=observed,
         expected_change=expected,
         expected_range=expected_range,
@@ -259,14 +286,21 @@ def stated_effect(
     population: str = "not stated",
     source: str = "",
     alpha: float = 0.05,
+    kind: StatedKind = "auto",
 ) -> EffectResult:
     """An effect reported by someone else ("flexjob uptake +5 pp over the counterfactual").
 
-    The number is taken as stated; ``estimate_range`` (a central 95 % range) gives it
-    an uncertainty.  Use it to carry a published effect into money and report, and
-    say so: the design behind the number is the source's, not ours.
+    The number is taken as stated; ``estimate_range`` gives it a range: by default a
+    scenario range (low, central, high), with ``kind="target"`` a target, with
+    ``kind="prior"`` a declared belief (read as a central 95 % range, with the
+    ``source`` that holds it).  Use it to carry a published effect into money and
+    report, and say so: the design behind the number is the source's, not ours.
+    Only a ``"prior"`` may give a business case a probability of a gain.
     """
     value = _finite("estimate", estimate)
+    declared = check_kind(
+        kind, has_range=estimate_range is not None, source=source, name=f"stated_effect {name!r}"
+    )
     if estimate_range is None:
         distribution: PointMass | SplitNormal = PointMass(value)
         inference = Text(
@@ -277,12 +311,15 @@ def stated_effect(
         if not low <= value <= high or low == high:
             raise SpecError(f"estimate_range {estimate_range!r} must contain {value!r}.")
         distribution = SplitNormal.from_range(value, low, high)
-        inference = Text(
-            "stated.effect_inference_range", "stated range, read as a central 95 % range"
-        )
+        inference = _RANGE_INFERENCE[declared]
+    estimand = (
+        Text("stated.target_estimand", "a target stated by the source, not an estimate")
+        if declared == "target"
+        else Text("stated.effect_estimand", "effect as stated by the source")
+    )
     return EffectResult(
         name=name,
-        estimand=Text("stated.effect_estimand", "effect as stated by the source"),
+        estimand=estimand,
         distribution=distribution,
         method=Text("stated.effect_method", "Stated effect"),
         inference=inference,
@@ -301,4 +338,5 @@ def stated_effect(
                 "The effect is taken as stated by the source, not estimated here.",
             ),
         ),
+        uncertainty_kind=declared,
     )
