@@ -23,6 +23,7 @@ import pandas as pd
 from pyarrow import ArrowException
 
 from evaluate.errors import DataError
+from evaluate.text import Text
 
 Format = Literal["parquet", "csv", "sas", "stata"]
 _SUFFIX: dict[str, Format] = {
@@ -151,6 +152,18 @@ class Table:
     sha256: str
     read_as: tuple[str, ...] = ()
 
+    def described(self) -> Text | str:
+        """What was detected, as one sentence (empty when nothing was)."""
+        return read_as_text(self.read_as)
+
+
+def read_as_text(read_as: tuple[str, ...], say=str) -> Text | str:  # noqa: ANN001
+    """``read_as`` notes as one sentence, each note spoken by ``say`` (a report's language)."""
+    if not read_as:
+        return ""
+    what = ", ".join(say(note) for note in read_as)
+    return Text("read.detected", "read with {what} (detected from the file)", what=what)
+
 
 def text_problem(raw: bytes) -> str | None:
     """Why ``raw`` is not UTF-8 text, in words a user can act on, or None."""
@@ -259,16 +272,16 @@ def _read_csv(
     if sep is None:
         sep = _sniff_separator(lines)
         if sep != ",":
-            notes.append(f"separator {sep!r}")
+            notes.append(Text("read.separator", "separator {sep}", sep=repr(sep)))
     if decimal is None and sep != ",":
         decimal, guessed = _sniff_numbers(lines, sep)
         if decimal == ",":
-            notes.append("decimal comma")
+            notes.append(Text("read.decimal_comma", "decimal comma"))
         if thousands is None and guessed is not None:
             thousands = guessed
-            notes.append(f"thousands separator {thousands!r}")
+            notes.append(Text("read.thousands", "thousands separator {sep}", sep=repr(thousands)))
     if detected_encoding is not None:
-        notes.append(f"encoding {detected_encoding}")
+        notes.append(Text("read.encoding", "encoding {encoding}", encoding=detected_encoding))
     frame = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal or ".", thousands=thousands)
     return frame, notes
 
@@ -278,7 +291,8 @@ def _text_numbers(frame: pd.DataFrame, decimal: str, thousands: str | None) -> p
     a column with any cell that is not such a number stays text."""
     out = frame.copy()
     for column in out.columns:
-        if not pd.api.types.is_object_dtype(out[column]):
+        kind = out[column]
+        if not (pd.api.types.is_object_dtype(kind) or pd.api.types.is_string_dtype(kind)):
             continue
         text = out[column].astype("string").str.strip()
         if thousands:
@@ -298,7 +312,14 @@ def _read_excel(
     if sheet is None:
         sheet = 0
         if len(names) > 1:
-            notes.append(f"sheet {names[0]!r} (the first of {len(names)})")
+            notes.append(
+                Text(
+                    "read.sheet",
+                    "sheet {sheet} (the first of {n})",
+                    sheet=repr(names[0]),
+                    n=len(names),
+                )
+            )
     elif isinstance(sheet, str) and sheet not in names:
         raise DataError(
             f"the workbook has no sheet {sheet!r}; its sheets: {', '.join(map(repr, names))}. "
@@ -309,7 +330,7 @@ def _read_excel(
             f"the workbook has {len(names)} sheet(s) ({', '.join(map(repr, names))}); sheet = "
             f"{sheet} does not exist (sheets count from 0)"
         )
-    frame = book.parse(sheet_name=sheet)
+    frame = pd.read_excel(book, sheet_name=sheet)
     if (decimal is not None and decimal != ".") or thousands is not None:
         frame = _text_numbers(frame, decimal or ".", thousands)
     return frame, notes
