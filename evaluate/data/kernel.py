@@ -438,3 +438,5 @@ def _numba_backend(backend: str | None) -> Any:
     from evaluate.data import _kernel_numba
 
     return _kernel_numba.kernel_chunk
+
+
