@@ -26,14 +26,16 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (7.0, 4.0)) -> Axes:
     return ax
 
 
-_MAX_LABELS = 8
-"""Tick labels an axis shows before it shows only every k-th (48 months do not fit)."""
+_CROWDED = 16
+"""More categorical tick labels than this overlap (48 months do not fit) ..."""
+_SHOWN = 8
+"""... so only every k-th is shown, at most this many."""
 
 
 def _thin_labels(ax: Axes, labels: list[str]) -> None:
-    """Label every k-th categorical tick, so that at most :data:`_MAX_LABELS` show."""
+    """Label every k-th categorical tick, so that at most :data:`_SHOWN` show."""
     n = len(labels)
-    step = -(-n // _MAX_LABELS)
+    step = -(-n // _SHOWN)
     keep = list(range(0, n, step))
     ax.set_xticks(keep, [labels[i] for i in keep])
 
@@ -61,17 +63,8 @@ def plot_estimates(
     low = frame["ci_low"].to_numpy(dtype=float)
     high = frame["ci_high"].to_numpy(dtype=float)
     color = sns.color_palette("deep")[0]
-    many = len(frame) > _MAX_LABELS
-    ax.errorbar(
-        x,
-        est,
-        yerr=[est - low, high - est],
-        fmt="o",
-        color=color,
-        capsize=2 if many else 4,
-        markersize=4 if many else 6,
-    )
-    if many and not calendar:
+    ax.errorbar(x, est, yerr=[est - low, high - est], fmt="o", color=color, capsize=4)
+    if len(frame) > _CROWDED and not calendar:
         _thin_labels(ax, x)
     ax.axhline(0.0, color="0.4", linewidth=0.8, linestyle="--")
     ax.set_ylabel(say(Text("plot.effect_axis", "effect ({unit})", unit=Unit(unit))))

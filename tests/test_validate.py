@@ -221,3 +221,33 @@ def test_a_run_time_error_names_the_effect_and_the_data(tmp_path):
     with pytest.raises((DesignError, DataError)) as info:
         run_study(_study(tmp_path, spec, frame), tmp_path / "out")
     assert str(info.value).startswith("Effect 'twfe' (twfe, data 'panel'): ")
+
+
+def test_monthly_periods_give_readable_axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from evaluate.plotting import plot_estimates
+
+    months = pd.period_range("2019-01", periods=48, freq="M")
+    frame = pd.DataFrame(
+        {"estimate": np.arange(48.0), "ci_low": np.arange(48.0) - 1, "ci_high": np.arange(48.0) + 1}
+    )
+    text = plot_estimates(frame.assign(period=months.astype(str)), unit="persons")
+    shown = [t.get_text() for t in text.get_xticklabels()]
+    assert shown == [
+        "2019-01",
+        "2019-07",
+        "2020-01",
+        "2020-07",
+        "2021-01",
+        "2021-07",
+        "2022-01",
+        "2022-07",
+    ]
+    dates = plot_estimates(frame.assign(period=months), unit="persons")
+    dates.figure.canvas.draw()
+    assert len([t for t in dates.get_xticklabels() if t.get_text()]) <= 12  # a date axis
+    plt.close("all")
