@@ -413,13 +413,13 @@ def _location(loc: tuple) -> str:
 
 
 def _named(raw: Any, loc: tuple) -> str:
-    """`` ('name')`` of the ``[[effect]]``, ``[[data]]`` or business case at ``loc``."""
+    """`` (in effect 'name')``: which ``[[effect]]``, ``[[data]]`` or business case."""
     if len(loc) >= 2 and isinstance(loc[1], int) and isinstance(raw, dict):
         entries = raw.get(loc[0])
         if isinstance(entries, list) and loc[1] < len(entries):
             name = entries[loc[1]].get("name") if isinstance(entries[loc[1]], dict) else None
             if isinstance(name, str):
-                return f" ({name!r})"
+                return f" (in {loc[0]} {name!r})"
     return ""
 
 
@@ -437,7 +437,7 @@ def parse_spec(text: str, *, origin: str = "<spec>") -> StudySpec:
             message = e["msg"].removeprefix("Value error, ")
             if e["type"] == "extra_forbidden":
                 message = "unknown key (a typo?); remove it or check the spelling"
-            problems.append(f"  {_location(e['loc'])}{_named(raw, e['loc'])}: {message}")
+            problems.append(f"  {_location(e['loc'])}: {message}{_named(raw, e['loc'])}")
         raise SpecError(f"{origin}: invalid study spec\n" + "\n".join(problems)) from None
 
 

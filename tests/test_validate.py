@@ -161,8 +161,13 @@ def test_a_danish_csv_runs_from_a_spec(tmp_path):
             "treated_unit = 'Faxe' is not a value of column 'kommune'",
         ),
         # a required option: said by the spec, and one the data make required
-        ("treated_unit = 101\n", "", "effect[1] ('synth'): design 'synthetic_control' needs"),
-        ('treatment = "indsats"\n', "", "effect[0] ('twfe'): design 'twfe' needs option(s)"),
+        (
+            "treated_unit = 101\n",
+            "",
+            "needs option(s) ['treated_unit']; add treated_unit = ... to this [[effect]] "
+            "(in effect 'synth')",
+        ),
+        ('treatment = "indsats"\n', "", "design 'twfe' needs option(s) ['treatment']"),
     ],
 )
 def test_validate_names_what_would_fail_at_run_time(tmp_path, capsys, old, new, said):
