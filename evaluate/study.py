@@ -118,6 +118,13 @@ def _line(spec, effects: Mapping[str, Effect], rates: RateTable) -> CashFlowLine
     )
 
 
+def _named_line(case: str, spec, effects: Mapping[str, Effect], rates: RateTable) -> CashFlowLine:
+    try:
+        return _line(spec, effects, rates)
+    except EvaluateError as err:
+        raise type(err)(f"Business case {case!r}, line {spec.name!r}: {err}") from err
+
+
 def _business_case(spec: BusinessCaseSpec, effects, study: StudySpec) -> BusinessCase:
     rates = RateTable.danish()
     if spec.discount == "none":
@@ -128,7 +135,7 @@ def _business_case(spec: BusinessCaseSpec, effects, study: StudySpec) -> Busines
         discount = DiscountSchedule.constant(float(spec.discount))
     return BusinessCase(
         title=spec.title,
-        lines=tuple(_line(line, effects, rates) for line in spec.line),
+        lines=tuple(_named_line(spec.name, line, effects, rates) for line in spec.line),
         price_level=spec.price_level,
         sign=spec.sign,
         discount=discount,
