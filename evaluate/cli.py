@@ -89,7 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, required=True, help="folder for the report files")
     run.add_argument("--allow-outside-data", **outside)
     check = command(
-        "validate", "check a study spec without running it", "evaluate validate studies/x.toml"
+        "validate",
+        "check a study spec and its data without fitting anything",
+        "evaluate validate studies/x.toml",
     )
     check.add_argument("spec", type=Path, help="the study spec (TOML)")
     check.add_argument("--allow-outside-data", **outside)
@@ -132,6 +134,26 @@ def _new(data: Path, out: Path | None) -> str:
     return f"wrote {out}; check the lines marked GUESS, then: evaluate validate {out}"
 
 
+def _validate(path: Path, *, allow_outside_data: bool) -> str:
+    """Read the spec, load its data and check every effect and rate against them."""
+    from evaluate.spec import load_spec
+    from evaluate.study_check import check_study, load_data
+
+    spec = load_spec(path, allow_outside_data=allow_outside_data)
+    data = load_data(spec, path.parent)
+    check_study(spec, data, origin=str(path))
+    lines = [
+        f"{path}: valid ({len(spec.effect)} effects, {len(spec.business_case)} business "
+        f"cases; data checked: {', '.join(f'{k} ({d.rows} rows)' for k, d in data.items())})"
+        if data
+        else f"{path}: valid ({len(spec.effect)} effects, {len(spec.business_case)} business cases)"
+    ]
+    for name, loaded in data.items():
+        if loaded.read_as:
+            lines.append(f"  data {name!r} read with {', '.join(loaded.read_as)} (detected)")
+    return "\n".join(lines)
+
+
 def _command(args: argparse.Namespace) -> int:
     if args.command == "designs":
         _say(_designs())
@@ -140,13 +162,7 @@ def _command(args: argparse.Namespace) -> int:
         _say(_new(args.data, args.out))
         return 0
     if args.command == "validate":
-        from evaluate.spec import load_spec
-
-        spec = load_spec(args.spec, allow_outside_data=args.allow_outside_data)
-        _say(
-            f"{args.spec}: valid ({len(spec.effect)} effects, "
-            f"{len(spec.business_case)} business cases)"
-        )
+        _say(_validate(args.spec, allow_outside_data=args.allow_outside_data))
         return 0
     from evaluate.study import run_study
 

@@ -26,6 +26,20 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (7.0, 4.0)) -> Axes:
     return ax
 
 
+_CROWDED = 16
+"""More categorical tick labels than this overlap (48 months do not fit) ..."""
+_SHOWN = 8
+"""... so only every k-th is shown, at most this many."""
+
+
+def _thin_labels(ax: Axes, labels: list[str]) -> None:
+    """Label every k-th categorical tick, so that at most :data:`_SHOWN` show."""
+    n = len(labels)
+    step = -(-n // _SHOWN)
+    keep = list(range(0, n, step))
+    ax.set_xticks(keep, [labels[i] for i in keep])
+
+
 def plot_estimates(
     frame: pd.DataFrame, *, unit: str, title: str = "", ax: Axes | None = None
 ) -> Axes:
@@ -38,12 +52,20 @@ def plot_estimates(
 
     ax = _axes(ax)
     label = "period" if "period" in frame.columns else "term"
-    x = [textwrap.fill(say(v), 28) for v in frame[label].tolist()]
+    values = frame[label]
+    calendar = isinstance(values.dtype, pd.PeriodDtype)
+    x = (
+        values.dt.to_timestamp()  # a date axis: ticks a reader can count
+        if calendar
+        else [textwrap.fill(say(v), 28) for v in values.tolist()]
+    )
     est = frame["estimate"].to_numpy(dtype=float)
     low = frame["ci_low"].to_numpy(dtype=float)
     high = frame["ci_high"].to_numpy(dtype=float)
     color = sns.color_palette("deep")[0]
     ax.errorbar(x, est, yerr=[est - low, high - est], fmt="o", color=color, capsize=4)
+    if len(frame) > _CROWDED and not calendar:
+        _thin_labels(ax, x)
     ax.axhline(0.0, color="0.4", linewidth=0.8, linestyle="--")
     ax.set_ylabel(say(Text("plot.effect_axis", "effect ({unit})", unit=Unit(unit))))
     if unit == "share":

@@ -11,98 +11,29 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import inspect
-import io
 import math
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-from pyarrow import ArrowException
-
 from evaluate.business_case import BusinessCase
 from evaluate.effect import Effect
-from evaluate.errors import DataError, DesignError
+from evaluate.errors import DesignError, EvaluateError
 from evaluate.estimators import DESIGNS
 from evaluate.money import CashFlowLine, RateTable, RefusionSchedule, cost, monetize, staff_cost
 from evaluate.money.discount import DiscountSchedule
 from evaluate.spec import (
     BusinessCaseSpec,
     CostLineSpec,
-    DataSource,
     EffectLineSpec,
     EffectSpec,
     StaffLineSpec,
     StudySpec,
     load_spec,
 )
+from evaluate.study_check import check_study, effect_options, load_data
 from evaluate.study_result import LoadedData, StudyResult
 from evaluate.text import Text
-
-_BOMS = {b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
-
-
-def _text_problem(raw: bytes) -> str | None:
-    """Why ``raw`` is not UTF-8 text, in words a user can act on, or None."""
-    for bom, name in _BOMS.items():
-        if raw.startswith(bom):
-            return f"it is saved as {name}"
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        if b"\x00" in raw:
-            return "it is a binary file, not text"
-        return f"byte {err.start} is not UTF-8 (a Windows/cp1252 or Latin-1 file?)"
-    return None
-
-
-def _read_file(path: Path, raw: bytes) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        problem = _text_problem(raw)
-        if problem is not None:
-            raise DataError(
-                f"{problem}; save the file as UTF-8 (in Excel: 'CSV UTF-8') and run again"
-            )
-        return pd.read_csv(io.BytesIO(raw), encoding="utf-8")
-    if suffix == ".parquet":
-        return pd.read_parquet(io.BytesIO(raw))
-    if suffix in (".xlsx", ".xls"):
-        return pd.read_excel(io.BytesIO(raw))
-    raise DataError(f"cannot read {suffix or 'extension-less'!r} files; use CSV, Parquet or Excel")
-
-
-def _read_data(source: DataSource, base: Path) -> LoadedData:
-    if source.dataset is not None:
-        import evaluate.datasets as bundled
-
-        frame = getattr(bundled, source.dataset)()
-        raw = bundled.raw_bytes(source.dataset)
-        return LoadedData(source, frame, hashlib.sha256(raw).hexdigest(), len(frame))
-    path = base / source.path
-    where = f"Data {source.name!r} ({path})"
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise DataError(f"{where}: cannot be read ({err.strerror}).") from None
-    try:
-        frame = _read_file(path, raw)
-    except DataError as err:
-        raise DataError(f"{where}: {err}.") from None
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{where} is empty: no header and no rows.") from None
-    except (ValueError, OSError, KeyError, ImportError, zipfile.BadZipFile, ArrowException) as err:
-        # pandas' parser errors and pyarrow's are ValueErrors; a broken xlsx is a zip error.
-        reason = " ".join(str(err).split())[:200] or type(err).__name__
-        raise DataError(
-            f"{where} is not a readable {path.suffix.lstrip('.').upper()} file ({reason}). "
-            "Open it in the program that made it and save it again."
-        ) from None
-    if frame.empty:
-        columns = ", ".join(map(str, frame.columns)) or "none"
-        raise DataError(f"{where} has a header ({columns}) but no rows.")
-    return LoadedData(source, frame, hashlib.sha256(raw).hexdigest(), len(frame))
 
 
 def _fit_effect(spec: EffectSpec, data: Mapping[str, LoadedData], study: StudySpec) -> Effect:
@@ -117,14 +48,21 @@ def _fit_effect(spec: EffectSpec, data: Mapping[str, LoadedData], study: StudySp
         "seed": study.study.seed,
     }
     args: list[Any] = []
-    if spec.data is not None:
-        loaded = data[spec.data]
+    loaded = None if spec.data is None else data[spec.data]
+    if loaded is not None:
         args.append(loaded.frame)
         context["source"] = spec.source or loaded.source.source or str(loaded.source.path)
         context["simulated"] = loaded.source.simulated
     kwargs = {k: v for k, v in context.items() if k in accepted}
-    kwargs.update(spec.options)
-    result = design.function(*args, **kwargs)
+    kwargs.update(effect_options(spec, loaded))
+    try:
+        result = design.function(*args, **kwargs)
+    except EvaluateError as err:
+        # say which effect and which data entry, keeping the error's type
+        where = f"Effect {spec.name!r} ({spec.design}" + (
+            f", data {spec.data!r})" if spec.data else ")"
+        )
+        raise type(err)(f"{where}: {err}") from err
     # A design without a name/population option still shows the spec's label.
     missing = {k: context[k] for k in ("name", "population") if k not in accepted}
     if missing and dataclasses.is_dataclass(result):
@@ -180,6 +118,13 @@ def _line(spec, effects: Mapping[str, Effect], rates: RateTable) -> CashFlowLine
     )
 
 
+def _named_line(case: str, spec, effects: Mapping[str, Effect], rates: RateTable) -> CashFlowLine:
+    try:
+        return _line(spec, effects, rates)
+    except EvaluateError as err:
+        raise type(err)(f"Business case {case!r}, line {spec.name!r}: {err}") from err
+
+
 def _business_case(spec: BusinessCaseSpec, effects, study: StudySpec) -> BusinessCase:
     rates = RateTable.danish()
     if spec.discount == "none":
@@ -190,7 +135,7 @@ def _business_case(spec: BusinessCaseSpec, effects, study: StudySpec) -> Busines
         discount = DiscountSchedule.constant(float(spec.discount))
     return BusinessCase(
         title=spec.title,
-        lines=tuple(_line(line, effects, rates) for line in spec.line),
+        lines=tuple(_named_line(spec.name, line, effects, rates) for line in spec.line),
         price_level=spec.price_level,
         sign=spec.sign,
         discount=discount,
@@ -208,8 +153,9 @@ def _business_case(spec: BusinessCaseSpec, effects, study: StudySpec) -> Busines
 
 
 def run(spec: StudySpec, *, base: Path, spec_sha256: str = "") -> StudyResult:
-    """Fit every effect and build every business case of a validated spec."""
-    data = {source.name: _read_data(source, base) for source in spec.data}
+    """Check the spec against its data, then fit every effect and build every business case."""
+    data = load_data(spec, base)
+    check_study(spec, data)
     effects = {e.name: _fit_effect(e, data, spec) for e in spec.effect}
     cases = {c.name: _business_case(c, effects, spec) for c in spec.business_case}
     for name, case in cases.items():

@@ -1,4 +1,9 @@
-"""Data in: validation of user frames, and register data (person-weeks) to panels.
+"""Data in: files, periods and kommuner read once; user frames validated; register data to panels.
+
+Tables are read by :func:`read_table` (CSV, also the Danish Excel export; Parquet;
+Excel), period columns by :func:`parse_periods` ("2021-01", "2021M01", "2021K1",
+"2021U05", ISO weeks, dates), and kommune names or codes by :func:`kommune` and
+:func:`resolve_kommuner` (the 98 kommuner, bundled).
 
 Register records (one benefit status per person per week) are validated by
 :func:`prepare_records`, derived into spells, the refusion clock, full-time
@@ -26,7 +31,9 @@ _NAMES = {
         ],
         _D + "register",
     ),
-    **dict.fromkeys(["iter_register", "read_register"], _D + "readers"),
+    **dict.fromkeys(["Table", "iter_register", "read_register", "read_table"], _D + "readers"),
+    **dict.fromkeys(["Kommune", "kommune", "kommuner", "resolve_kommuner"], _D + "kommuner"),
+    **dict.fromkeys(["parse_period", "parse_periods", "period_label"], _D + "periods"),
     **dict.fromkeys(["derive_parquet", "plan_chunks"], _D + "stream"),
     **dict.fromkeys(
         ["check_columns", "check_no_duplicates", "check_numeric", "drop_missing"], _D + "validate"
@@ -37,11 +44,13 @@ __getattr__, __dir__ = lazy_exports("evaluate.data", _NAMES, globals())
 
 __all__ = [
     "DuckDBEngine",
+    "Kommune",
     "RegisterDerivation",
     "RegisterRecords",
     "ResetRule",
     "SparkEngine",
     "StatusCodes",
+    "Table",
     "check_columns",
     "check_no_duplicates",
     "check_numeric",
@@ -52,8 +61,15 @@ __all__ = [
     "iso_week_index",
     "iso_week_label",
     "iter_register",
+    "kommune",
+    "kommuner",
     "outcome_panel",
+    "parse_period",
+    "parse_periods",
+    "period_label",
     "plan_chunks",
     "prepare_records",
     "read_register",
+    "read_table",
+    "resolve_kommuner",
 ]

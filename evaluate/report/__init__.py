@@ -28,7 +28,7 @@ from evaluate.report.verdict import build_verdict, effect_range
 from evaluate.text import Num
 
 if TYPE_CHECKING:
-    from evaluate.study_result import StudyResult
+    from evaluate.study_result import LoadedData, StudyResult
 
 _METHOD_NOTES = {
     "Stated expectation": "method_stated",
@@ -229,6 +229,14 @@ def _effect_context(key: str, effect: Effect, f: Formatter, t: dict[str, str]) -
     }
 
 
+def _data_note(data: LoadedData, f: Formatter) -> str:
+    """The entry's note, and how its file was read where that was detected."""
+    from evaluate.data.readers import read_as_text
+
+    parts = [f.say(data.source.note), f.say(read_as_text(data.read_as, f.say))]
+    return ". ".join(p for p in parts if p)
+
+
 def build_context(result: StudyResult) -> dict[str, Any]:
     """Everything the templates show, already formatted for the study's language."""
     spec = result.spec
@@ -274,7 +282,7 @@ def build_context(result: StudyResult) -> dict[str, Any]:
             "sha256": d.sha256,
             "simulated": d.source.simulated,
             "source": f.say(d.source.source),
-            "note": f.say(d.source.note),
+            "note": _data_note(d, f),
         }
         for d in result.data.values()
     ]

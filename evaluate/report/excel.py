@@ -37,6 +37,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.xml.functions import tostring
 
 import evaluate
+from evaluate.data.readers import read_as_text
 from evaluate.report.fmt import Formatter, strings
 from evaluate.text import Num, Pct, Period, Text, Unit, say, speaking
 
@@ -487,7 +488,7 @@ def _provenance(ws: Worksheet, result: StudyResult, t: dict[str, str], level: st
                 data.sha256,
                 t["yes"] if data.source.simulated else t["no"],
                 data.source.source,
-                data.source.note,
+                ". ".join(p for p in (data.source.note, say(read_as_text(data.read_as, say))) if p),
             ],
             [None, None, THOUSANDS, None, None, None, None],
         )

@@ -12,7 +12,7 @@ import pytest
 from evaluate.cli import BUG_NOTE, main
 from evaluate.errors import EvaluateError
 from evaluate.study import run_study
-from tests.safety.corpus import CASES, by_category
+from tests.safety.corpus import CASES, by_category, monthly
 
 IDS = [f"{c.category}: {c.name}" for c in CASES]
 
@@ -64,7 +64,8 @@ def test_a_genuine_bug_keeps_its_traceback_and_asks_for_a_report(tmp_path, capsy
 
     monkeypatch.setattr(evaluate.study, "_fit_effect", broken)
     spec = CASES[0].build(tmp_path / "study")
-    (tmp_path / "study" / "monthly.csv").write_text("month,recipients\n2016-01,1\n")
+    # valid data: the spec and data checks pass, and the bug is met inside the fit
+    (tmp_path / "study" / "monthly.csv").write_text(monthly().to_csv(index=False))
     assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "ZeroDivisionError: a bug" in err and BUG_NOTE in err
