@@ -271,7 +271,12 @@ def fill(rates: pd.DataFrame, sats: pd.DataFrame) -> pd.DataFrame:
                 ):
                     break  # no announced percentage: the rest of this gap stays a gap
                 reg = announced.loc[year]
-                cut = f" less fradrag {reg['fradrag']:g} (L 200 2011-12)" if reg["fradrag"] else ""
+                pct = f"{reg['regulation_pct']:g}".replace(".", ",")
+                cut = (
+                    f" fratrukket fradrag {reg['fradrag']:g} (L 200 2011-12)".replace(".", ",")
+                    if reg["fradrag"]
+                    else ""
+                )
                 row = last.copy()
                 row["year"] = year
                 row["amount"] = float(last["amount"]) * (1 + reg["regulation_pct"] / 100)
@@ -279,11 +284,13 @@ def fill(rates: pd.DataFrame, sats: pd.DataFrame) -> pd.DataFrame:
                 row["valid_from"] = ""
                 row["filled_from"] = str(int(last["year"]))
                 row["regulation_pct"] = reg["regulation_pct"]
+                # In Danish: a Danish report shows the source as it is.
                 row["source"] = (
-                    f"{int(last['year'])} rate x (1 + {reg['regulation_pct']:g} %): "
-                    f"satsreguleringsprocent {reg['pct']:g} % ({reg['source']})"
+                    f"{int(last['year'])}-satsen x (1 + {pct} %): satsreguleringsprocent "
+                    + f"{reg['pct']:g}".replace(".", ",")
+                    + f" % ({reg['source']})"
                     + cut
-                    + f"; last sourced year {int(sourced['year'])}: {sourced['source']}"
+                    + f"; senest kildebelagte år {int(sourced['year'])}: {sourced['source']}"
                 )
                 row["source_url"] = reg["source_url"]
                 row["note"] = "SATSREGULERET: no source gives this year." + (
@@ -391,6 +398,18 @@ def taxes() -> pd.DataFrame:
                 "satser-for-personer/",
                 "note": "CONFLICT: blicher.dk and skattesatser.dk give 12,06 % for 2023 "
                 "(skatteinform: 12,06 % for 2024). No official page found.",
+            },
+            {
+                "tax": "am_bidrag",
+                "year": 2023,
+                "rate": 0.08,
+                "payer": "stat",
+                "grade": "secondary",
+                "source": "Skatteinform: Satser for personer 2023-2024",
+                "source_url": "https://skatteinform.dk/dk/graenser-og-satser/graenser-og-satser/"
+                "satser-for-personer/",
+                "note": "AM-bidrag 8 % on wages (not on kontanthjælp); the same on every page "
+                "found (blicher.dk, skattesatser.dk).",
             },
         ]
     )

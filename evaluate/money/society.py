@@ -11,7 +11,7 @@ society as a whole, so a society line counts production, not benefits.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 
 import pandas as pd
@@ -92,7 +92,7 @@ def production_value(
         value, factor_source = bundled.value, bundled.source
     else:
         value, factor_source = float(net_tax_factor), "given by the user"
-    return monetize(
+    line = monetize(
         effect,
         name=name,
         years=years,
@@ -102,6 +102,7 @@ def production_value(
         category="service",
         source=f"{source}; net tax factor {value:g} ({factor_source})".strip("; "),
     )
+    return replace(line, payer_rule="production")
 
 
 def tax_revenue(

@@ -21,6 +21,7 @@ from evaluate.effect import DesignTable, Diagnostic, Effect, EffectResult, NotAp
 from evaluate.plotting import plot_forest
 from evaluate.report.figures import render_png
 from evaluate.report.fmt import Formatter, strings
+from evaluate.report.payers import payer_context, shortcut_context
 from evaluate.report.translate import translate_result
 from evaluate.sensitivity import plot_tornado, sensitivity
 from evaluate.text import Num
@@ -274,6 +275,8 @@ def _case_context(key: str, case: BusinessCase, f: Formatter, t: dict[str, str])
         "perspectives": [
             (t.get(f"perspective_{p}", p), f.thousands(v)) for p, v in case.by_perspective().items()
         ],
+        "payers": payer_context(case, f, t),
+        "shortcuts": shortcut_context(case, f, t),
         "sensitivity": [
             {
                 "assumption": f.say(row.assumption),
