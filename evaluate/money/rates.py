@@ -47,6 +47,13 @@ _PER_YEAR = {"week": 52.0, "month": 12.0, "year": 1.0, "day": 260.0}
 dagpenge rate (before the monthly system of 1 July 2017) is paid 5 days a week:
 ALF § 47, stk. 2 (day = month / 160.33 x 7.4) gives 12 x 160.33 / 7.4 = 260 days."""
 GRADES = ("official", "secondary", "low", "satsreguleret", "user override")
+_GRADE_WORDS = {
+    "official": "official source",
+    "secondary": "secondary source",
+    "low": "low confidence",
+    "satsreguleret": "filled by satsregulering",
+    "user override": "given by the user",
+}
 
 ALIASES = {
     "kontanthjaelp_30plus": ("kontanthjaelp", "fyldt 30 år, andre"),
@@ -118,7 +125,7 @@ class Rate:
         elif self.filled_from is not None:
             flag = Text(
                 "rate.satsreguleret",
-                "; SATSREGULERET from {year}",
+                "; FILLED BY SATSREGULERING from {year}",
                 year=str(self.filled_from),
             )
         else:
@@ -133,7 +140,10 @@ class Rate:
                 "rate.graded",
                 "{category}, {grade}",
                 category=self.basis,
-                grade=Text(f"grade.{self.grade.replace(' ', '_')}", self.grade),
+                grade=Text(
+                    f"grade.{self.grade.replace(' ', '_')}",
+                    _GRADE_WORDS.get(self.grade, self.grade),
+                ),
             ),
             source=self.source,
             flag=flag,

@@ -67,9 +67,10 @@ def shortcut_context(case: BusinessCase, f: Formatter, t: dict[str, str]) -> lis
                 share_w=f.percent(line.refusion_share, 1),
                 share_s=f.percent(line.shortcut_share, 1),
                 source=f.say(line.shortcut_source),
-                w=f"{f.thousands(week)} {t['amounts_in']}",
-                s=f"{f.thousands(short)} {t['amounts_in']}",
-                diff=f"{f.thousands(abs(diff))} {t['amounts_in']}",
+                unit=t["amounts_in"],
+                w=f.thousands(week),
+                s=f.thousands(short),
+                diff=f.thousands(abs(diff)),
                 pct=f.percent(abs(diff / week), 1) if week else "",
             )
         )

@@ -109,7 +109,7 @@ def test_satsreguleret_years_are_flagged_and_equal_the_previous_year_regulated(k
     assert rate.amount == pytest.approx(
         before.amount * (1 + (sats["pct"] - sats["fradrag"]) / 100), rel=1e-12
     )
-    assert "SATSREGULERET" in rate.describe()
+    assert "FILLED BY SATSREGULERING" in rate.describe()
 
 
 def test_the_fill_rule_reproduces_the_sourced_years():

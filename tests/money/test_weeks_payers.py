@@ -108,12 +108,7 @@ def test_payer_split_adds_up_to_society():
     kh = case.lines[0]
     gross = sum(kh.effect.estimate * p for p in kh.gross_per_unit.values())
     wage_taxable = 10 * 300_000 * 2 * (1 - taxes.am_bidrag)
-    kommune = (
-        -kh.total
-        + taxes.kommune * gross
-        - 2 * 2 * 550_000
-        + taxes.kommune * wage_taxable
-    )
+    kommune = -kh.total + taxes.kommune * gross - 2 * 2 * 550_000 + taxes.kommune * wage_taxable
     assert split.loc["kommune", "Total"] == pytest.approx(kommune, rel=1e-12)
 
 
