@@ -33,6 +33,15 @@ class LimitError(SpecError):
     """An option asks for more work or memory than the configured limit allows."""
 
 
+class RateError(SpecError):
+    """No rate for the benefit, year or category asked; the message lists what exists."""
+
+
+class ReformError(RateError):
+    """A rate asked across a reform that changed the benefit's categories (e.g. a
+    pre-reform kontanthjælp category after 1 July 2025); the message says what exists."""
+
+
 class EvaluateWarning(UserWarning):
     """Base class of the warnings ``evaluate`` emits."""
 
@@ -72,6 +81,8 @@ __all__ = [
     "NegativeWeightsWarning",
     "OutputError",
     "PreTrendWarning",
+    "RateError",
+    "ReformError",
     "SmallSampleWarning",
     "SpecError",
 ]

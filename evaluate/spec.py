@@ -243,8 +243,29 @@ class EffectSpec(BaseModel):
 
 
 class RateRef(_Strict):
+    """A bundled rate: ``year`` left out prices each year of the line at its own rate."""
+
     benefit: str
-    year: int
+    year: int | None = None
+    category: str | None = None
+
+
+class AverageFrom(_Strict):
+    """Where the shortcut's one average refusion share comes from: 1 - sum(net) /
+    sum(gross) over the rows of ``data`` where ``untreated`` is 0 (the accounts)."""
+
+    data: str
+    gross: str
+    net: str
+    untreated: str
+
+
+class WeekProfileSpec(_Strict):
+    """The effect split by weeks of support: ``steps`` maps support weeks ("1-4",
+    "5-26", "27-52", "53-") to the effect measured on the person-weeks of that step."""
+
+    steps: dict[str, str] = Field(min_length=1)
+    average_from: AverageFrom | None = None
 
 
 class EffectLineSpec(_Strict):
@@ -252,11 +273,12 @@ class EffectLineSpec(_Strict):
     name: str
     effect: str
     years: dict[int, Finite] | list[int]
-    dkk_per_unit: Money | None = None
+    dkk_per_unit: Money | dict[int, Money] | None = None
     total_dkk: Money | None = None
     rate: RateRef | None = None
     sign: Literal[1, -1] = 1
     refusion_weeks: tuple[int, int] | None = None
+    week_profile: WeekProfileSpec | None = None
     perspective: Literal["municipality", "state", "society"] = "municipality"
     category: Literal["service", "transfers", "capital"] = "transfers"
     source: str = ""
@@ -269,6 +291,11 @@ class EffectLineSpec(_Strict):
                 f"line {self.name!r}: give exactly one of dkk_per_unit, total_dkk or rate "
                 f"(got {given or 'none'})"
             )
+        if self.week_profile is not None and self.refusion_weeks is not None:
+            raise ValueError(
+                f"line {self.name!r}: give refusion_weeks or week_profile, not both "
+                "(the profile prices refusion week by week)"
+            )
         return self
 
 
@@ -277,6 +304,9 @@ class StaffLineSpec(_Strict):
     name: str
     fte: Annotated[float, Field(allow_inf_nan=False, ge=0, le=1e6)]
     annual_cost_dkk: Money
+    price_year: int | None = None
+    """The price level of ``annual_cost_dkk``; each year is then indexed with the PL
+    index (PriceIndex.danish_pl) to that year's level."""
     years: dict[int, Finite] | list[int]
     perspective: Literal["municipality", "state", "society"] = "municipality"
     category: Literal["service", "transfers", "capital"] = "service"
@@ -421,6 +451,20 @@ class StudySpec(_Strict):
                     raise ValueError(
                         f"business case {case.name!r}, line {line.name!r}: unknown effect "
                         f"{line.effect!r} (defined: {effect_names})"
+                    )
+                profile = getattr(line, "week_profile", None)
+                if profile is None:
+                    continue
+                for step, name in profile.steps.items():
+                    if name not in effect_names:
+                        raise ValueError(
+                            f"line {line.name!r}: week step {step!r} names unknown effect "
+                            f"{name!r} (defined: {effect_names})"
+                        )
+                if profile.average_from and profile.average_from.data not in data_names:
+                    raise ValueError(
+                        f"line {line.name!r}: average_from uses data "
+                        f"{profile.average_from.data!r}, which no [[data]] entry defines"
                     )
         texts = self.user_texts()
         for language, table in self.report.translations.items():

@@ -18,9 +18,18 @@ from typing import Any
 
 from evaluate.business_case import BusinessCase
 from evaluate.effect import Effect
-from evaluate.errors import DesignError, EvaluateError
+from evaluate.errors import DataError, DesignError, EvaluateError
 from evaluate.estimators import DESIGNS
-from evaluate.money import CashFlowLine, RateTable, RefusionSchedule, cost, monetize, staff_cost
+from evaluate.money import (
+    CashFlowLine,
+    PriceIndex,
+    RateTable,
+    RefusionSchedule,
+    WeekProfile,
+    cost,
+    monetize,
+    staff_cost,
+)
 from evaluate.money.discount import DiscountSchedule
 from evaluate.spec import (
     BusinessCaseSpec,
@@ -76,15 +85,60 @@ def _fit_effect(spec: EffectSpec, data: Mapping[str, LoadedData], study: StudySp
     return result
 
 
-def _line(spec, effects: Mapping[str, Effect], rates: RateTable) -> CashFlowLine:
+def _week_profile(spec, effects: Mapping[str, Effect], data) -> WeekProfile:
+    """The line's effect split by weeks of support, with the shortcut's average share."""
+    average = None
+    average_source = ""
+    if spec.average_from is not None:
+        a = spec.average_from
+        frame = data[a.data].frame
+        for column in (a.gross, a.net, a.untreated):
+            if column not in frame:
+                raise DataError(
+                    f"average_from: data {a.data!r} has no column {column!r} "
+                    f"(columns: {', '.join(map(str, frame.columns))})"
+                )
+        rows = frame[frame[a.untreated] == 0]
+        average = 1.0 - float(rows[a.net].sum()) / float(rows[a.gross].sum())
+        average_source = Text(
+            "line.average_from",
+            "the refusion share of all {gross} weeks in {data} where {untreated} = 0",
+            gross=a.gross,
+            data=a.data,
+            untreated=a.untreated,
+        )
+    return WeekProfile.from_steps(
+        {step: effects[name].estimate for step, name in spec.steps.items()},
+        source=", ".join(f"{k}: {v}" for k, v in spec.steps.items()),
+        average_share=average,
+        average_source=average_source,
+    )
+
+
+def _line(spec, effects: Mapping[str, Effect], rates: RateTable, data=None) -> CashFlowLine:
     if isinstance(spec, StaffLineSpec):
-        return staff_cost(
+        line = staff_cost(
             spec.name,
             fte=spec.fte,
             annual_cost=spec.annual_cost_dkk,
             years=spec.years,
             perspective=spec.perspective,
             source=spec.source,
+        )
+        if spec.price_year is None:
+            return line
+        pl = PriceIndex.danish_pl()
+        return dataclasses.replace(
+            line,
+            amounts={y: a * pl.factor(spec.price_year, y) for y, a in line.amounts.items()},
+            note=Text(
+                "line.staff_indexed",
+                "{note} at {year} prices, indexed to each year with {index} ({source})",
+                note=line.note,
+                year=str(spec.price_year),
+                index=pl.name,
+                source=pl.source,
+            ),
         )
     if isinstance(spec, CostLineSpec):
         return cost(
@@ -102,30 +156,49 @@ def _line(spec, effects: Mapping[str, Effect], rates: RateTable) -> CashFlowLine
         refusion = schedule.average_share(*spec.refusion_weeks)
         law = Text("line.refusion_source", "refusion {law}", law=schedule.source)
         source = Text("line.sources", "{a}; {b}", a=source, b=law) if source else law
-    rate = None if spec.rate is None else rates.get(spec.rate.benefit, spec.rate.year)
+    rate = None
+    if spec.rate is not None:
+        ref = spec.rate
+        line_years = spec.years if isinstance(spec.years, list) else list(spec.years)
+        rate = (
+            rates.by_year(ref.benefit, line_years, category=ref.category)
+            if ref.year is None
+            else rates.get(ref.benefit, ref.year, category=ref.category)
+        )
+    price = spec.dkk_per_unit
+    if isinstance(price, dict):
+        price = {int(y): spec.sign * v for y, v in price.items()}
+    elif price is not None:
+        price = spec.sign * price
+    profile = None
+    if spec.week_profile is not None:
+        profile = _week_profile(spec.week_profile, effects, data)
     return monetize(
         effects[spec.effect],
         name=spec.name,
         years=spec.years,
-        dkk_per_unit=None if spec.dkk_per_unit is None else spec.sign * spec.dkk_per_unit,
+        dkk_per_unit=price,
         total_at_estimate=spec.total_dkk,
         rate=rate,
         sign=spec.sign if rate is not None else 1,
         refusion_share=refusion,
+        week_profile=profile,
         perspective=spec.perspective,
         category=spec.category,
         source=source,
     )
 
 
-def _named_line(case: str, spec, effects: Mapping[str, Effect], rates: RateTable) -> CashFlowLine:
+def _named_line(
+    case: str, spec, effects: Mapping[str, Effect], rates: RateTable, data=None
+) -> CashFlowLine:
     try:
-        return _line(spec, effects, rates)
+        return _line(spec, effects, rates, data)
     except EvaluateError as err:
         raise type(err)(f"Business case {case!r}, line {spec.name!r}: {err}") from err
 
 
-def _business_case(spec: BusinessCaseSpec, effects, study: StudySpec) -> BusinessCase:
+def _business_case(spec: BusinessCaseSpec, effects, study: StudySpec, data=None) -> BusinessCase:
     rates = RateTable.danish()
     if spec.discount == "none":
         discount = None
@@ -135,7 +208,7 @@ def _business_case(spec: BusinessCaseSpec, effects, study: StudySpec) -> Busines
         discount = DiscountSchedule.constant(float(spec.discount))
     return BusinessCase(
         title=spec.title,
-        lines=tuple(_named_line(spec.name, line, effects, rates) for line in spec.line),
+        lines=tuple(_named_line(spec.name, line, effects, rates, data) for line in spec.line),
         price_level=spec.price_level,
         sign=spec.sign,
         discount=discount,
@@ -157,7 +230,7 @@ def run(spec: StudySpec, *, base: Path, spec_sha256: str = "") -> StudyResult:
     data = load_data(spec, base)
     check_study(spec, data)
     effects = {e.name: _fit_effect(e, data, spec) for e in spec.effect}
-    cases = {c.name: _business_case(c, effects, spec) for c in spec.business_case}
+    cases = {c.name: _business_case(c, effects, spec, data) for c in spec.business_case}
     for name, case in cases.items():
         if not math.isfinite(case.total):
             raise DesignError(

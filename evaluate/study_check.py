@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from evaluate._rate_keys import ALIASES, DEFAULT_CATEGORY, benefit_key
 from evaluate.data.kommuner import _lookup, _unknown, resolve_kommuner
 from evaluate.data.periods import parse_period, parse_periods, period_label
 from evaluate.data.readers import read_table
@@ -357,6 +358,11 @@ def _rate_table() -> pd.DataFrame:
     return pd.read_csv(Path(__file__).parent / "money" / "data" / "rates_dk.csv")
 
 
+def _line_years(line: EffectLineSpec) -> list[int]:
+    years = line.years
+    return [int(y) for y in (years.keys() if isinstance(years, dict) else years)]
+
+
 def _check_rates(spec: StudySpec) -> list[str]:
     lines = [
         (case.name, line)
@@ -370,21 +376,46 @@ def _check_rates(spec: StudySpec) -> list[str]:
     benefits = sorted(table["benefit"].unique())
     problems = []
     for case, line in lines:
-        benefit, year = line.rate.benefit, line.rate.year
+        name, category = line.rate.benefit, line.rate.category
+        benefit = benefit_key(name)
+        if benefit in ALIASES:
+            benefit, alias_category = ALIASES[benefit]
+            category = category or alias_category
         where = f"business case {case!r}, line {line.name!r}: rate"
         if benefit not in benefits:
             close = difflib.get_close_matches(benefit, benefits, n=2)
             hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
             problems.append(
-                f"{where} benefit {benefit!r} is not in the bundled rate table; {hint}"
+                f"{where} benefit {name!r} is not in the bundled rate table; {hint}"
                 f"it has {', '.join(benefits)}"
             )
             continue
-        years = sorted(table.loc[table["benefit"] == benefit, "year"].astype(int))
-        if year not in years:
+        rows = table[table["benefit"] == benefit]
+        categories = sorted(rows["category"].astype(str).unique())
+        category = category or DEFAULT_CATEGORY.get(benefit)
+        if category is None and len(categories) == 1:
+            category = categories[0]
+        if category is None:
             problems.append(
-                f"{where} {benefit!r} has no rate for {year}; the table has "
-                f"{', '.join(map(str, years))} (give dkk_per_unit with its source instead)"
+                f"{where} {name!r} has several categories; give category = one of "
+                + "; ".join(map(repr, categories))
+            )
+            continue
+        if category is not None:
+            if category not in categories:
+                problems.append(
+                    f"{where} {name!r} has no category {category!r}; it has "
+                    + "; ".join(map(repr, categories))
+                )
+                continue
+            rows = rows[rows["category"] == category]
+        asked = [line.rate.year] if line.rate.year is not None else sorted(_line_years(line))
+        years = sorted(set(rows["year"].astype(int)))
+        missing = [y for y in asked if y not in years]
+        if missing:
+            problems.append(
+                f"{where} {name!r} has no rate for {', '.join(map(str, missing))}; the table "
+                f"has {', '.join(map(str, years))} (give dkk_per_unit with its source instead)"
             )
     return problems
 

@@ -24,7 +24,8 @@ CELLS = ROOT / "studies" / "data" / "register_caseload_cells.csv"
 # Key numbers of the committed study (evaluate run studies/register_caseload.toml).
 GROSS, GROSS_SE = -2204.056674054019, 110.88128273864518
 NET = -1616.4213794987031
-NET_GAIN = 440_970_297.7110305  # DKK, nominal, municipal perspective
+NET_GAIN = 416_309_675.2876117  # DKK, nominal, municipal perspective, each year's rate
+# (issue 15; at the 2024 rate for every year it was 440,970,297.71)
 
 
 def _true_effect(cells: pd.DataFrame) -> float:
@@ -76,6 +77,8 @@ def test_builder_small_register():
     assert (cells.groupby("month")["persons"].sum() == 3000).all()
     assert (cells["kh_net_ftp"] <= cells["kh_ftp"] + 1e-9).all()
     assert (cells["kh_ftp_sq"] <= cells["kh_ftp"] + 1e-9).all()  # shares lie in [0, 1]
+    bands = sum(cells[f"kh_ftp_{b}"] for b in ("r80", "r40", "r30", "r20"))
+    assert np.allclose(bands, cells["kh_ftp"])  # the refusion steps partition the weeks
     pre = cells[cells["month"] < "2021-07"]
     assert np.allclose(pre["kh_ftp"], pre["kh_ftp_counterfactual"])  # no effect before
     res = compressed_twfe(

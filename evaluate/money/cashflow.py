@@ -17,6 +17,8 @@ from typing import Literal
 from evaluate.effect import Effect
 from evaluate.errors import SpecError
 from evaluate.money.rates import Rate
+from evaluate.money.refusion import RefusionSchedule
+from evaluate.money.weeks import WeekProfile
 from evaluate.text import Num, Pct, Text
 
 Perspective = Literal["municipality", "state", "society"]
@@ -44,6 +46,19 @@ class CashFlowLine:
     per_unit: Mapping[int, float] = field(default_factory=dict)
     note: str = ""
     category: Category = "service"
+    gross_per_unit: Mapping[int, float] = field(default_factory=dict)
+    """For a benefit line: expenditure per unit of the effect *before* refusion, so the
+    payer split (:mod:`evaluate.money.payers`) can give the state its share."""
+    refusion_share: float | None = None
+    """The refusion share the line is net of (None: not a refunded benefit line)."""
+    shortcut_per_unit: Mapping[int, float] = field(default_factory=dict)
+    """For a line priced week by week: ``per_unit`` with one average refusion share
+    instead (the shortcut the report compares with)."""
+    shortcut_share: float | None = None
+    shortcut_source: str = ""
+    payer_rule: Literal["", "production"] = ""
+    """How the payer split treats the line: "production" splits a production value
+    into net wage, taxes and indirect taxes (:mod:`evaluate.money.payers`)."""
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -70,6 +85,14 @@ class CashFlowLine:
     def total(self) -> float:
         return float(sum(self.amounts.values()))
 
+    @property
+    def shortcut_amounts(self) -> dict[int, float]:
+        """The line's amounts had refusion been one average share (empty if not priced
+        week by week)."""
+        if self.effect is None or not self.shortcut_per_unit:
+            return {}
+        return {y: self.effect.estimate * p for y, p in self.shortcut_per_unit.items()}
+
 
 def _exposure(years: Mapping[int, float] | Sequence[int] | int) -> dict[int, float]:
     if isinstance(years, int):
@@ -90,11 +113,13 @@ def monetize(
     *,
     name: str,
     years: Mapping[int, float] | Sequence[int] | int,
-    dkk_per_unit: float | None = None,
+    dkk_per_unit: float | Mapping[int, float] | None = None,
     total_at_estimate: float | None = None,
-    rate: Rate | None = None,
+    rate: Rate | Mapping[int, Rate] | None = None,
     sign: Literal[1, -1] = 1,
     refusion_share: float = 0.0,
+    week_profile: WeekProfile | None = None,
+    refusion: RefusionSchedule | None = None,
     perspective: Perspective = "municipality",
     category: Category = "transfers",
     source: str = "",
@@ -109,16 +134,22 @@ def monetize(
         effect-years fall in that year; 8/12 for May-December).
     dkk_per_unit : gross expenditure per unit of the effect per effect-year (e.g.
         the annual benefit for one full-time person: an effect of -10 persons then
-        saves 10 annual benefits).
+        saves 10 annual benefits); a mapping year -> DKK prices each year on its own.
     total_at_estimate : instead of a unit price, the total stated by a source at the
         point estimate; the implied unit price is derived from it and reported.
-    rate : instead of a unit price, a benefit :class:`~evaluate.money.rates.Rate`; its
-        annual amount is the price of one full-time person, so the effect must be
-        in persons or full-time persons.
+    rate : instead of a unit price, a benefit :class:`~evaluate.money.rates.Rate`, or a
+        mapping year -> Rate that prices each year at that year's rate; the annual
+        amount is the price of one full-time person, so the effect must be in persons
+        or full-time persons.
     sign : -1 when more of the effect *saves* money at that price (e.g. more people
         in work save the benefit); +1 (default) when more of it costs money.
     refusion_share : share of the gross amount the state reimburses; the municipality
         bears ``1 - refusion_share`` of it.
+    week_profile : instead of one share, how the effect falls on the weeks of support
+        (:class:`~evaluate.money.weeks.WeekProfile`): each step is priced at its own
+        refusion share (``refusion``, the Danish schedule by default).  When the
+        profile has an ``average_share``, the line also keeps what that one share
+        would have given (``shortcut_amounts``).
     perspective : whose money it is.
 
     Examples
@@ -136,7 +167,8 @@ def monetize(
         raise SpecError(
             f"Line {name!r}: give exactly one of dkk_per_unit, total_at_estimate and rate."
         )
-    rate_note: str = ""
+    rate_note: str | Text = ""
+    price: dict[int, float] | None = None
     if rate is not None:
         if effect.unit not in PERSON_UNITS:
             raise SpecError(
@@ -144,42 +176,83 @@ def monetize(
                 f"{effect.name!r} is in {effect.unit!r}. Express the effect in persons or "
                 "full-time persons (e.g. baseline x share), or give dkk_per_unit."
             )
-        dkk_per_unit = rate.annual
-        rate_note = Text("line.rate_note", "; {rate}", rate=rate.describe())
+        rates = _by_year(rate, exposure, name, "rate")
+        price = {y: r.annual for y, r in rates.items()}
+        described = [rates[y].describe() for y in sorted(rates)]
+        if len({r.year for r in rates.values()}) == 1:
+            described = described[:1]
+        rate_note = Text("line.rate_note", "; {rate}", rate=_join(described))
+    elif dkk_per_unit is not None:
+        price = {
+            y: float(p) for y, p in _by_year(dkk_per_unit, exposure, name, "dkk_per_unit").items()
+        }
     if sign not in (1, -1):
         raise SpecError(f"Line {name!r}: sign must be 1 or -1, got {sign!r}.")
     if not 0.0 <= refusion_share < 1.0:
         raise SpecError(f"Line {name!r}: refusion_share must be in [0, 1), got {refusion_share!r}.")
+    if week_profile is not None:
+        if refusion_share:
+            raise SpecError(
+                f"Line {name!r}: give refusion_share or week_profile, not both: the profile "
+                "prices refusion week by week."
+            )
+        if price is None:
+            raise SpecError(
+                f"Line {name!r}: a week profile prices a rate or a unit price, not a stated total."
+            )
+        refusion_share = week_profile.refusion_share(refusion)
     net = 1.0 - refusion_share
     total_exposure = sum(exposure.values())
-    if dkk_per_unit is None:
+    if price is None:
         if effect.estimate == 0 or total_exposure == 0:
             raise SpecError(
                 f"Line {name!r}: a stated total cannot be spread over an effect of 0 "
                 "or an exposure of 0; give dkk_per_unit instead."
             )
-        dkk_per_unit = float(total_at_estimate) / (effect.estimate * total_exposure * net)
-        note = Text(
+        implied = float(total_at_estimate) / (effect.estimate * total_exposure * net)
+        price = {y: implied for y in exposure}
+        note: Text = Text(
             "line.implied_price",
             "unit price implied by the stated total: {dkk} DKK per unit",
-            dkk=Num(dkk_per_unit, 0),
+            dkk=Num(implied, 0),
         )
     else:
-        dkk_per_unit = sign * dkk_per_unit
+        price = {y: sign * p for y, p in price.items()}
+        shown = sorted(set(price.values()))
         note = Text(
             "line.unit_price",
             "{dkk} DKK per unit per year{rate}",
-            dkk=Num(dkk_per_unit, 0),
+            dkk=Num(shown[0], 0)
+            if len(shown) == 1
+            else Text(
+                "line.unit_price_range",
+                "{low} to {high}",
+                low=Num(shown[0], 0),
+                high=Num(shown[-1], 0),
+            ),
             rate=rate_note,
         )
-    if refusion_share:
+    if week_profile is not None:
+        note = Text(
+            "line.net_of_refusion_by_week",
+            "{note}, net of refusion priced week by week ({share} on the weeks of the effect)",
+            note=note,
+            share=Pct(refusion_share, 1),
+        )
+    elif refusion_share:
         note = Text(
             "line.net_of_refusion",
             "{note}, net of {share} refusion",
             note=note,
             share=Pct(refusion_share, 1),
         )
-    per_unit = {y: dkk_per_unit * net * e for y, e in exposure.items()}
+    per_unit = {y: price[y] * net * e for y, e in exposure.items()}
+    refunded = category == "transfers" and (week_profile is not None or refusion_share > 0)
+    shortcut = (
+        {y: price[y] * (1 - week_profile.average_share) * e for y, e in exposure.items()}
+        if week_profile is not None and week_profile.average_share is not None
+        else {}
+    )
     return CashFlowLine(
         name=name,
         amounts={y: effect.estimate * p for y, p in per_unit.items()},
@@ -189,7 +262,34 @@ def monetize(
         per_unit=per_unit,
         note=note,
         category=category,
+        gross_per_unit={y: price[y] * e for y, e in exposure.items()} if refunded else {},
+        refusion_share=refusion_share if refunded else None,
+        shortcut_per_unit=shortcut,
+        shortcut_share=None if not shortcut else week_profile.average_share,
+        shortcut_source=week_profile.average_source if shortcut else "",
     )
+
+
+def _by_year(value, exposure: Mapping[int, float], name: str, what: str) -> dict:
+    """A value for each exposure year: the same one, or a mapping that covers them all."""
+    if not isinstance(value, Mapping):
+        return {y: value for y in exposure}
+    missing = sorted(set(exposure) - {int(y) for y in value})
+    if missing:
+        raise SpecError(
+            f"Line {name!r}: {what} has no value for {missing}; it covers "
+            f"{sorted(int(y) for y in value)}. Give one for every year of the line."
+        )
+    return {y: value[y] for y in exposure}
+
+
+def _join(parts: list) -> str | Text:
+    if len(parts) == 1:
+        return parts[0]
+    out = parts[0]
+    for part in parts[1:]:
+        out = Text("line.sources", "{a}; {b}", a=out, b=part)
+    return out
 
 
 def cost(

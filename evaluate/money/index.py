@@ -1,9 +1,12 @@
 """Price and wage indexation: move an amount from one year's level to another's.
 
 Service costs follow a price-and-wage index (the PL index); transfers follow the
-annual rate adjustment (satsregulering).  No index series is bundled: give the
-one your business case uses, with its source, as a :class:`PriceIndex`.  A rate
-for a year the rate table lacks can then be filled in from the nearest known
+annual rate adjustment (satsregulering).  Two series are bundled (built by
+``scripts/build_money_tables.py``): :meth:`PriceIndex.danish_pl`, Finansministeriet's
+(ØS) general state price-and-wage index, and :meth:`PriceIndex.satsregulering`, the
+chain of announced regulations of transfers.  Any other series (KL's PL for
+municipal service, not found in a citable source) can be given with its source.
+A rate for a year the rate table lacks can be filled in from the nearest known
 year, and the rate says that it was (``Rate.indexed_from``).
 """
 
@@ -12,6 +15,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib.resources import files
+
+import pandas as pd
 
 from evaluate.errors import SpecError
 
@@ -36,6 +42,19 @@ class PriceIndex:
                     f"Index {self.name!r}: {year!r} -> {value!r}; years must be integers and "
                     "index values positive numbers."
                 )
+
+    @classmethod
+    def danish_pl(cls) -> PriceIndex:
+        """Finansministeriet's general state price-and-wage index (PL), 2013 = 100,
+        chained from ØS's annual rises (*fastprisberegninger*) 2014-2025."""
+        with (files("evaluate.money") / "data" / "pl_dk.csv").open("rb") as handle:
+            table = pd.read_csv(handle)
+        return cls(
+            name="PL (stat, generel)",
+            values={int(y): float(v) for y, v in zip(table["year"], table["index"], strict=True)},
+            source=str(table["source"].iloc[-1]),
+            note="State PL: KL's PL for municipal service was not found in a citable source.",
+        )
 
     def factor(self, from_year: int, to_year: int) -> float:
         """Multiply an amount at ``from_year`` level by this to get ``to_year`` level."""

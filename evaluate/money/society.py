@@ -11,7 +11,7 @@ society as a whole, so a society line counts production, not benefits.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 
 import pandas as pd
@@ -26,15 +26,40 @@ class Factor:
     name: str
     value: float
     source: str
+    status: str = "current"
+    valid_from: int | None = None
 
 
-def factor(name: str) -> Factor:
-    """A socio-economic factor from ``money/data/factors_dk.csv`` with its source."""
+def factor_table() -> pd.DataFrame:
+    """Every bundled factor with its history (``money/data/factors_dk.csv``)."""
     with (files("evaluate.money") / "data" / "factors_dk.csv").open("rb") as handle:
-        table = pd.read_csv(handle).set_index("factor")
-    if name not in table.index:
-        raise SpecError(f"No factor {name!r}; known: {', '.join(table.index)}.")
-    return Factor(name, float(table.loc[name, "value"]), str(table.loc[name, "source"]))
+        return pd.read_csv(handle, keep_default_na=False)
+
+
+def factor(name: str, year: int | None = None) -> Factor:
+    """A socio-economic factor with its source: the current guidance's value, or the
+    one in force in ``year`` (e.g. ``factor("tax_distortion", 2016)`` is the 20 % of
+    the 1999 guidance; from the June 2023 guidance it is 0, a factor of 1)."""
+    table = factor_table()
+    rows = table[table["factor"] == name]
+    if rows.empty:
+        known = ", ".join(sorted(table["factor"].unique()))
+        raise SpecError(f"No factor {name!r}; known: {known}.")
+    if year is None:
+        rows = rows[rows["status"] == "current"]
+    else:
+        upper = pd.to_numeric(rows["valid_to"], errors="coerce").fillna(9999)
+        rows = rows[(rows["valid_from"].astype(int) <= year) & (upper >= year)]
+        if rows.empty:
+            raise SpecError(f"No {name!r} factor in force in {year}; see factors_dk.csv.")
+    row = rows.iloc[0]
+    return Factor(
+        name,
+        float(row["value"]),
+        f"{row['source']} ({row['source_url']})",
+        str(row["status"]),
+        int(row["valid_from"]),
+    )
 
 
 def _check_persons(effect: Effect, name: str) -> None:
@@ -67,7 +92,7 @@ def production_value(
         value, factor_source = bundled.value, bundled.source
     else:
         value, factor_source = float(net_tax_factor), "given by the user"
-    return monetize(
+    line = monetize(
         effect,
         name=name,
         years=years,
@@ -77,6 +102,7 @@ def production_value(
         category="service",
         source=f"{source}; net tax factor {value:g} ({factor_source})".strip("; "),
     )
+    return replace(line, payer_rule="production")
 
 
 def tax_revenue(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from evaluate.report.figures import render_png
 from evaluate.report.fmt import Formatter
+from evaluate.report.payers import payer_context, shortcut_context
 from evaluate.sensitivity import plot_tornado, sensitivity
 
 if TYPE_CHECKING:
@@ -165,6 +166,8 @@ def case_context(key: str, case: BusinessCase, f: Formatter, t: dict[str, Any]) 
         "perspectives": [
             (t.get(f"perspective_{p}", p), f.thousands(v)) for p, v in case.by_perspective().items()
         ],
+        "payers": payer_context(case, f, t),
+        "shortcuts": shortcut_context(case, f, t),
         "sensitivity_title": t["sensitivity_gross"] if case.gross else t["sensitivity"],
         "sensitivity": [
             {

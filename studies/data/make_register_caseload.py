@@ -17,6 +17,9 @@ DuckDB to municipality x month cells of person-month outcomes:
   the month): full-time persons on kontanthjælp; ``kh_ftp_sq`` its sum of squares;
 * ``kh_net_ftp`` = the same weighted by ``1 - refusion share`` of each person-week:
   the full-time persons the municipality pays for itself; ``kh_net_ftp_sq``;
+* ``kh_ftp_r80``, ``kh_ftp_r40``, ``kh_ftp_r30``, ``kh_ftp_r20`` (and ``_sq``): the
+  full-time persons on kontanthjælp in support weeks 1-4, 5-26, 27-52 and 53+ (the
+  refusion steps 80/40/30/20 %): the effect by spell duration, priced week by week;
 * ``persons`` (person-months in the cell), ``treated``, ``post``;
 * ``kh_ftp_counterfactual``: the same register simulated once more with the same
   seeds and ``exit_effect=0`` (common random numbers), for the true effect.
@@ -59,9 +62,17 @@ KEYS = ["municipality", "month"]
 PERSON_MONTH_SQL = """
 SELECT person, municipality, month,
        SUM(CASE WHEN benefit = {kh} THEN 1 ELSE 0 END) AS kh_weeks,
-       SUM(CASE WHEN benefit = {kh} THEN {ppm} - refusion_ppm ELSE 0 END) AS net_ppm
+       SUM(CASE WHEN benefit = {kh} THEN {ppm} - refusion_ppm ELSE 0 END) AS net_ppm,
+       SUM(CASE WHEN benefit = {kh} AND refusion_ppm = 800000 THEN 1 ELSE 0 END) AS kh_r80,
+       SUM(CASE WHEN benefit = {kh} AND refusion_ppm = 400000 THEN 1 ELSE 0 END) AS kh_r40,
+       SUM(CASE WHEN benefit = {kh} AND refusion_ppm = 300000 THEN 1 ELSE 0 END) AS kh_r30,
+       SUM(CASE WHEN benefit = {kh} AND refusion_ppm = 200000 THEN 1 ELSE 0 END) AS kh_r20
 FROM pw GROUP BY person, municipality, month
 """
+BANDS = ("r80", "r40", "r30", "r20")
+"""Refusion steps of LBK 221/2021 § 5 (80 % in support weeks 1-4, 40 % in 5-26, 30 % in
+27-52, 20 % from 53): kontanthjælp weeks by the step they fall on, so that an effect
+can be split by spell duration and priced week by week (issue 15)."""
 
 
 def _simulate(n: int, seed: int, effect: float) -> pd.DataFrame:
@@ -96,6 +107,10 @@ def chunk_cells(n: int, seed: int) -> pd.DataFrame:
     pm["y_net"] = pm["net_ppm"].to_numpy(float) / 1e6 / w
     gross = cell_statistics(pm, unit="municipality", time="month", outcome="y")
     net = cell_statistics(pm, unit="municipality", time="month", outcome="y_net")
+    bands = {}
+    for band in BANDS:
+        pm[f"y_{band}"] = pm[f"kh_{band}"].to_numpy(float) / w
+        bands[band] = cell_statistics(pm, unit="municipality", time="month", outcome=f"y_{band}")
     cells = pd.DataFrame(
         {
             "municipality": derived.municipalities[gross["municipality"].to_numpy()],
@@ -105,8 +120,12 @@ def chunk_cells(n: int, seed: int) -> pd.DataFrame:
             "kh_ftp_sq": gross["sum_y2"].to_numpy(),
             "kh_net_ftp": net["sum_y"].to_numpy(),
             "kh_net_ftp_sq": net["sum_y2"].to_numpy(),
+            **{f"kh_ftp_{b}": bands[b]["sum_y"].to_numpy() for b in BANDS},
+            **{f"kh_ftp_{b}_sq": bands[b]["sum_y2"].to_numpy() for b in BANDS},
         }
     )
+    # The refusion steps partition the kontanthjælp weeks.
+    assert np.allclose(sum(cells[f"kh_ftp_{b}"] for b in BANDS), cells["kh_ftp"], atol=1e-9)
     # The cells must reproduce the derivation's (refusion-weighted) full-time persons.
     ftp = derived.ftp[derived.ftp["benefit"] == "kontanthjaelp"].set_index(KEYS)
     check = cells.set_index(KEYS).join(ftp[["ftp", "refusion_ftp"]], how="left").fillna(0.0)
