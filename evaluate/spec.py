@@ -136,6 +136,11 @@ class EffectSpec(BaseModel):
         declared = {option.name: option.hint for option in design.options()}
         accepted = set(declared) - _RESERVED
         unknown = sorted(set(self.options) - accepted)
+        from evaluate.estimators._renamed import RENAMED, renamed_message
+
+        for old in unknown:
+            if RENAMED.get(old) in accepted:
+                raise ValueError(renamed_message(self.design, old, RENAMED[old]))
         if unknown:
             raise ValueError(
                 f"unknown option(s) {unknown} for design {self.design!r} (a typo?); "

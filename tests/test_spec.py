@@ -17,7 +17,7 @@ title = "t"
 design = "stated_effect"
 name = "e"
 estimate = 1.0
-unit = "persons"
+outcome_unit = "persons"
 """
 
 

@@ -49,6 +49,7 @@ import pandas as pd
 from evaluate.data.validate import check_frame
 from evaluate.effect import DesignTable, Diagnostic, EffectResult, Provenance, Unit, hash_frame
 from evaluate.errors import DesignError, PreTrendWarning, SpecError
+from evaluate.estimators._renamed import renamed_options
 from evaluate.estimators.did._staggered_prepare import (
     BasePeriod,
     Control,
@@ -79,6 +80,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 # --------------------------------------------------------------------------- front door
+@renamed_options("effect_unit")
 def callaway_santanna(
     data: pd.DataFrame,
     *,
@@ -96,7 +98,7 @@ def callaway_santanna(
     bootstrap_weights: BootstrapWeights = "mammen",
     seed: int | None = None,
     name: str | None = None,
-    effect_unit: Unit = "outcome units",
+    outcome_unit: Unit = "outcome units",
     population: str = "treated cohorts, post-treatment periods",
 ) -> StaggeredResult:
     """Callaway-Sant'Anna group-time ATTs with influence-function standard errors.
@@ -121,7 +123,8 @@ def callaway_santanna(
     bootstrap_weights : ``"mammen"`` (R's default), ``"rademacher"`` or ``"gaussian"``
         (drawn exactly and fast from the normal the Gaussian multipliers imply).
     seed : seed of the bootstrap draws.
-    name, effect_unit, population : labels of the result.
+    name, outcome_unit, population : labels of the result; ``outcome_unit`` is what the
+        outcome counts (a benefit rate prices persons or full-time persons).
 
     Returns
     -------
@@ -157,7 +160,7 @@ def callaway_santanna(
     panel = prepare_panel(check_frame(data), spec)
     gt, cells = fit_group_time(panel, spec)
     return _build_result(
-        gt, cells, panel, spec, name=name or outcome, unit=effect_unit, population=population
+        gt, cells, panel, spec, name=name or outcome, unit=outcome_unit, population=population
     )
 
 

@@ -260,6 +260,7 @@ def twfe(
     n_boot: int = 999,
     seed: int | None = 0,
     name: str | None = None,
+    outcome_unit: str = "outcome units",
 ) -> TWFEResult:
     """Two-way fixed-effects regression of ``outcome`` on ``treatment`` (+ covariates).
 
@@ -281,6 +282,9 @@ def twfe(
         ``False`` raises instead.
     n_boot, seed : draws and seed of the wild bootstrap or of the random placebo
         assignments (with one treated unit every assignment is used).
+    outcome_unit : what the outcome counts ("persons", "full-time persons", "share",
+        ...); the effect is in this unit, and a benefit rate prices it when it is
+        persons or full-time persons.
 
     Examples
     --------
@@ -378,7 +382,7 @@ def twfe(
         distribution=dist,
         method=Text("twfe.method", "Two-way fixed effects regression"),
         inference=_inference_label(cov, method, clusters is not None, cluster),
-        unit="outcome units",
+        unit=outcome_unit,
         population=Text(
             "twfe.population",
             "{units} units observed over {periods} periods",
