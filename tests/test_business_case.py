@@ -39,7 +39,9 @@ def test_faxe_published_net_surplus():
 
 
 def test_uncertain_effect_gives_probability_of_gain():
-    effect = stated_effect(name="e", estimate=-10.0, outcome_unit="persons", estimate_range=(-20.0, 0.0))
+    effect = stated_effect(
+        name="e", estimate=-10.0, outcome_unit="persons", estimate_range=(-20.0, 0.0)
+    )
     lines = (
         monetize(effect, name="benefit", years=2020, dkk_per_unit=100_000),
         cost("programme", {2020: 500_000}),
@@ -59,7 +61,9 @@ def test_uncertain_effect_gives_probability_of_gain():
 
 
 def test_lines_sharing_an_effect_move_together():
-    effect = stated_effect(name="e", estimate=-10.0, outcome_unit="persons", estimate_range=(-20.0, 0.0))
+    effect = stated_effect(
+        name="e", estimate=-10.0, outcome_unit="persons", estimate_range=(-20.0, 0.0)
+    )
     a = monetize(effect, name="saving", years=2020, dkk_per_unit=100_000)
     b = monetize(effect, name="offset", years=2020, dkk_per_unit=-100_000)
     case = BusinessCase("c", (a, b, cost("k", {2020: 1.0})), price_level="x")

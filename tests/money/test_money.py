@@ -53,7 +53,9 @@ def test_finansministeriet_discounting():
 
 
 def test_monetize_effect_times_price_net_of_refusion():
-    effect = stated_effect(name="fewer recipients", estimate=-10.0, outcome_unit="full-time persons")
+    effect = stated_effect(
+        name="fewer recipients", estimate=-10.0, outcome_unit="full-time persons"
+    )
     line = monetize(
         effect,
         name="benefit",
@@ -139,8 +141,11 @@ def test_society_production_and_tax_lines():
 def test_unknown_year_filled_by_an_index_with_a_flag():
     from evaluate.money import PriceIndex
 
-    index = PriceIndex("satsregulering (illustrative)", {2023: 100.0, 2024: 103.0, 2025: 106.0},
-                       source="test values")
+    index = PriceIndex(
+        "satsregulering (illustrative)",
+        {2023: 100.0, 2024: 103.0, 2025: 106.0},
+        source="test values",
+    )
     rate = RateTable.danish().get("ledighedsydelse", 2025, index=index)
     assert rate.indexed_from == 2024
     assert rate.amount == pytest.approx(4185 * 106 / 103)
