@@ -45,10 +45,12 @@ class StudyInfo(_Strict):
 
 
 class DataSource(_Strict):
-    """A data file (CSV, Parquet, Excel) relative to the spec, or a bundled dataset."""
+    """A data file (CSV, Parquet, Excel) relative to the spec, a snapshot of a public
+    table (``evaluate fetch``: Parquet plus its JSON sidecar), or a bundled dataset."""
 
     name: str
     path: str | None = None
+    snapshot: str | None = None
     dataset: str | None = None
     source: str = ""
     simulated: bool = False
@@ -58,8 +60,12 @@ class DataSource(_Strict):
 
     @model_validator(mode="after")
     def _one_location(self) -> DataSource:
-        if (self.path is None) == (self.dataset is None):
-            raise ValueError(f"data {self.name!r}: give exactly one of path and dataset")
+        given = [k for k in ("path", "snapshot", "dataset") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"data {self.name!r}: give exactly one of path, snapshot and dataset "
+                f"(got {given or 'none'})"
+            )
         if self.dataset is not None:
             import evaluate.datasets as bundled
 
@@ -368,14 +374,16 @@ def parse_spec(text: str, *, origin: str = "<spec>") -> StudySpec:
 
 
 def _data_file(spec_path: Path, source: DataSource, *, allow_outside: bool) -> Path:
-    """The file a ``[[data]]`` path names, checked to exist and, unless allowed, to lie
-    inside the spec's folder: a spec passed around reads only what lies beside it."""
-    assert source.path is not None
+    """The file a ``[[data]]`` path (or snapshot) names, checked to exist and, unless
+    allowed, to lie inside the spec's folder: a spec passed around reads only what lies
+    beside it.  A snapshot needs its JSON sidecar too."""
+    given = source.path or source.snapshot
+    assert given is not None
     folder = spec_path.parent.resolve()
-    file = (folder / source.path).resolve()
+    file = (folder / given).resolve()
     if not (allow_outside or source.trusted_path or file.is_relative_to(folder)):
         raise SpecError(
-            f"{spec_path}: data {source.name!r} points to {source.path!r}, outside the "
+            f"{spec_path}: data {source.name!r} points to {given!r}, outside the "
             f"spec's folder {folder}. Copy the file beside the spec, or allow it "
             "deliberately with trusted_path = true in that [[data]] entry or "
             "--allow-outside-data on the command line."
@@ -383,9 +391,20 @@ def _data_file(spec_path: Path, source: DataSource, *, allow_outside: bool) -> P
     if not file.is_file():
         what = "is a folder, not a file" if file.is_dir() else "does not exist"
         raise SpecError(
-            f"{spec_path}: data {source.name!r} points to {source.path!r}, which {what} "
+            f"{spec_path}: data {source.name!r} points to {given!r}, which {what} "
             f"(looked for {file})."
         )
+    if source.snapshot is not None:
+        if file.suffix.lower() != ".parquet":
+            raise SpecError(
+                f"{spec_path}: data {source.name!r}: snapshot {given!r} must be the .parquet "
+                "file that `evaluate fetch` wrote."
+            )
+        if not file.with_suffix(".json").is_file():
+            raise SpecError(
+                f"{spec_path}: data {source.name!r}: snapshot {given!r} has no sidecar "
+                f"{file.with_suffix('.json').name} beside it; fetch it again with `evaluate fetch`."
+            )
     return file
 
 
@@ -420,6 +439,6 @@ def load_spec(path: str | Path, *, allow_outside_data: bool = False) -> StudySpe
         report = spec.report.model_copy(update={"docx_template": str(template.resolve())})
         spec = spec.model_copy(update={"report": report})
     for source in spec.data:
-        if source.path is not None:
+        if source.path is not None or source.snapshot is not None:
             _data_file(path, source, allow_outside=allow_outside_data)
     return spec
