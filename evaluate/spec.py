@@ -44,6 +44,17 @@ class StudyInfo(_Strict):
     population: str = "not stated"
 
 
+class TreatmentColumn(_Strict):
+    """A 0/1 treatment column added to a ``[[data]]`` table that has none (a public
+    table never has one): 1 for ``unit`` values named in ``starts`` from their start
+    (compared with the ``time`` column's values) on, else 0."""
+
+    column: str = "treated"
+    unit: str
+    time: str
+    starts: dict[str, Any] = Field(min_length=1)
+
+
 class DataSource(_Strict):
     """A data file (CSV, Parquet, Excel) relative to the spec, a snapshot of a public
     table (``evaluate fetch``: Parquet plus its JSON sidecar), or a bundled dataset."""
@@ -57,6 +68,7 @@ class DataSource(_Strict):
     note: str = ""
     trusted_path: bool = False
     """Allow ``path`` to leave the spec's folder (absolute, or climbing with ``..``)."""
+    treatment: TreatmentColumn | None = None
 
     @model_validator(mode="after")
     def _one_location(self) -> DataSource:

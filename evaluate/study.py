@@ -101,7 +101,45 @@ def _read_snapshot(source: DataSource, base: Path) -> LoadedData:
     return LoadedData(shown, snap.frame, snap.sha256, len(snap.frame))
 
 
+def _with_treatment(loaded: LoadedData) -> LoadedData:
+    """Add the ``[data.treatment]`` column (the caller's frame is copied, not changed)."""
+    spec = loaded.source.treatment
+    if spec is None:
+        return loaded
+    frame = loaded.frame
+    where = f"Data {loaded.source.name!r}, [data.treatment]"
+    for column in (spec.unit, spec.time):
+        if column not in frame.columns:
+            raise DataError(
+                f"{where}: no column {column!r}; columns are {', '.join(map(str, frame.columns))}."
+            )
+    if spec.column in frame.columns:
+        raise DataError(f"{where}: column {spec.column!r} exists already; choose another name.")
+    names = frame[spec.unit].astype(str)
+    missing = sorted(set(spec.starts) - set(names))
+    if missing:
+        raise DataError(
+            f"{where}: unit(s) {missing} not found in column {spec.unit!r} "
+            f"(e.g. {sorted(set(names))[:5]})."
+        )
+    treated = pd.Series(0, index=frame.index, dtype="int64")
+    for unit, start in spec.starts.items():
+        rows = names == unit
+        try:
+            treated[rows] = (frame.loc[rows, spec.time] >= start).astype("int64")
+        except TypeError:
+            raise DataError(
+                f"{where}: start {start!r} of {unit!r} cannot be compared with column "
+                f"{spec.time!r}; write it as the column writes periods."
+            ) from None
+    return dataclasses.replace(loaded, frame=frame.assign(**{spec.column: treated}))
+
+
 def _read_data(source: DataSource, base: Path) -> LoadedData:
+    return _with_treatment(_read_source(source, base))
+
+
+def _read_source(source: DataSource, base: Path) -> LoadedData:
     if source.snapshot is not None:
         return _read_snapshot(source, base)
     if source.dataset is not None:

@@ -332,7 +332,7 @@ def twfe(
         u, c = twfe_placebo(index, y, x, perms)
         placebo_dist = Randomization(float(fit.beta[0]), u, c, exhaustive)
         cov = panel_covariance(index, fit, x, clusters, "CR2")
-        note = " ".join(filter(None, [note, placebo_dist.note(alpha)]))
+        placebo_note = placebo_dist.note(alpha)
     elif method == "wild":
         boot = wild_cluster_bootstrap(
             fit.x, fit.y, clusters, coef=0, n_boot=n_boot, seed=seed, alpha=alpha
@@ -356,6 +356,8 @@ def twfe(
             float(fit.beta[0]), float(cov.std_errors[0]), float(cov.df[0]), wild=wild
         )
     notes = [note] if note else []
+    if method == "randomization":
+        notes.append(placebo_note)
     singletons = int((index.unit_counts == 1).sum())
     if singletons:
         notes.append(
@@ -429,7 +431,10 @@ def _inference_label(cov: CovarianceEstimate, method: str, clustered: bool, clus
     if method == "wild":
         return f"wild cluster bootstrap by {cluster} (bootstrap-t)"
     if method == "randomization":
-        return "randomization inference over placebo assignments to units"
+        return Text(
+            "twfe.inference_randomization",
+            "randomization inference over placebo assignments to units",
+        )
     where = f" by {cluster}, {cov.n_clusters} clusters" if clustered else ""
     return f"{method}{where}"
 

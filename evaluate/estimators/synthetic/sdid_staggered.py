@@ -34,7 +34,7 @@ from evaluate.errors import DataError, DesignError, SpecError
 from evaluate.estimators.synthetic._sdid_core import _tau, _weights, fit_estimator
 from evaluate.inference.distributions import Normal, PointMass
 from evaluate.progress import progress
-from evaluate.text import Num, Text
+from evaluate.text import Num, Text, Unit, say
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -398,9 +398,10 @@ class StaggeredSDIDResult(EffectResult):
             ax.plot(self.periods["period"], self.periods["estimate"], color="black", marker=".")
         ax.axhline(self.estimate, color="C0", linestyle="--", linewidth=1.0)
         ax.axhline(0.0, color="0.4", linewidth=0.8)
-        ax.set_xlabel("periods since start")
-        ax.set_ylabel(self.unit)
-        ax.set_title(f"{self.name}: synthetic DiD by periods since start")
+        ax.set_xlabel(say(Text("synth_units.since_start", "periods since start")))
+        ax.set_ylabel(say(Unit(self.unit)))
+        ax.set_title(say(Text("sdid_staggered.plot_title", "{name}: synthetic DiD by periods "
+                              "since start", name=self.name)))  # fmt: skip
         return ax
 
 

@@ -41,7 +41,7 @@ from evaluate.estimators.synthetic._synth_pooled import (
 )
 from evaluate.estimators.synthetic._synth_prepare import _prepare
 from evaluate.inference.distributions import PointMass
-from evaluate.text import Num, Text
+from evaluate.text import Num, Text, Unit, say
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -365,13 +365,15 @@ class SynthUnitsResult(EffectResult):
         if self.periods is not None:
             ax.plot(
                 self.periods["period"], self.periods["estimate"], color="black", linewidth=2.2,
-                label="average",
+                label=say(Text("synth_units.average", "average")),
             )  # fmt: skip
         ax.axhline(0.0, color="0.4", linewidth=0.8, linestyle="--")
         ax.axvline(-0.5, color="0.3", linewidth=1.0, linestyle=":")
-        ax.set_xlabel("periods since start")
-        ax.set_ylabel(f"gap in {self.name} (treated - synthetic)")
-        ax.set_title(f"{self.name}: treated minus synthetic control")
+        ax.set_xlabel(say(Text("synth_units.since_start", "periods since start")))
+        ax.set_ylabel(say(Text("synth_units.gap_axis", "treated minus synthetic ({unit})",
+                               unit=Unit(self.unit))))  # fmt: skip
+        ax.set_title(say(Text("synth_units.plot_title", "{name}: treated minus synthetic control",
+                              name=self.name)))  # fmt: skip
         ax.legend(frameon=False, fontsize="small")
         return ax
 
