@@ -451,7 +451,11 @@ def choose_inference(
     'randomization'
     """
     few = [
-        Text(f"inference.few_{label}", f"{{n}} {label} unit(s)", n=int(count))
+        Text(
+            f"inference.few_{label}_{'one' if count == 1 else 'many'}",
+            f"{{n}} {label} unit{'' if count == 1 else 's'}",
+            n=int(count),
+        )
         for label, count in (("treated", n_treated_clusters), ("untreated", n_control_clusters))
         if count is not None and count < FEW_TREATED
     ]
