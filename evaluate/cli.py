@@ -33,7 +33,8 @@ examples:
   evaluate new --data kommuner.csv --out studies/my_study.toml
   evaluate validate studies/my_study.toml
   evaluate run studies/faxe_fleksjob.toml --out reports/faxe_fleksjob
-  evaluate designs"""
+  evaluate designs
+  evaluate fetch statbank AUK01 OMRÅDE=* TID=* --out snapshots/auk01.parquet"""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """C0 and C1 control characters, except tab and newline (ANSI escapes start with ESC)."""
@@ -103,6 +104,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     new.add_argument("--data", type=Path, required=True, help="a .csv, .parquet or .xlsx file")
     new.add_argument("--out", type=Path, help="where to write the spec (default: print it)")
+    fetch = command(
+        "fetch",
+        "fetch a public table (Danmarks Statistik's StatBank or Jobindsats) into a snapshot: "
+        "Parquet plus a JSON sidecar that a spec reads with [[data]] snapshot = ...",
+        "evaluate fetch statbank AUK01 OMRÅDE=* TID=* --out snapshots/auk01.parquet",
+    )
+    fetch.add_argument("source", choices=["statbank", "jobindsats"], help="where from")
+    fetch.add_argument("table", help="the table id (e.g. AUK01, y01a02)")
+    fetch.add_argument(
+        "filters",
+        nargs="*",
+        metavar="VARIABLE=VALUES",
+        help="values per variable, comma-separated; * for all (e.g. OMRÅDE=* TID=2020M01)",
+    )
+    fetch.add_argument("--out", type=Path, required=True, help="snapshot file (.parquet)")
+    fetch.add_argument("--lang", choices=["da", "en"], default="da", help="StatBank language")
+    fetch.add_argument("--base-url", help="the API's address (default: the public one)")
     return parser
 
 
@@ -152,6 +170,19 @@ def _validate(path: Path, *, allow_outside_data: bool) -> str:
         if loaded.read_as:
             lines.append(f"  data {name!r} read with {', '.join(loaded.read_as)} (detected)")
     return "\n".join(lines)
+def _fetch(args: argparse.Namespace) -> str:
+    from evaluate.sources import fetch
+
+    filters: dict[str, str] = {}
+    for item in args.filters:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise EvaluateError(
+                f"filter {item!r} must read VARIABLE=VALUES, e.g. OMRÅDE=* or TID=2020M01,2020M02."
+            )
+        filters[key.strip()] = value.strip()
+    side = fetch(args.source, args.table, filters, args.out, base_url=args.base_url, lang=args.lang)
+    return f"wrote {args.out} and {side.name}; read it in a spec with [[data]] snapshot = ..."
 
 
 def _command(args: argparse.Namespace) -> int:
@@ -160,6 +191,9 @@ def _command(args: argparse.Namespace) -> int:
         return 0
     if args.command == "new":
         _say(_new(args.data, args.out))
+        return 0
+    if args.command == "fetch":
+        _say(_fetch(args))
         return 0
     if args.command == "validate":
         _say(_validate(args.spec, allow_outside_data=args.allow_outside_data))

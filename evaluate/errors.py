@@ -42,6 +42,31 @@ class ReformError(RateError):
     pre-reform kontanthjælp category after 1 July 2025); the message says what exists."""
 
 
+class SourceError(EvaluateError):
+    """A public data source (StatBank, Jobindsats) could not deliver what was asked:
+    the message names the source, the table or option, and what to do."""
+
+
+class UnknownTableError(SourceError):
+    """The source has no table with the id asked for."""
+
+
+class MissingTokenError(SourceError):
+    """The source needs an access token and the environment variable holding it is unset."""
+
+
+class SourceHTTPError(SourceError):
+    """The source answered with an HTTP error (``status`` holds the code)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RateLimitError(SourceHTTPError):
+    """The source kept answering 429 (too many requests) after the bounded retries."""
+
+
 class EvaluateWarning(UserWarning):
     """Base class of the warnings ``evaluate`` emits."""
 
@@ -78,11 +103,16 @@ __all__ = [
     "EvaluateError",
     "EvaluateWarning",
     "LimitError",
+    "MissingTokenError",
     "NegativeWeightsWarning",
     "OutputError",
     "PreTrendWarning",
     "RateError",
+    "RateLimitError",
     "ReformError",
     "SmallSampleWarning",
+    "SourceError",
+    "SourceHTTPError",
     "SpecError",
+    "UnknownTableError",
 ]

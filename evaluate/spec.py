@@ -9,7 +9,6 @@ anything is fitted.
 
 from __future__ import annotations
 
-import codecs
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,17 +23,10 @@ from pydantic import (
     model_validator,
 )
 
+from evaluate._spec_base import Finite, Money, _Strict
 from evaluate.errors import SpecError
 from evaluate.limits import check_count, limit
-
-Finite = Annotated[float, Field(allow_inf_nan=False)]
-Money = Annotated[float, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
-"""An amount in DKK: finite, and at most a thousand trillion either way (a larger
-amount is a typo, and would lose the precision of the sums)."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from evaluate.spec_read import ReadOptions, TreatmentColumn
 
 
 class StudyInfo(_Strict):
@@ -45,89 +37,29 @@ class StudyInfo(_Strict):
     population: str = "not stated"
 
 
-_CSV_SUFFIXES = (".csv", ".txt")
-_EXCEL_SUFFIXES = (".xlsx", ".xls", ".xlsm")
-
-
-class ReadOptions(_Strict):
-    """How a ``[[data]]`` file is read, and which columns hold periods and kommuner.
-
-    ``sep``, ``decimal``, ``thousands`` and ``encoding`` read a CSV (a Danish Excel
-    export: ``sep = ";"``, ``decimal = ","``, ``thousands = "."``,
-    ``encoding = "cp1252"``; left out, they are detected where the file leaves no
-    doubt, and the report says so); ``sheet`` picks a workbook's sheet (name, or
-    number from 0).  ``periods`` names columns read as periods besides the
-    effects' ``time`` columns (:mod:`evaluate.data.periods`); ``kommune`` names a
-    column of kommune names or codes, read as the kommuner's names, so
-    ``treated_unit = 101`` and ``"Københavns Kommune"`` find "København"
-    (:mod:`evaluate.data.kommuner`).
-    """
-
-    sep: Literal[",", ";", "\t", "|"] | None = None
-    decimal: Literal[".", ","] | None = None
-    thousands: Literal[".", ",", " ", "'", "\u00a0"] | None = None
-    encoding: str | None = None
-    sheet: str | Annotated[int, Field(ge=0)] | None = None
-    periods: list[str] = []
-    kommune: str | None = None
-
-    def read_options(self) -> dict[str, Any]:
-        """The options given for reading the file (for :func:`evaluate.data.read_table`)."""
-        keys = ("sep", "decimal", "thousands", "encoding", "sheet")
-        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
-
-    @model_validator(mode="after")
-    def _options_fit_the_file(self) -> ReadOptions:
-        given = self.read_options()
-        name = getattr(self, "name", "?")
-        path = getattr(self, "path", None)
-        if given and path is None:
-            raise ValueError(
-                f"data {name!r}: {', '.join(given)}: only for a file given by path; "
-                "other data are read as they are"
-            )
-        suffix = Path(path or "").suffix.lower()
-        csv_only = sorted(set(given) & {"sep", "encoding"})
-        if csv_only and suffix not in _CSV_SUFFIXES:
-            raise ValueError(
-                f"data {name!r}: {', '.join(csv_only)}: only for CSV files, not {suffix or path!r}"
-            )
-        if "sheet" in given and suffix not in _EXCEL_SUFFIXES:
-            raise ValueError(f"data {name!r}: sheet applies to Excel files, not {suffix!r}")
-        if {"decimal", "thousands"} & set(given) and suffix not in _CSV_SUFFIXES + _EXCEL_SUFFIXES:
-            raise ValueError(f"data {name!r}: decimal/thousands apply to CSV and Excel files")
-        if self.decimal is not None and self.decimal in (self.thousands, self.sep):
-            raise ValueError(
-                f"data {name!r}: decimal = {self.decimal!r} is also the "
-                + ("thousands separator" if self.decimal == self.thousands else "separator")
-            )
-        if self.encoding is not None:
-            try:
-                codecs.lookup(self.encoding)
-            except LookupError:
-                raise ValueError(
-                    f"data {name!r}: unknown encoding {self.encoding!r}; a Danish Excel "
-                    "export is 'cp1252' (Windows), a newer one 'utf-8'"
-                ) from None
-        return self
-
-
 class DataSource(ReadOptions):
-    """A data file (CSV, Parquet, Excel) relative to the spec, or a bundled dataset."""
+    """A data file (CSV, Parquet, Excel) relative to the spec, a snapshot of a public
+    table (``evaluate fetch``: Parquet plus its JSON sidecar), or a bundled dataset."""
 
     name: str
     path: str | None = None
+    snapshot: str | None = None
     dataset: str | None = None
     source: str = ""
     simulated: bool = False
     note: str = ""
     trusted_path: bool = False
     """Allow ``path`` to leave the spec's folder (absolute, or climbing with ``..``)."""
+    treatment: TreatmentColumn | None = None
 
     @model_validator(mode="after")
     def _one_location(self) -> DataSource:
-        if (self.path is None) == (self.dataset is None):
-            raise ValueError(f"data {self.name!r}: give exactly one of path and dataset")
+        given = [k for k in ("path", "snapshot", "dataset") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"data {self.name!r}: give exactly one of path, snapshot and dataset "
+                f"(got {given or 'none'})"
+            )
         if self.dataset is not None:
             import evaluate.datasets as bundled
 
@@ -207,6 +139,11 @@ class EffectSpec(BaseModel):
         declared = {option.name: option.hint for option in design.options()}
         accepted = set(declared) - _RESERVED
         unknown = sorted(set(self.options) - accepted)
+        from evaluate.estimators._renamed import RENAMED, renamed_message
+
+        for old in unknown:
+            if RENAMED.get(old) in accepted:
+                raise ValueError(renamed_message(self.design, old, RENAMED[old]))
         if unknown:
             raise ValueError(
                 f"unknown option(s) {unknown} for design {self.design!r} (a typo?); "
@@ -523,14 +460,16 @@ def parse_spec(text: str, *, origin: str = "<spec>") -> StudySpec:
 
 
 def _data_file(spec_path: Path, source: DataSource, *, allow_outside: bool) -> Path:
-    """The file a ``[[data]]`` path names, checked to exist and, unless allowed, to lie
-    inside the spec's folder: a spec passed around reads only what lies beside it."""
-    assert source.path is not None
+    """The file a ``[[data]]`` path (or snapshot) names, checked to exist and, unless
+    allowed, to lie inside the spec's folder: a spec passed around reads only what lies
+    beside it.  A snapshot needs its JSON sidecar too."""
+    given = source.path or source.snapshot
+    assert given is not None
     folder = spec_path.parent.resolve()
-    file = (folder / source.path).resolve()
+    file = (folder / given).resolve()
     if not (allow_outside or source.trusted_path or file.is_relative_to(folder)):
         raise SpecError(
-            f"{spec_path}: data {source.name!r} points to {source.path!r}, outside the "
+            f"{spec_path}: data {source.name!r} points to {given!r}, outside the "
             f"spec's folder {folder}. Copy the file beside the spec, or allow it "
             "deliberately with trusted_path = true in that [[data]] entry or "
             "--allow-outside-data on the command line."
@@ -538,9 +477,20 @@ def _data_file(spec_path: Path, source: DataSource, *, allow_outside: bool) -> P
     if not file.is_file():
         what = "is a folder, not a file" if file.is_dir() else "does not exist"
         raise SpecError(
-            f"{spec_path}: data {source.name!r} points to {source.path!r}, which {what} "
+            f"{spec_path}: data {source.name!r} points to {given!r}, which {what} "
             f"(looked for {file})."
         )
+    if source.snapshot is not None:
+        if file.suffix.lower() != ".parquet":
+            raise SpecError(
+                f"{spec_path}: data {source.name!r}: snapshot {given!r} must be the .parquet "
+                "file that `evaluate fetch` wrote."
+            )
+        if not file.with_suffix(".json").is_file():
+            raise SpecError(
+                f"{spec_path}: data {source.name!r}: snapshot {given!r} has no sidecar "
+                f"{file.with_suffix('.json').name} beside it; fetch it again with `evaluate fetch`."
+            )
     return file
 
 
@@ -575,6 +525,6 @@ def load_spec(path: str | Path, *, allow_outside_data: bool = False) -> StudySpe
         report = spec.report.model_copy(update={"docx_template": str(template.resolve())})
         spec = spec.model_copy(update={"report": report})
     for source in spec.data:
-        if source.path is not None:
+        if source.path is not None or source.snapshot is not None:
             _data_file(path, source, allow_outside=allow_outside_data)
     return spec

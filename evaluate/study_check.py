@@ -31,6 +31,7 @@ from evaluate.data.readers import read_table
 from evaluate.errors import DataError, EvaluateError, SpecError
 from evaluate.spec import DataSource, EffectLineSpec, EffectSpec, StudySpec
 from evaluate.study_result import LoadedData
+from evaluate.study_snapshot import read_snapshot_entry, with_treatment
 
 _COLUMN_OPTIONS = frozenset(
     "outcome time group cohort treatment treated post covariates cluster event arm n sum_y "
@@ -104,7 +105,11 @@ def load_one(source: DataSource, base: Path, spec: StudySpec) -> LoadedData:
     """One ``[[data]]`` entry read, its periods and kommuner parsed; errors name the entry."""
     where = f"Data {source.name!r}" + (f" ({base / source.path})" if source.path else "")
     try:
-        frame, sha256, read_as = _read(source, base)
+        if source.snapshot is not None:
+            snap = read_snapshot_entry(source, base)
+            source, frame, sha256, read_as = snap.source, snap.frame, snap.sha256, ()
+        else:
+            frame, sha256, read_as = _read(source, base)
         if frame.empty:
             columns = ", ".join(map(str, frame.columns)) or "none"
             raise DataError(f"has a header ({columns}) but no rows")
@@ -119,6 +124,7 @@ def load_one(source: DataSource, base: Path, spec: StudySpec) -> LoadedData:
             frame = frame.assign(
                 **{source.kommune: resolve_kommuner(frame[source.kommune], source.kommune)}
             )
+        frame = with_treatment(source, frame)
     except DataError as err:
         raise DataError(f"{where}: {str(err).rstrip('.')}.") from None
     return LoadedData(source, frame, sha256, len(frame), read_as)
@@ -142,7 +148,12 @@ def _kommune_value(value: Any, option: str) -> Any:
 
 
 def _as_period(value: Any, time: pd.Series, option: str) -> Any:
-    """``value`` in the kind of the time column: a Period, or a whole number."""
+    """``value`` in the kind of the time column: a Period, or a whole number (a list
+    or a unit-to-start mapping, as several treated units' starts, element by element)."""
+    if isinstance(value, list | tuple):
+        return type(value)(_as_period(v, time, option) for v in value)
+    if isinstance(value, dict):
+        return {k: _as_period(v, time, option) for k, v in value.items()}
     if isinstance(time.dtype, pd.PeriodDtype):
         freq = time.dropna().iloc[0].freqstr if time.notna().any() else None
         return parse_period(value, freq, what=f"option {option} =")
@@ -266,6 +277,13 @@ def _shown(value: Any) -> str:
     return repr(period_label(value)) if isinstance(value, pd.Period) else repr(_plain(value))
 
 
+def _each(value: Any) -> list[Any]:
+    """A start option as a list: one start, a list of starts or a unit-to-start mapping."""
+    if isinstance(value, dict):
+        return list(value.values())
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
 def _check_periods(effect: EffectSpec, frame: pd.DataFrame, options: dict[str, Any]) -> list[str]:
     time = options.get("time")
     if not isinstance(time, str) or time not in frame.columns or effect.design in _DURATION_TIME:
@@ -282,12 +300,14 @@ def _check_periods(effect: EffectSpec, frame: pd.DataFrame, options: dict[str, A
         )
         return problems
     first, last = series.min(), series.max()
-    start = options.get("start")
-    if start is not None and not first < start <= last:
-        problems.append(
-            f"start = {_shown(effect.options['start'])} must lie after the first period "
-            f"{_shown(first)} and no later than the last {_shown(last)} of {time!r}"
-        )
+    starts, raw = _each(options.get("start")), _each(effect.options.get("start"))
+    for one, given in zip(starts, raw, strict=False):
+        if one is not None and not first < one <= last:
+            problems.append(
+                f"start = {_shown(given)} must lie after the first period "
+                f"{_shown(first)} and no later than the last {_shown(last)} of {time!r}"
+            )
+    start = max((s for s in starts if s is not None), default=None)
     end = options.get("end")
     if end is not None and not ((start is None or start <= end) and first <= end):
         problems.append(

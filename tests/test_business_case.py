@@ -15,7 +15,7 @@ from evaluate.money import DiscountSchedule, cost, monetize, staff_cost
 
 def faxe_case(**kwargs) -> BusinessCase:
     ledighedsydelse = stated_expectation(name="l", observed_change=-0.08, expected_change=0.18)
-    flexjob = stated_effect(name="f", estimate=5.0, unit="percentage points")
+    flexjob = stated_effect(name="f", estimate=5.0, outcome_unit="percentage points")
     lines = (
         monetize(ledighedsydelse, name="Ledighedsydelse", years=2019, total_at_estimate=-7.8e6),
         monetize(flexjob, name="Flexjob", years=2019, total_at_estimate=4.4e6),
@@ -43,7 +43,7 @@ def test_uncertain_effect_gives_probability_of_gain():
     effect = stated_effect(
         name="e",
         estimate=-10.0,
-        unit="persons",
+        outcome_unit="persons",
         estimate_range=(-20.0, 0.0),
         kind="prior",
         source="a declared belief",
@@ -67,7 +67,9 @@ def test_uncertain_effect_gives_probability_of_gain():
 
 
 def test_lines_sharing_an_effect_move_together():
-    effect = stated_effect(name="e", estimate=-10.0, unit="persons", estimate_range=(-20.0, 0.0))
+    effect = stated_effect(
+        name="e", estimate=-10.0, outcome_unit="persons", estimate_range=(-20.0, 0.0)
+    )
     a = monetize(effect, name="saving", years=2020, dkk_per_unit=100_000)
     b = monetize(effect, name="offset", years=2020, dkk_per_unit=-100_000)
     case = BusinessCase("c", (a, b, cost("k", {2020: 1.0})), price_level="x")
@@ -83,8 +85,8 @@ def test_lines_sharing_an_effect_move_together():
     years=st.lists(st.integers(2020, 2040), min_size=1, max_size=5, unique=True),
 )
 def test_money_identities(estimate, price, fixed, scale, years):
-    effect = stated_effect(name="e", estimate=estimate, unit="persons")
-    scaled = stated_effect(name="e", estimate=estimate * scale, unit="persons")
+    effect = stated_effect(name="e", estimate=estimate, outcome_unit="persons")
+    scaled = stated_effect(name="e", estimate=estimate * scale, outcome_unit="persons")
     linked = monetize(effect, name="l", years=years, dkk_per_unit=price)
     costs = cost("c", {years[0]: fixed})
     case = BusinessCase(
@@ -107,7 +109,7 @@ def test_money_identities(estimate, price, fixed, scale, years):
     if fixed == 0:
         assert math.isnan(k)
         return
-    at_k = stated_effect(name="e", estimate=estimate * k, unit="persons")
+    at_k = stated_effect(name="e", estimate=estimate * k, outcome_unit="persons")
     even = BusinessCase(
         "c", (monetize(at_k, name="l", years=years, dkk_per_unit=price), costs), price_level="x"
     )
@@ -115,7 +117,7 @@ def test_money_identities(estimate, price, fixed, scale, years):
 
 
 def test_discounting_lowers_later_gains():
-    effect = stated_effect(name="e", estimate=-1.0, unit="persons")
+    effect = stated_effect(name="e", estimate=-1.0, outcome_unit="persons")
     line = monetize(effect, name="l", years=[2020, 2021, 2022], dkk_per_unit=1_000_000)
     case = BusinessCase("c", (line,), price_level="x", discount=DiscountSchedule.danish())
     expected = 1e6 * (1 + 1 / 1.035 + 1 / 1.035**2)
@@ -136,7 +138,7 @@ def test_bad_business_cases():
 
 
 def test_benefit_cost_ratio_perspectives_and_adjustments():
-    effect = stated_effect(name="e", estimate=-10.0, unit="persons")
+    effect = stated_effect(name="e", estimate=-10.0, outcome_unit="persons")
     lines = (
         monetize(effect, name="benefit", years=2020, dkk_per_unit=100_000),
         monetize(effect, name="tax", years=2020, dkk_per_unit=50_000, perspective="state"),

@@ -27,7 +27,7 @@ def _stated():
 
 
 def _stated_effect():
-    return stated_effect(name="f", estimate=5.0, unit="percentage points")
+    return stated_effect(name="f", estimate=5.0, outcome_unit="percentage points")
 
 
 def _forecast():

@@ -28,7 +28,7 @@ def _estimated(estimate, se, df=None, name="e", unit="persons"):
 
 
 def test_a_case_without_costs_is_a_gross_saving():
-    effect = stated_effect(name="e", estimate=-10.0, unit="persons")
+    effect = stated_effect(name="e", estimate=-10.0, outcome_unit="persons")
     case = BusinessCase(
         "c", (monetize(effect, name="benefit", years=2020, dkk_per_unit=100_000),), price_level="x"
     )
@@ -47,7 +47,7 @@ def test_a_case_without_costs_is_a_gross_saving():
 
 
 def test_assumed_years_give_no_payback_year():
-    effect = stated_effect(name="e", estimate=-10.0, unit="persons")
+    effect = stated_effect(name="e", estimate=-10.0, outcome_unit="persons")
     lines = (
         monetize(effect, name="benefit", years=2020, dkk_per_unit=100_000),
         cost("programme", {2020: 500_000}),
@@ -60,7 +60,11 @@ def test_assumed_years_give_no_payback_year():
 
 def test_a_target_gives_scenarios_and_no_probability():
     target = stated_effect(
-        name="approvals", estimate=175, estimate_range=(150, 200), unit="persons", kind="target"
+        name="approvals",
+        estimate=175,
+        estimate_range=(150, 200),
+        outcome_unit="persons",
+        kind="target",
     )
     lines = (
         monetize(target, name="saving", years=2017, dkk_per_unit=-100_000),
@@ -81,8 +85,12 @@ def test_a_target_gives_scenarios_and_no_probability():
 
 
 def test_worst_combination_of_two_stated_ranges():
-    share = stated_effect(name="share", estimate=1.0, estimate_range=(0.5, 1.0), unit="share")
-    persons = stated_effect(name="persons", estimate=0.0, estimate_range=(0.0, 6.0), unit="persons")
+    share = stated_effect(
+        name="share", estimate=1.0, estimate_range=(0.5, 1.0), outcome_unit="share"
+    )
+    persons = stated_effect(
+        name="persons", estimate=0.0, estimate_range=(0.0, 6.0), outcome_unit="persons"
+    )
     lines = (
         monetize(share, name="courses", years=2016, dkk_per_unit=-590_000),
         monetize(persons, name="benefit", years=2016, dkk_per_unit=-100_000),

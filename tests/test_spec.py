@@ -17,7 +17,7 @@ title = "t"
 design = "stated_effect"
 name = "e"
 estimate = 1.0
-unit = "persons"
+outcome_unit = "persons"
 """
 
 
@@ -83,7 +83,7 @@ def test_unknown_design_and_bad_option_type():
             '[study]\ntitle = "t"\n[[effect]]\nname = "e"\ndesign = "trend_forecast"\n'
             'outcome = "y"\ntime = "t"\nstart = 3\n'
         )
-    with pytest.raises(SpecError, match="exactly one of path and dataset"):
+    with pytest.raises(SpecError, match="exactly one of path, snapshot and dataset"):
         parse_spec(MINIMAL + '[[data]]\nname = "d"\n')
     with pytest.raises(SpecError, match="unknown dataset"):
         parse_spec(MINIMAL + '[[data]]\nname = "d"\ndataset = "mtcars"\n')

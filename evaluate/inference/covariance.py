@@ -31,6 +31,8 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from evaluate.errors import DesignError, SpecError
+from evaluate.inference._nesting import is_nested
+from evaluate.text import Text
 
 CovarianceType = Literal["classical", "HC1", "HC2", "CR0", "CR1", "CR1-stata", "CR2"]
 """Names of the covariance conventions in :data:`COVARIANCE_ESTIMATORS`."""
@@ -547,7 +549,11 @@ def choose_inference(
     'randomization'
     """
     few = [
-        f"{count} {label} unit{'s' if count != 1 else ''}"
+        Text(
+            f"inference.few_{label}_{'one' if count == 1 else 'many'}",
+            f"{{n}} {label} unit{'' if count == 1 else 's'}",
+            n=int(count),
+        )
         for label, count in (("treated", n_treated_clusters), ("untreated", n_control_clusters))
         if count is not None and count < FEW_TREATED
     ]
@@ -555,24 +561,17 @@ def choose_inference(
         return choose_covariance(
             n_clusters, n_treated_clusters, n_control_clusters=n_control_clusters
         )
-    note = (
-        f"Inference: randomization inference over placebo assignments of the treatment "
-        f"to other units was chosen because only {' and '.join(few)} carry the contrast: "
-        "cluster-robust intervals under-cover there (CR1) or are very wide (CR2). The "
-        "interval inverts the placebo test; it assumes the units' untreated outcomes are "
-        "equally noisy (exchangeable)."
+    which = few[0] if len(few) == 1 else Text("inference.and", "{a} and {b}", a=few[0], b=few[1])
+    note = Text(
+        "inference.auto_randomization",
+        "Inference: randomization inference over placebo assignments of the treatment to "
+        "other units was chosen because only {few} carry the contrast: cluster-robust "
+        "intervals under-cover there (CR1) or are very wide (CR2). The interval inverts the "
+        "placebo test; it assumes the units' untreated outcomes are equally noisy "
+        "(exchangeable).",
+        few=which,
     )
     return "randomization", note
-
-
-def is_nested(inner: np.ndarray, outer: np.ndarray) -> bool:
-    """Whether every level of ``inner`` lies within a single level of ``outer``.
-
-    Both are integer codes ``0..L-1``; O(n), no sorting.
-    """
-    last = np.full(int(inner.max()) + 1, -1, dtype=np.int64)
-    last[inner] = outer
-    return bool(np.array_equal(last[inner], outer))
 
 
 __all__ = [

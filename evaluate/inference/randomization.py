@@ -128,16 +128,26 @@ class Randomization:
     def note(self, alpha: float = 0.05) -> str:
         """What the interval rests on, and what it means when it is unbounded."""
         low, high = self.interval(alpha)
-        text = (
-            f"Randomization inference: the estimate is compared with {self.n_assignments - 1} "
-            f"placebo estimates ({'every' if self.exhaustive else 'random'} reassignment of "
-            f"the treatment to other units); p = {self.p_value(0.0):.3g}."
+        from evaluate.text import Num, Pct, Text
+
+        how = "every" if self.exhaustive else "random"
+        text = Text(
+            f"randomization.note_{how}",
+            "Randomization inference: the estimate is compared with {n} placebo estimates "
+            f"({how} reassignment of the treatment to other units); p = {{p}}.",
+            n=int(self.n_assignments - 1),
+            p=Num(self.p_value(0.0), sig=3),
         )
         if not (math.isfinite(low) and math.isfinite(high)):
-            text += (
-                f" With {self.n_assignments} assignments no placebo test can reach the "
-                f"{alpha:.0%} level, so the {1 - alpha:.0%} interval is unbounded: the data "
-                "cannot rule out any effect at that level. More comparison units are needed."
+            text = Text(
+                "randomization.note_unbounded",
+                "{note} With {n} assignments no placebo test can reach the {alpha} level, so "
+                "the {level} interval is unbounded: the data cannot rule out any effect at "
+                "that level. More comparison units are needed.",
+                note=text,
+                n=int(self.n_assignments),
+                alpha=Pct(alpha),
+                level=Pct(1 - alpha),
             )
         return text
 

@@ -129,6 +129,13 @@ def _comparison_groups(result: StudyResult) -> list[tuple[str, list[str]]]:
     ]
 
 
+def _figure_key(outcome: str, keys: list[str]) -> str:
+    """The forest plot's file-name key: the outcome column when it is a short plain
+    name, else the first effect's key (a ``compare_as`` sentence makes a poor file name)."""
+    plain = len(outcome) <= 40 and all(c.isascii() and (c.isalnum() or c == "_") for c in outcome)
+    return outcome.lower() if plain and outcome == outcome.lower() else keys[0]
+
+
 def _forests(result: StudyResult, f: Formatter) -> list[dict[str, Any]]:
     """One forest plot per quantity that the study estimates more than once.
 
@@ -158,7 +165,7 @@ def _forests(result: StudyResult, f: Formatter) -> list[dict[str, Any]]:
         forests.append(
             {
                 "outcome": f.say(outcome),
-                "figure": f"figures/forest-{_slug(outcome)}.png",
+                "figure": f"figures/forest-{_slug(_figure_key(outcome, keys))}.png",
                 "png": render_png(draw, f, size=(7.5, 0.45 * len(keys) + 1.8)),
                 "benchmark": benchmark,
             }

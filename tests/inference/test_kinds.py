@@ -22,7 +22,11 @@ def test_kind_read_from_the_distribution():
 
 def test_a_target_has_no_p_value_and_no_standard_error():
     target = stated_effect(
-        name="approvals", estimate=175, estimate_range=(150, 200), unit="persons", kind="target"
+        name="approvals",
+        estimate=175,
+        estimate_range=(150, 200),
+        outcome_unit="persons",
+        kind="target",
     )
     assert target.uncertainty == "target"
     assert math.isnan(target.p_value)
@@ -32,15 +36,24 @@ def test_a_target_has_no_p_value_and_no_standard_error():
 
 
 def test_a_stated_range_is_a_scenario_and_a_prior_needs_a_source():
-    scenario = stated_effect(name="x", estimate=1.0, estimate_range=(0.5, 1.0), unit="share")
+    scenario = stated_effect(
+        name="x", estimate=1.0, estimate_range=(0.5, 1.0), outcome_unit="share"
+    )
     assert scenario.uncertainty == "stated_range" and math.isnan(scenario.p_value)
     with pytest.raises(SpecError, match="source"):
-        stated_effect(name="x", estimate=1.0, estimate_range=(0, 2), unit="share", kind="prior")
+        stated_effect(
+            name="x", estimate=1.0, estimate_range=(0, 2), outcome_unit="share", kind="prior"
+        )
     prior = stated_effect(
-        name="x", estimate=1.0, estimate_range=(0, 2), unit="share", kind="prior", source="K."
+        name="x",
+        estimate=1.0,
+        estimate_range=(0, 2),
+        outcome_unit="share",
+        kind="prior",
+        source="K.",
     )
     assert prior.uncertainty == "prior" and math.isnan(prior.p_value)  # a belief is not tested
-    assert stated_effect(name="x", estimate=1.0, unit="share").uncertainty == "point"
+    assert stated_effect(name="x", estimate=1.0, outcome_unit="share").uncertainty == "point"
     expectation = stated_expectation(
         name="l", observed_change=-0.08, expected_change=0.18, expected_range=(0.12, 0.26)
     )

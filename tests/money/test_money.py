@@ -54,7 +54,9 @@ def test_finansministeriet_discounting():
 
 
 def test_monetize_effect_times_price_net_of_refusion():
-    effect = stated_effect(name="fewer recipients", estimate=-10.0, unit="full-time persons")
+    effect = stated_effect(
+        name="fewer recipients", estimate=-10.0, outcome_unit="full-time persons"
+    )
     line = monetize(
         effect,
         name="benefit",
@@ -71,7 +73,7 @@ def test_monetize_calibrates_to_a_stated_total():
     line = monetize(faxe, name="l", years=2019, total_at_estimate=-7_800_000)
     assert line.amounts[2019] == pytest.approx(-7_800_000)
     assert line.per_unit[2019] == pytest.approx(30_000_000)
-    zero = stated_effect(name="z", estimate=0.0, unit="persons")
+    zero = stated_effect(name="z", estimate=0.0, outcome_unit="persons")
     with pytest.raises(SpecError, match="effect of 0"):
         monetize(zero, name="z", years=2019, total_at_estimate=1.0)
     with pytest.raises(SpecError, match="exactly one"):
@@ -90,7 +92,7 @@ def test_cost_lines_validate():
 
 def test_rate_needs_an_effect_in_persons():
     rate = RateTable.danish().get("ledighedsydelse", 2024)
-    persons = stated_effect(name="p", estimate=-10.0, unit="full-time persons")
+    persons = stated_effect(name="p", estimate=-10.0, outcome_unit="full-time persons")
     line = monetize(persons, name="b", years=2024, rate=rate)
     assert line.amounts[2024] == pytest.approx(-10 * 4185 * 52)
     share = stated_expectation(name="s", observed_change=-0.08, expected_change=0.18)
@@ -120,7 +122,7 @@ def test_society_production_and_tax_lines():
     from evaluate.money import factor, production_value, tax_revenue
 
     assert factor("net_tax_factor").value == 1.28
-    work = stated_effect(name="in work", estimate=10.0, unit="full-time persons")
+    work = stated_effect(name="in work", estimate=10.0, outcome_unit="full-time persons")
     production = production_value(work, annual_wage=400_000, years=2024)
     assert production.amounts[2024] == pytest.approx(-10 * 400_000 * 1.28)  # a gain
     assert production.perspective == "society" and "1.28" in production.source

@@ -17,7 +17,7 @@ from evaluate.money import (
 
 
 def _effect(estimate=-10.0):
-    return stated_effect(name="kh", estimate=estimate, unit="full-time persons")
+    return stated_effect(name="kh", estimate=estimate, outcome_unit="full-time persons")
 
 
 def test_week_by_week_pricing_equals_a_hand_computation():
@@ -86,7 +86,7 @@ def _case():
         ),
         staff_cost("caseworkers", fte=2, annual_cost=550_000, years=[2022, 2023]),
         production_value(
-            stated_effect(name="work", estimate=10.0, unit="full-time persons"),
+            stated_effect(name="work", estimate=10.0, outcome_unit="full-time persons"),
             annual_wage=300_000,
             years=[2022, 2023],
         ),

@@ -75,7 +75,7 @@ SHARED = set(
     score rate plus minus case business gift red per be set time standard fit post note
     donor balance event relative person net en her service version refusion tornado et se
     april august september november december jan feb mar apr jun jul aug sep nov dec
-    end gives
+    end gives regression placebo permutations sum negative de
     """.split()
 )
 """Words Danish shares with English (each is also a Danish word, or a loanword Danish
@@ -87,7 +87,8 @@ PROPER_NAMES = set(
     ljung box wilson clopper pearson newcombe miettinen nurminen goodman sison glaz fisher
     monte carlo abadie diamond hainmueller callaway sant anna borusyak jaravel spiess
     kaplan meier cox greenwood klein moeschberger ols rmse rmspe star lbk sha evaluate
-    excel satterthwaite ar gls reml rho likelihood
+    excel satterthwaite ar gls reml rho likelihood arkhangelsky chaisemartin haultf uille
+    omega sc sdid did cr
     """.split()
 )
 """Names of methods and people, and acronyms and terms Danish uses as they are

@@ -168,7 +168,10 @@ def _outside(*, absolute: bool) -> Callable[[Path], Path]:
 
 
 def _extra_effect(option: str) -> Callable[[Path], Path]:
-    effect = f'[[effect]]\nname = "stated"\ndesign = "stated_effect"\nunit = "persons"\n{option}\n'
+    effect = (
+        '[[effect]]\nname = "stated"\ndesign = "stated_effect"\noutcome_unit = "persons"\n'
+        f"{option}\n"
+    )
     return lambda folder: _study(
         folder, spec=BASE_SPEC.replace("[[business_case]]", effect + "\n[[business_case]]")
     )

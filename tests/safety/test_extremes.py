@@ -21,7 +21,7 @@ language = "{language}"
 [[effect]]
 name = "huge"
 design = "stated_effect"
-unit = "{unit}"
+outcome_unit = "{unit}"
 estimate = {value!r}
 
 [[business_case]]

@@ -153,6 +153,7 @@ def event_study(
     n_boot: int = 999,
     seed: int | None = 0,
     name: str | None = None,
+    outcome_unit: str = "outcome units",
 ) -> EventStudyResult:
     """Event-study regression with unit and period fixed effects.
 
@@ -180,6 +181,9 @@ def event_study(
     weights : column of analytic (regression) weights (weighted least squares, as
         :func:`~evaluate.estimators.did.twfe.twfe`; no randomization inference).
     n_boot, seed : number of random placebo assignments and their seed.
+    outcome_unit : what the outcome counts ("persons", "full-time persons", "share",
+        ...); the effect is in this unit, and a benefit rate prices it when it is
+        persons or full-time persons.
 
     Examples
     --------
@@ -399,7 +403,7 @@ def event_study(
             cluster=cluster,
             n=cov.n_clusters if cov.n_clusters is None else int(cov.n_clusters),
         ),
-        unit="outcome units",
+        unit=outcome_unit,
         population=Text(
             "event_study.population",
             "{treated} treated and {never} never-treated units, {periods} periods",

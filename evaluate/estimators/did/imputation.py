@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -157,6 +157,7 @@ def imputation_did(
     cluster: str | None = "unit",
     alpha: float = 0.05,
     name: str | None = None,
+    outcome_unit: str = "outcome units",
 ) -> ImputationResult:
     """Borusyak-Jaravel-Spiess imputation estimator of staggered-adoption effects.
 
@@ -177,6 +178,9 @@ def imputation_did(
         column); BJS assume clusters that contain whole units.
     alpha : 1 - confidence level.
     name : label of the result (default: ``outcome``).
+    outcome_unit : what the outcome counts ("persons", "full-time persons", "share",
+        ...); the effect is in this unit, and a benefit rate prices it when it is
+        persons or full-time persons.
 
     Returns
     -------
@@ -204,7 +208,7 @@ def imputation_did(
         cluster=cluster,
         alpha=alpha,
     )
-    return _fit(data, spec, name or outcome)
+    return replace(_fit(data, spec, name or outcome), unit=outcome_unit)
 
 
 def _make_spec(**kw: Any) -> ImputationSpec:

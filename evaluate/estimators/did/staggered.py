@@ -57,6 +57,7 @@ import pandas as pd
 from evaluate.data.validate import check_frame
 from evaluate.effect import DesignTable, Diagnostic, EffectResult, Provenance, Unit, hash_frame
 from evaluate.errors import DesignError, PreTrendWarning, SpecError
+from evaluate.estimators._renamed import renamed_options
 from evaluate.estimators.did._staggered_prepare import (
     BasePeriod,
     Control,
@@ -90,6 +91,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 # --------------------------------------------------------------------------- front door
+@renamed_options("effect_unit")
 def callaway_santanna(
     data: pd.DataFrame,
     *,
@@ -110,7 +112,7 @@ def callaway_santanna(
     panel: bool = True,
     allow_unbalanced_panel: bool = False,
     name: str | None = None,
-    effect_unit: Unit = "outcome units",
+    outcome_unit: Unit = "outcome units",
     population: str = "treated cohorts, post-treatment periods",
 ) -> StaggeredResult:
     """Callaway-Sant'Anna group-time ATTs with influence-function standard errors.
@@ -148,7 +150,8 @@ def callaway_santanna(
         estimators, clustered by unit.  As R ``did``'s ``allow_unbalanced_panel``;
         a balanced panel runs the panel estimators either way.  The result's
         ``data_structure`` says which ran.
-    name, effect_unit, population : labels of the result.
+    name, outcome_unit, population : labels of the result; ``outcome_unit`` is what the
+        outcome counts (a benefit rate prices persons or full-time persons).
 
     Returns
     -------
@@ -187,7 +190,7 @@ def callaway_santanna(
     panel = prepare_panel(check_frame(data), spec)
     gt, cells = fit_group_time(panel, spec)
     return _build_result(
-        gt, cells, panel, spec, name=name or outcome, unit=effect_unit, population=population
+        gt, cells, panel, spec, name=name or outcome, unit=outcome_unit, population=population
     )
 
 

@@ -342,6 +342,7 @@ def twfe(
     n_boot: int = 999,
     seed: int | None = 0,
     name: str | None = None,
+    outcome_unit: str = "outcome units",
 ) -> TWFEResult:
     """Two-way fixed-effects regression of ``outcome`` on ``treatment`` (+ covariates).
 
@@ -372,6 +373,9 @@ def twfe(
         ``False`` raises instead.
     n_boot, seed : draws and seed of the wild bootstrap or of the random placebo
         assignments (with one treated unit every assignment is used).
+    outcome_unit : what the outcome counts ("persons", "full-time persons", "share",
+        ...); the effect is in this unit, and a benefit rate prices it when it is
+        persons or full-time persons.
 
     Examples
     --------
@@ -428,7 +432,7 @@ def twfe(
         u, c = twfe_placebo(index, y, x, perms)
         placebo_dist = Randomization(float(fit.beta[0]), u, c, exhaustive)
         cov = panel_covariance(index, fit, x, clusters, "CR2")
-        note = " ".join(filter(None, [note, placebo_dist.note(alpha)]))
+        placebo_note = placebo_dist.note(alpha)
     elif method == "wild":
         boot = wild_cluster_bootstrap(
             fit.x, fit.y, clusters, coef=0, n_boot=n_boot, seed=seed, alpha=alpha
@@ -452,6 +456,8 @@ def twfe(
             float(fit.beta[0]), float(cov.std_errors[0]), float(cov.df[0]), scale=scale
         )
     notes = [note] if note else []
+    if method == "randomization":
+        notes.append(placebo_note)
     singletons = int((index.unit_counts == 1).sum())
     if singletons:
         notes.append(
@@ -480,7 +486,7 @@ def twfe(
         inference=inference_label(
             dist, _inference_label(cov, method, clusters is not None, cluster)
         ),
-        unit="outcome units",
+        unit=outcome_unit,
         population=Text(
             "twfe.population",
             "{units} units observed over {periods} periods",
@@ -559,7 +565,10 @@ def _inference_label(cov: CovarianceEstimate, method: str, clustered: bool, clus
     if method == "wild":
         return f"wild cluster bootstrap by {cluster} (bootstrap-t)"
     if method == "randomization":
-        return "randomization inference over placebo assignments to units"
+        return Text(
+            "twfe.inference_randomization",
+            "randomization inference over placebo assignments to units",
+        )
     where = f" by {cluster}, {cov.n_clusters} clusters" if clustered and cov.n_clusters else ""
     return f"{method}{where}"
 

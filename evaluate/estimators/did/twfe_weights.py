@@ -36,6 +36,7 @@ from evaluate.data.validate import check_columns, check_frame, check_numeric, dr
 from evaluate.effect import Diagnostic, NotApplicable
 from evaluate.errors import DataError, DesignError, NegativeWeightsWarning
 from evaluate.estimators.did._within import PanelIndex, panel_index, within
+from evaluate.text import Num, Text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -236,13 +237,16 @@ def negative_weights_diagnostic(
     except DesignError as err:
         return NotApplicable(str(err))
     diag = Diagnostic(
-        name="Negative TWFE weights (de Chaisemartin-D'Haultfœuille)",
+        name=Text("twfe_weights.name", "Negative TWFE weights (de Chaisemartin-D'Haultfœuille)"),
         value=float(w.n_negative),
         passed=w.n_negative == 0,
-        note=(
-            f"{w.n_negative} of {w.n_cells} treated cells weighted negatively "
-            f"(sum {w.sum_negative:.3g}); with heterogeneous effects the coefficient "
-            "need not be a convex average of them"
+        note=Text(
+            "twfe_weights.note",
+            "{k} of {n} treated cells weighted negatively (sum {total}); with heterogeneous "
+            "effects the coefficient need not be a convex average of them",
+            k=int(w.n_negative),
+            n=int(w.n_cells),
+            total=Num(float(w.sum_negative), sig=3),
         ),
     )
     if warn and w.n_negative:

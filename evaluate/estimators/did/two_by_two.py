@@ -140,6 +140,7 @@ def did(
     n_boot: int = 999,
     seed: int | None = 0,
     name: str | None = None,
+    outcome_unit: str = "outcome units",
 ) -> DiDResult:
     """Two-group, two-period difference-in-differences.
 
@@ -165,6 +166,9 @@ def did(
     alpha : 1 - confidence level.
     drop_missing : drop, count and warn about rows with missing values.
     n_boot, seed : draws and seed of the wild bootstrap or the random placebo assignments.
+    outcome_unit : what the outcome counts ("persons", "full-time persons", "share",
+        ...); the effect is in this unit, and a benefit rate prices it when it is
+        persons or full-time persons.
 
     Examples
     --------
@@ -326,7 +330,7 @@ def did(
         distribution=dist,
         method=Text("did.method", "Difference-in-differences (2x2)"),
         inference=inference_label(dist, label),
-        unit="outcome units",
+        unit=outcome_unit,
         population=Text(
             "did.population",
             "{treated} treated and {control} comparison observations",

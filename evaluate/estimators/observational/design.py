@@ -55,6 +55,7 @@ from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SmallSampleWarning, SpecError
+from evaluate.estimators._renamed import renamed_options
 from evaluate.estimators.observational._methods import (
     _bootstrap,
     _Fit,
@@ -193,6 +194,7 @@ def _overlap(score, d, keep, weights) -> tuple[pd.DataFrame, dict[str, Diagnosti
 
 
 # --------------------------------------------------------------------------- front door
+@renamed_options("unit")
 def observational(
     data: pd.DataFrame,
     *,
@@ -210,7 +212,7 @@ def observational(
     alpha: float = 0.05,
     drop_missing: bool = False,
     name: str | None = None,
-    unit: str = "outcome units",
+    outcome_unit: str = "outcome units",
     population: str = "not stated",
     source: str = "",
     simulated: bool = False,
@@ -235,7 +237,7 @@ def observational(
     bootstrap, seed : number of bootstrap replications (0: analytic SE) and seed.
     alpha : 1 - confidence level.
     drop_missing : drop rows with missing values (counted) instead of raising.
-    name, unit, population, source, simulated : labels for the report.
+    name, outcome_unit, population, source, simulated : labels for the report.
     placebo_outcomes : outcomes treatment cannot have changed (measured before it); each
         is re-estimated with the same options and shown as a diagnostic (should be 0).
     pseudo_treatment : a 0/1 column splitting the untreated into two groups; their
@@ -393,7 +395,7 @@ def observational(
         distribution=dist,
         method=label,
         inference=inference,
-        unit=unit,
+        unit=outcome_unit,
         population=population,
         alpha=alpha,
         diagnostics=diagnostics,

@@ -47,6 +47,7 @@ from scipy import stats
 from evaluate.data.series import prepare_series, time_positions
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
 from evaluate.errors import DesignError, SpecError
+from evaluate.estimators._renamed import renamed_options
 from evaluate.estimators.series._persistence import Bound, Persistence, intervention_end, ratio
 from evaluate.inference.distributions import DF_FLOOR, StudentT
 from evaluate.inference.serial import prais_winsten, whiten
@@ -202,6 +203,7 @@ def _design(t: np.ndarray, time: pd.Series, trend: Trend, seasonality: Seasonali
     return pd.DataFrame(columns, index=time.index)
 
 
+@renamed_options("unit")
 def trend_forecast(
     data: pd.DataFrame,
     *,
@@ -212,7 +214,7 @@ def trend_forecast(
     trend: Trend = "linear",
     seasonality: Seasonality = None,
     errors: Errors = "ar1",
-    unit: str = "persons",
+    outcome_unit: str = "persons",
     population: str = "not stated",
     name: str | None = None,
     source: str = "",
@@ -235,7 +237,7 @@ def trend_forecast(
     seasonality : None, "month" or "quarter" dummies.
     errors : "ar1" (default: AR(1) errors, feasible GLS with ``rho`` by REML and
         Satterthwaite df) or "iid" (the classical least-squares forecast).
-    unit, population, name, source, simulated : descriptions carried to the report.
+    outcome_unit, population, name, source, simulated : descriptions carried to the report.
     drop_missing : drop (and count) rows with a missing outcome instead of failing.
     alpha : 1 - confidence level.
 
@@ -378,7 +380,7 @@ def trend_forecast(
             + (f" with {seasonality} seasonality" if seasonality else ""),
         ),
         inference=_inference_label(fit.rho, df, n_pre),
-        unit=unit,
+        unit=outcome_unit,
         population=population,
         alpha=alpha,
         periods=periods,

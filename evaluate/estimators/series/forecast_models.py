@@ -57,6 +57,7 @@ from evaluate.data.series import prepare_series, time_positions
 from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SpecError
+from evaluate.estimators._renamed import renamed_options
 from evaluate.estimators.series._persistence import Bound, Persistence, intervention_end, ratio
 from evaluate.inference.distributions import Empirical, Normal
 
@@ -175,6 +176,7 @@ def _fit_forecast(y: np.ndarray, h: int, spec: _Spec, rng: np.random.Generator) 
         )
 
 
+@renamed_options("unit")
 def model_forecast(
     data: pd.DataFrame,
     *,
@@ -190,7 +192,7 @@ def model_forecast(
     order: tuple[int, int, int] = (1, 1, 0),
     seasonal_order: tuple[int, int, int, int] = (0, 0, 0, 0),
     backtest: int = 12,
-    unit: str = "persons",
+    outcome_unit: str = "persons",
     population: str = "not stated",
     name: str | None = None,
     source: str = "",
@@ -216,7 +218,7 @@ def model_forecast(
         ``seasonal_periods`` defaults to 12 for monthly, 4 for quarterly periods).
     order, seasonal_order : SARIMAX orders ``(p, d, q)`` and ``(P, D, Q, s)``.
     backtest : held-out last pre-periods of the back-test (0: none).
-    unit, population, name, source, simulated : descriptions carried to the report.
+    outcome_unit, population, name, source, simulated : descriptions carried to the report.
     drop_missing : drop (and count) rows with a missing outcome (a gap is an error).
     alpha : 1 - confidence level.
     seed : seed of the ETS simulated paths.
@@ -284,7 +286,7 @@ def model_forecast(
     spec = _Spec(model, trend, bool(damped_trend), seasonal, seasonal_periods, order_t,
                  sorder_t, float(alpha), seed)  # fmt: skip
     return _fit(spec, frame, times, start_p, end_p, after, y, post, backtest, n_dropped,
-                unit, population, name or outcome, source, simulated)  # fmt: skip
+                outcome_unit, population, name or outcome, source, simulated)  # fmt: skip
 
 
 def _fit(spec, frame, times, start_p, end_p, after, y, post, backtest, n_dropped, unit,

@@ -105,6 +105,7 @@ from evaluate.data.series import prepare_series, time_positions
 from evaluate.data.validate import check_frame
 from evaluate.effect import Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SpecError
+from evaluate.estimators._renamed import renamed_options
 from evaluate.estimators.series._its_model import (
     INTERVENTION_TERMS,
     _design,
@@ -144,6 +145,7 @@ class _Spec:
     alpha: float
 
 
+@renamed_options("unit")
 def its(
     data: pd.DataFrame,
     *,
@@ -160,7 +162,7 @@ def its(
     comparison: str | None = None,
     cov: Cov | None = None,
     hac_lags: int | None = None,
-    unit: str = "outcome units",
+    outcome_unit: str = "outcome units",
     population: str = "not stated",
     name: str | None = None,
     source: str = "",
@@ -194,7 +196,7 @@ def its(
         ``hac_lags`` is given) or "classical" (iid errors; Poisson: model-based,
         quasi-Poisson: times the Pearson dispersion).
     hac_lags : Newey-West lag; default ``floor(4 (n/100)^(2/9))``.
-    unit, population, name, source, simulated : descriptions carried to the report.
+    outcome_unit, population, name, source, simulated : descriptions carried to the report.
     drop_missing : drop (and count) rows with missing values instead of failing.
     alpha : 1 - confidence level.
 
@@ -265,7 +267,7 @@ def its(
     win = _window(times, start_p, window, time)
     return _fit(
         spec, times, start_p, end_p, after, y, comp, offset, win, frame, n_dropped,
-        unit, population, name or outcome, source, simulated,
+        outcome_unit, population, name or outcome, source, simulated,
     )  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from evaluate.effect import EffectResult, NotApplicable, Provenance
 from evaluate.errors import SpecError
+from evaluate.estimators._renamed import renamed_options
 from evaluate.inference.distributions import PointMass, SplitNormal
 from evaluate.inference.kinds import check_kind
 from evaluate.text import Text, Unit, say
@@ -277,11 +278,12 @@ def stated_expectation(
     )
 
 
+@renamed_options("unit")
 def stated_effect(
     *,
     name: str,
     estimate: float,
-    unit: str,
+    outcome_unit: str,
     estimate_range: tuple[float, float] | None = None,
     population: str = "not stated",
     source: str = "",
@@ -323,7 +325,7 @@ def stated_effect(
         distribution=distribution,
         method=Text("stated.effect_method", "Stated effect"),
         inference=inference,
-        unit=unit,
+        unit=outcome_unit,
         population=population,
         alpha=alpha,
         diagnostics={

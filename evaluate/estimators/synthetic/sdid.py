@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -60,6 +60,14 @@ from evaluate.errors import (
     SpecError,
 )
 from evaluate.estimators.synthetic._sdid_core import fit_estimator, placebo_estimates
+from evaluate.estimators.synthetic.sdid_staggered import (
+    StaggeredSDIDResult,
+    check_never_treated,
+    check_staggered_options,
+    staggered_result,
+    staggered_sdid,
+)
+from evaluate.estimators.synthetic.synth_units import is_several, starts_by_unit, treated_list
 from evaluate.inference.distributions import Normal, PointMass
 from evaluate.limits import check_count
 from evaluate.progress import progress
@@ -98,7 +106,8 @@ def synthetic_did(
     simulated: bool = False,
     alpha: float = 0.05,
     seed: int | None = None,
-) -> SDIDResult:
+    outcome_unit: str = "outcome units",
+) -> SDIDResult | StaggeredSDIDResult:
     """Synthetic difference-in-differences effect on treated unit(s) from ``start`` on.
 
     Parameters
@@ -106,7 +115,11 @@ def synthetic_did(
     data : balanced long panel, one row per unit and period.
     outcome, unit, time : column names; ``time`` must be sortable.
     treated_unit : a value of ``unit`` (or a list of them) treated from ``start`` on.
-    start : first treated period.
+    start : first treated period: one for all treated units, or (staggered adoption)
+        a list with one start per treated unit in the order of ``treated_unit``, or a
+        mapping unit -> start.  With several starts the estimator runs cohort by
+        cohort against the never-treated units and averages the cohorts by their
+        treated unit-periods (Arkhangelsky et al. 2021, §8; :mod:`.sdid_staggered`).
     estimator : "sdid" (default), "sc" (synthetic control as in synthdid) or "did".
         All three are computed and shown; this picks the headline one.
     placebo : "random" (synthdid's ``placebo_se``: ``placebo_reps`` random
@@ -118,6 +131,8 @@ def synthetic_did(
     name, population, source, simulated : descriptions carried to the report.
     alpha : 1 - confidence level.
     seed : seed of the placebo permutations.
+    outcome_unit : what the outcome counts ("persons", "full-time persons", ...); a
+        benefit rate prices the effect when it is persons or full-time persons.
 
     Returns
     -------
@@ -139,11 +154,46 @@ def synthetic_did(
         raise SpecError(f"placebo must be 'random' or 'each', got {placebo!r}.")
     if not 0 < alpha < 1:
         raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
-    treated = (
-        list(treated_unit)
-        if isinstance(treated_unit, list | tuple | set | np.ndarray | pd.Index)
-        else [treated_unit]
-    )
+    if not is_several(treated_unit) and (is_several(start) or isinstance(start, dict)):
+        raise SpecError(
+            f"start={start!r} gives several starts, but treated_unit={treated_unit!r} names "
+            "one unit; treated_unit takes a list of treated units (one start each)."
+        )
+    treated = treated_list(treated_unit) if is_several(treated_unit) else [treated_unit]
+    starts = starts_by_unit(treated, start)
+    spec = {
+        "outcome": outcome,
+        "unit": unit,
+        "time": time,
+        "treated_unit": treated_unit,
+        "start": start,
+        "estimator": estimator,
+        "placebo": placebo,
+        "placebo_reps": placebo_reps,
+        "alpha": alpha,
+        "seed": seed,
+    }
+    if len({repr(s) for s in starts}) > 1:
+        check_staggered_options(placebo)
+        earliest = min(starts)
+        y, units, times, _, used, n_dropped = _prepare(
+            data, outcome, unit, time, treated, earliest
+        )
+        n0 = len(units) - len(treated)
+        check_never_treated(n0)
+        with threadpool_limits(limits=1):
+            fitted = staggered_sdid(
+                y, units, times, n0, treated, starts, estimator=estimator,
+                placebo_reps=int(placebo_reps), rng=np.random.default_rng(seed),
+            )  # fmt: skip
+        meta = {"name": name or outcome, "population": population, "source": source,
+                "simulated": simulated, "alpha": alpha}  # fmt: skip
+        staggered = staggered_result(
+            fitted, y, units, times, n0, estimator=estimator, spec=spec, used=used,
+            n_dropped=n_dropped, meta=meta, methods=_METHOD,
+        )  # fmt: skip
+        return replace(staggered, unit=outcome_unit)
+    start = starts[0]
     y, units, times, t0, used, n_dropped = _prepare(data, outcome, unit, time, treated, start)
     n0 = len(units) - len(treated)
     rng = np.random.default_rng(seed)
@@ -192,22 +242,11 @@ def synthetic_did(
         inference = Text(
             "sdid.inference_none", "none (placebo_reps=0, or no more controls than treated units)"
         )
-    spec = {
-        "outcome": outcome,
-        "unit": unit,
-        "time": time,
-        "treated_unit": treated_unit,
-        "start": start,
-        "estimator": estimator,
-        "placebo": placebo,
-        "placebo_reps": placebo_reps,
-        "alpha": alpha,
-        "seed": seed,
-    }
-    return _result(
+    result = _result(
         y, units, times, t0, n0, fits, estimator, distribution, inference, placebos, spec,
         used, n_dropped, name or outcome, population, source, simulated, alpha,
     )  # fmt: skip
+    return replace(result, unit=outcome_unit)
 
 
 def _prepare(data, outcome, unit, time, treated, start):
@@ -481,4 +520,4 @@ class SDIDResult(EffectResult):
         return ax
 
 
-__all__ = ["SDIDResult", "synthetic_did"]
+__all__ = ["SDIDResult", "StaggeredSDIDResult", "synthetic_did"]

@@ -29,14 +29,14 @@ Example
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from evaluate.data.validate import check_frame
+from evaluate.data.validate import check_columns, check_frame
 from evaluate.effect import DesignTable, EffectResult, Provenance, hash_frame
 from evaluate.errors import DataError, SpecError
 from evaluate.estimators.synthetic import _synth_report as report
@@ -51,6 +51,13 @@ from evaluate.estimators.synthetic._synth_prepare import (
     _window,
 )
 from evaluate.estimators.synthetic._synth_report import POOR_FIT_R2, rmspe
+from evaluate.estimators.synthetic.synth_units import (
+    SynthUnitsResult,
+    fit_units,
+    is_several,
+    starts_by_unit,
+    treated_list,
+)
 from evaluate.inference.distributions import PointMass
 from evaluate.progress import progress
 from evaluate.text import Text
@@ -103,15 +110,21 @@ def synthetic_control(
     population: str | None = None,
     source: str = "",
     simulated: bool = False,
-) -> SynthResult:
-    """Synthetic control estimate of the effect on one treated unit.
+    outcome_unit: str = "outcome units",
+) -> SynthResult | SynthUnitsResult:
+    """Synthetic control estimate of the effect on one or several treated units.
 
     Parameters
     ----------
     data : long panel, one row per unit and period.
     outcome, unit, time : column names.  ``time`` must be sortable (years, dates, periods).
-    treated_unit : the value of ``unit`` that was treated.
-    start : first treated period; periods before it form the pre-period.
+    treated_unit : the value of ``unit`` that was treated, or a list of them.  With
+        a list, each treated unit gets its own synthetic control from donors that
+        exclude every treated unit, and the headline is their average effect with
+        placebo inference among the donors only (:mod:`.synth_units`).
+    start : first treated period; periods before it form the pre-period.  With
+        several treated units: one start for all, a list (one per treated unit, in
+        the order of ``treated_unit``) or a mapping unit -> start (staggered starts).
     predictors : columns averaged (ignoring missing values, as R ``Synth``) over
         ``predictor_window`` (inclusive; default the whole pre-period).
     special_predictors : ``(column, when)`` pairs, ``when`` a single period or an
@@ -139,6 +152,8 @@ def synthetic_control(
     seed : seed of the random V starts (``None``: fresh randomness).
     name, population, source, simulated : labels carried into the result and report
         (defaults: the outcome; the treated unit and the size of the donor pool).
+    outcome_unit : what the outcome counts ("persons", "full-time persons", ...); a
+        benefit rate prices the effect when it is persons or full-time persons.
 
     Returns
     -------
@@ -160,6 +175,17 @@ def synthetic_control(
     not reject, and draws from the placebo average gaps around the estimate.
     """
     check_frame(data)
+    several = is_several(treated_unit)
+    if not several and (is_several(start) or isinstance(start, dict)):
+        raise SpecError(
+            f"start={start!r} gives several starts, but treated_unit={treated_unit!r} names "
+            "one unit; treated_unit takes a list of treated units (one start each)."
+        )
+    if is_several(placebo_time) or isinstance(placebo_time, dict):
+        raise SpecError(
+            "placebo_time takes one fake start (a period, 'auto' or None), not several; "
+            "treated_unit and start are the options that take several."
+        )
     if v_method not in ("nested", "equal", "outcome-only"):
         raise SpecError(f"v_method must be 'nested', 'equal' or 'outcome-only', got {v_method!r}.")
     if v_method == "outcome-only" and (predictors or special_predictors):
@@ -177,12 +203,14 @@ def synthetic_control(
     if not 0 < alpha < 1:
         raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
     special = tuple(_parse_special(p) for p in special_predictors)
+    treated = treated_list(treated_unit) if several else [treated_unit]
+    starts = starts_by_unit(treated, start)
     spec = _Spec(
         outcome=outcome,
         unit=unit,
         time=time,
-        treated_unit=treated_unit,
-        start=start,
+        treated_unit=treated[0],
+        start=starts[0],
         predictors=tuple(predictors),
         predictor_window=_window(predictor_window, "predictor_window"),
         special_predictors=special,
@@ -198,12 +226,18 @@ def synthetic_control(
         alpha=float(alpha),
         seed=seed,
     )
-    panel, used, n_dropped = _prepare(data, spec)
+    meta = {"name": name, "population": population, "source": source, "simulated": simulated}
     # The fit solves hundreds of tiny (tens of donors) linear problems: BLAS threads
     # only add start-up overhead there, and on a busy machine they oversubscribe.
-    meta = {"name": name, "population": population, "source": source, "simulated": simulated}
-    with threadpool_limits(limits=1):
-        return _fit(panel, spec, used, n_dropped, meta)
+    if several:
+        check_columns(data, [unit, time, outcome])
+        with threadpool_limits(limits=1):
+            result: Any = fit_units(data, spec, treated, starts, meta, _fit)
+    else:
+        panel, used, n_dropped = _prepare(data, spec)
+        with threadpool_limits(limits=1):
+            result = _fit(panel, spec, used, n_dropped, meta)
+    return replace(result, unit=outcome_unit)
 
 
 # --- fitting ----------------------------------------------------------------------
@@ -493,4 +527,10 @@ class SynthResult(EffectResult):
         return ax
 
 
-__all__ = ["POOR_FIT_R2", "PlaceboDistribution", "SynthResult", "synthetic_control"]
+__all__ = [
+    "POOR_FIT_R2",
+    "PlaceboDistribution",
+    "SynthResult",
+    "SynthUnitsResult",
+    "synthetic_control",
+]

@@ -42,6 +42,7 @@ from evaluate.effect import (
     tidy_row,
 )
 from evaluate.errors import DataError, DesignError, SpecError
+from evaluate.estimators._renamed import renamed_options
 from evaluate.estimators.trials.trial import _NO_CONTROL, _resolve_arms
 from evaluate.inference.distributions import Distribution, Normal
 
@@ -287,6 +288,7 @@ class DurationResult(EffectResult):
 
 
 # --------------------------------------------------------------------------- front door
+@renamed_options("unit")
 def duration(
     data: pd.DataFrame,
     *,
@@ -299,7 +301,7 @@ def duration(
     alpha: float = 0.05,
     drop_missing: bool = False,
     name: str | None = None,
-    unit: str = "weeks",
+    outcome_unit: str = "weeks",
     population: str = "not stated",
     source: str = "",
     simulated: bool = False,
@@ -318,7 +320,7 @@ def duration(
         of the arms' longest follow-up).  It may not exceed any arm's follow-up.
     alpha : 1 - confidence level.
     drop_missing : drop rows with a missing value (counted) instead of raising.
-    name, unit, population, source, simulated : labels for the report.
+    name, outcome_unit, population, source, simulated : labels for the report.
 
     Examples
     --------
@@ -369,7 +371,7 @@ def duration(
     if horizon is None:
         horizon = min(longest)
     elif not (isinstance(horizon, (int, float)) and horizon > 0 and math.isfinite(horizon)):
-        raise SpecError(f"horizon must be a positive number of {unit}, got {horizon!r}.")
+        raise SpecError(f"horizon must be a positive number of {outcome_unit}, got {horizon!r}.")
     elif horizon > min(longest) + 1e-12:
         short = order[int(np.argmin(longest))]
         raise DesignError(
@@ -453,9 +455,10 @@ def duration(
                 ),
             )
     notes = [
-        f"Restricted mean time: the average number of {unit} on benefit within the first "
-        f"{horizon:g} {unit} (area under the Kaplan-Meier curve). A negative difference is "
-        f"{unit} saved per person over that horizon; time after {horizon:g} is not counted.",
+        f"Restricted mean time: the average number of {outcome_unit} on benefit within the "
+        f"first {horizon:g} {outcome_unit} (area under the Kaplan-Meier curve). A negative "
+        f"difference is {outcome_unit} saved per person over that horizon; time after "
+        f"{horizon:g} is not counted.",
     ]
     share_censored = 1 - e.mean()
     if share_censored > 0.5:
@@ -479,13 +482,14 @@ def duration(
     return DurationResult(
         name=name or time,
         estimand=(
-            f"difference in restricted mean {unit} until {event} within {horizon:g} {unit}, "
+            f"difference in restricted mean {outcome_unit} until {event} within {horizon:g} "
+            f"{outcome_unit}, "
             f"arm {first!r} minus control {control!r}"
         ),
         distribution=dists[0][1],
         method="Kaplan-Meier restricted mean time (RMST) difference",
         inference="Greenwood-type RMST variance (Klein & Moeschberger), normal reference",
-        unit=unit,
+        unit=outcome_unit,
         population=population,
         alpha=alpha,
         diagnostics=diagnostics,

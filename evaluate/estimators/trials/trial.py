@@ -49,6 +49,7 @@ from evaluate.effect import (
     tidy_row,
 )
 from evaluate.errors import DesignError, DroppedRowsWarning, SpecError
+from evaluate.estimators._renamed import renamed_options
 from evaluate.estimators.trials._trial_design import (
     _NO_CONTROL,
     _check_assignment,
@@ -155,6 +156,7 @@ class TrialResult(EffectResult):
         return plot_estimates(frame, unit=self.unit, title=self.name, ax=ax)
 
 
+@renamed_options("unit")
 def trial(
     data: pd.DataFrame,
     *,
@@ -171,7 +173,7 @@ def trial(
     seed: int | None = 0,
     drop_missing: bool = False,
     name: str | None = None,
-    unit: str = "outcome units",
+    outcome_unit: str = "outcome units",
     population: str = "not stated",
     source: str = "",
     simulated: bool = False,
@@ -193,7 +195,7 @@ def trial(
     permutations, seed : randomization inference draws (0 switches it off) and seed.
     drop_missing : drop rows with a missing arm/covariate/block/cluster (counted) instead
         of raising.
-    name, unit, population : labels for the report.
+    name, outcome_unit, population : labels for the report.
     source, simulated : where the data come from, and whether they are simulated.
 
     Examples
@@ -333,7 +335,7 @@ def trial(
         distribution=dists[0][1],
         method=method,
         inference=inference,
-        unit=unit,
+        unit=outcome_unit,
         population=population,
         alpha=alpha,
         diagnostics=diagnostics,

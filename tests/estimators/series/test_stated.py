@@ -60,11 +60,11 @@ def test_bad_input_is_a_spec_error(kwargs, match):
 
 
 def test_stated_effect_with_and_without_range():
-    plain = stated_effect(name="flexjob", estimate=5.0, unit="percentage points")
+    plain = stated_effect(name="flexjob", estimate=5.0, outcome_unit="percentage points")
     assert plain.estimate == 5.0 and math.isnan(plain.std_error)
     ranged = stated_effect(
-        name="flexjob", estimate=5.0, unit="percentage points", estimate_range=(2.0, 8.0)
+        name="flexjob", estimate=5.0, outcome_unit="percentage points", estimate_range=(2.0, 8.0)
     )
     assert ranged.ci == pytest.approx((2.0, 8.0))
     with pytest.raises(SpecError):
-        stated_effect(name="f", estimate=5.0, unit="pp", estimate_range=(6.0, 8.0))
+        stated_effect(name="f", estimate=5.0, outcome_unit="pp", estimate_range=(6.0, 8.0))
