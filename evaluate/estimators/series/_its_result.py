@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from evaluate.effect import EffectResult
-from evaluate.errors import SpecError
-from evaluate.estimators.series._persistence import Bound, Persistence
+from evaluate.estimators.series._persistence import EndsMixin, Persistence
 from evaluate.inference.distributions import Normal, StudentT
 from evaluate.text import Text
 
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class ITSResult(EffectResult):
+class ITSResult(EndsMixin, EffectResult):
     """Result of :func:`~evaluate.estimators.series.its.its`.
 
     Beyond the contract: ``series`` (every period: ``time, observed, fitted,
@@ -77,24 +76,6 @@ class ITSResult(EffectResult):
         """The effect summed over the window."""
         return self.distribution.scaled(self.n_window)
 
-    def effect_shares(
-        self,
-        start: int,
-        years: int,
-        *,
-        years_during: int = 1,
-        first_year: float = 1.0,
-        periods_per_year: int = 12,
-        bound: Bound = "estimate",
-    ) -> dict[int, float]:
-        """Effect shares by year from the fitted decay after the end, for a business
-        case's effect years (:meth:`Persistence.effect_shares`)."""
-        if self.persistence is None:
-            raise SpecError("effect_shares needs the intervention's end: fit with end=.")
-        return self.persistence.effect_shares(
-            start, years, years_during=years_during, first_year=first_year,
-            periods_per_year=periods_per_year, bound=bound,
-        )  # fmt: skip
 
     def _row(self, term, dist, unit, exp=False) -> dict[str, Any]:
         low, high = dist.interval(self.alpha)

@@ -213,3 +213,29 @@ def ratio(
 
 
 __all__ = ["Persistence", "intervention_end", "ratio"]
+
+
+class EndsMixin:
+    """For results of designs that take the intervention's ``end``: effect shares by
+    year from the fitted decay, for a business case's effect years."""
+
+    persistence: Persistence | None
+
+    def effect_shares(
+        self,
+        start: int,
+        years: int,
+        *,
+        years_during: int = 1,
+        first_year: float = 1.0,
+        periods_per_year: int = 12,
+        bound: Bound = "estimate",
+    ) -> dict[int, float]:
+        """Effect shares by year from the fitted decay after the end, for a business
+        case's effect years (:meth:`Persistence.effect_shares`)."""
+        if self.persistence is None:
+            raise SpecError("effect_shares needs the intervention's end: fit with end=.")
+        return self.persistence.effect_shares(
+            start, years, years_during=years_during, first_year=first_year,
+            periods_per_year=periods_per_year, bound=bound,
+        )  # fmt: skip

@@ -48,7 +48,12 @@ from evaluate.data.series import prepare_series, time_positions
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
 from evaluate.errors import DesignError, SpecError
 from evaluate.estimators._renamed import renamed_options
-from evaluate.estimators.series._persistence import Bound, Persistence, intervention_end, ratio
+from evaluate.estimators.series._persistence import (
+    EndsMixin,
+    Persistence,
+    intervention_end,
+    ratio,
+)
 from evaluate.inference.distributions import DF_FLOOR, StudentT
 from evaluate.inference.serial import prais_winsten, whiten
 from evaluate.text import Num, Pct, Text, Unit
@@ -77,7 +82,7 @@ class ForecastSpec:
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class TrendForecastResult(EffectResult):
+class TrendForecastResult(EndsMixin, EffectResult):
     """Average post-period effect against the projected pre-period trend.
 
     ``series`` holds every period: ``time, observed, counterfactual, cf_low, cf_high``
@@ -96,24 +101,6 @@ class TrendForecastResult(EffectResult):
     end: Any = None
     persistence: Persistence | None = None
 
-    def effect_shares(
-        self,
-        start: int,
-        years: int,
-        *,
-        years_during: int = 1,
-        first_year: float = 1.0,
-        periods_per_year: int = 12,
-        bound: Bound = "estimate",
-    ) -> dict[int, float]:
-        """Effect shares by year from the fitted decay after the end, for a business
-        case's effect years (see ``Persistence.effect_shares``)."""
-        if self.persistence is None:
-            raise SpecError("effect_shares needs the intervention's end: fit with end=.")
-        return self.persistence.effect_shares(
-            start, years, years_during=years_during, first_year=first_year,
-            periods_per_year=periods_per_year, bound=bound,
-        )  # fmt: skip
 
     @property
     def cumulative(self) -> StudentT:

@@ -58,7 +58,12 @@ from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SpecError
 from evaluate.estimators._renamed import renamed_options
-from evaluate.estimators.series._persistence import Bound, Persistence, intervention_end, ratio
+from evaluate.estimators.series._persistence import (
+    EndsMixin,
+    Persistence,
+    intervention_end,
+    ratio,
+)
 from evaluate.inference.distributions import Empirical, Normal
 
 if TYPE_CHECKING:
@@ -438,7 +443,7 @@ def _backtest(y_pre, h, spec, rng, times) -> tuple[pd.DataFrame, Any]:
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class ModelForecastResult(EffectResult):
+class ModelForecastResult(EndsMixin, EffectResult):
     """Result of :func:`model_forecast`: ``series`` (every period), ``backtest`` (the
     held-out pre-periods with forecasts, intervals and errors) and ``model_label``."""
 
@@ -450,24 +455,6 @@ class ModelForecastResult(EffectResult):
     end: Any = None
     persistence: Persistence | None = None
 
-    def effect_shares(
-        self,
-        start: int,
-        years: int,
-        *,
-        years_during: int = 1,
-        first_year: float = 1.0,
-        periods_per_year: int = 12,
-        bound: Bound = "estimate",
-    ) -> dict[int, float]:
-        """Effect shares by year from the fitted decay after the end, for a business
-        case's effect years (see ``Persistence.effect_shares``)."""
-        if self.persistence is None:
-            raise SpecError("effect_shares needs the intervention's end: fit with end=.")
-        return self.persistence.effect_shares(
-            start, years, years_during=years_during, first_year=first_year,
-            periods_per_year=periods_per_year, bound=bound,
-        )  # fmt: skip
 
     @property
     def cumulative(self):
