@@ -31,7 +31,9 @@ def binary_treatment(frame: pd.DataFrame, column: str) -> np.ndarray:
     return arr
 
 
-def check_absorbing(frame: pd.DataFrame, d: np.ndarray, column: str, unit: str, time: str) -> None:
+def check_absorbing(
+    frame: pd.DataFrame, d: np.ndarray, column: str, unit: str, time: str, design: str = "twfe"
+) -> None:
     """A unit once treated stays treated; otherwise a :class:`DataError` naming unit and period."""
     order = np.lexsort((frame[time].to_numpy(), pd.factorize(frame[unit])[0]))
     ds = pd.Series(d[order])
@@ -45,7 +47,7 @@ def check_absorbing(frame: pd.DataFrame, d: np.ndarray, column: str, unit: str, 
             f"at period {_plain(frame[time].iloc[row])!r} ({n_units} unit(s) switch off). This "
             "design "
             "assumes treatment, once on, stays on. Fix the coding, or pass "
-            "allow_switching=True to twfe() if the treatment really ends."
+            f"allow_switching=True to {design}() if the treatment really ends."
         )
 
 

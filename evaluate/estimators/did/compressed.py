@@ -43,7 +43,8 @@ from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SpecError
-from evaluate.estimators.did._within import weighted_within
+from evaluate.estimators.did._treatment import binary_treatment, check_absorbing
+from evaluate.estimators.did._within import analytic_weights, weighted_within
 from evaluate.estimators.did.twfe import TWFEResult, coefficient_distribution, coefficient_table
 from evaluate.inference.covariance import (
     FEW_CLUSTERS,
@@ -155,6 +156,12 @@ class CellFit:
     resid_mean: np.ndarray  # ybar_c - yhat_c
     weights: np.ndarray  # n_c
     within_ss: np.ndarray  # sum_{i in c} (y_i - ybar_c)^2
+    analytic: np.ndarray | None = None  # w_c, each person's analytic weight (None = 1)
+
+    @property
+    def regression_weights(self) -> np.ndarray:
+        """``n_c w_c``: the weight of the cell mean in the person-level least squares."""
+        return self.weights if self.analytic is None else self.weights * self.analytic
 
 
 def fit_cells(
@@ -165,16 +172,22 @@ def fit_cells(
     sum_y2: np.ndarray,
     x: np.ndarray,
     names: list[str],
+    analytic: np.ndarray | None = None,
 ) -> CellFit:
-    """Person-level TWFE coefficients from cell statistics (weighted least squares)."""
+    """Person-level TWFE coefficients from cell statistics (weighted least squares).
+
+    ``analytic`` holds each cell's analytic weight ``w_c`` (every person in the
+    cell carries it); the cell mean then enters with weight ``n_c w_c``.
+    """
     ybar = sum_y / n
-    yx = weighted_within(unit, time, n, np.column_stack([ybar, x]))
+    rw = n if analytic is None else n * analytic
+    yx = weighted_within(unit, time, rw, np.column_stack([ybar, x]))
     yd, xd = yx[:, 0], yx[:, 1:]
-    xtx = (xd * n[:, None]).T @ xd
-    raw = np.average((x - np.average(x, axis=0, weights=n)) ** 2, axis=0, weights=n)
+    xtx = (xd * rw[:, None]).T @ xd
+    raw = np.average((x - np.average(x, axis=0, weights=rw)) ** 2, axis=0, weights=rw)
     bad = [
         nm
-        for nm, s, r in zip(names, np.diag(xtx) / n.sum(), raw, strict=True)
+        for nm, s, r in zip(names, np.diag(xtx) / rw.sum(), raw, strict=True)
         if s <= 1e-10 * max(r, 1e-300)
     ]
     scale = np.sqrt(np.maximum(np.diag(xtx), 1e-300))
@@ -184,10 +197,10 @@ def fit_cells(
             "and period effects (e.g. treatment constant within every unit, or collinear "
             "regressors). A TWFE regression needs units whose treatment changes over time."
         )
-    beta = np.linalg.solve(xtx, (xd * n[:, None]).T @ yd)
+    beta = np.linalg.solve(xtx, (xd * rw[:, None]).T @ yd)
     # Floating-point sums of squares can dip a hair below zero for constant cells.
     within_ss = np.maximum(sum_y2 - sum_y * ybar, 0.0)
-    return CellFit(beta, xd, yd - xd @ beta, n, within_ss)
+    return CellFit(beta, xd, yd - xd @ beta, n, within_ss, analytic)
 
 
 def cell_covariance(
@@ -199,10 +212,11 @@ def cell_covariance(
     fe_nested: tuple[bool, bool],
 ) -> CovarianceEstimate:
     """Person-level covariance of the coefficients from the cell fit (module docstring)."""
-    root = np.sqrt(fit.weights)
-    n_obs = float(fit.weights.sum())
-    # x_c sqrt(n_c) and sqrt(n_c) r_c reproduce the bread sum_c n_c x_c x_c' and the
-    # cluster scores sum_c x_c n_c r_c, so the registry's CR0 is the person-level CR0.
+    root = np.sqrt(fit.regression_weights)
+    n_obs = float(fit.weights.sum())  # persons, weighted or not (as twfe counts rows)
+    # x_c sqrt(n_c w_c) and sqrt(n_c w_c) r_c reproduce the bread sum_c n_c w_c x_c x_c'
+    # and the cluster scores sum_c x_c w_c n_c r_c, so the registry's CR0 is the
+    # person-level (weighted) CR0.
     design = RegressionDesign(
         x=fit.x * root[:, None],
         resid=fit.resid_mean * root,
@@ -213,6 +227,8 @@ def cell_covariance(
     if method == "HC1":
         m = np.linalg.inv(design.x.T @ design.x)
         e2 = fit.within_ss + fit.weights * fit.resid_mean**2
+        if fit.analytic is not None:  # sum_{i in c} w_i^2 e_i^2 with w_i = w_c
+            e2 = e2 * fit.analytic**2
         meat = (fit.x * e2[:, None]).T @ fit.x
         k = design.k_full
         cov = n_obs / (n_obs - k) * m @ meat @ m
@@ -266,6 +282,8 @@ def compressed_twfe(
     covariates: tuple[str, ...] | list[str] = (),
     cluster: str | None = "unit",
     inference: Inference = "CR1",
+    weights: str | None = None,
+    allow_switching: bool = False,
     total_by: str | None = None,
     outcome_unit: str = "outcome units",
     outcome_label: str = "outcome",
@@ -282,13 +300,23 @@ def compressed_twfe(
     ----------
     cells : one row per cell (persons sharing unit, time and every regressor), e.g.
         from :func:`cell_statistics`; never modified.
-    unit, time, treatment : cell columns; ``treatment`` numeric (usually 0/1).
+    unit, time, treatment : cell columns; ``treatment`` 0/1 (or True/False); any other
+        value is a :class:`DataError`, as is a treatment that switches off in a unit
+        (on in any of its cells in a period, off in all of them later) unless
+        ``allow_switching=True``.
     n, sum_y, sum_y2 : persons in the cell, sum and sum of squares of their outcome.
     covariates : further cell-level regressors.
     cluster : ``"unit"`` (default), another cell column containing whole cells, or
         ``None`` (then ``inference="HC1"``).
     inference : ``"CR1"`` (fixest's small-sample factor), ``"CR0"``, ``"CR1-stata"``
         (every absorbed dummy in K) or ``"HC1"``; all exact at person level.
+    weights : column of analytic (regression) weights per cell, e.g. a population
+        weight: every person in the cell carries it, so the cell mean enters with
+        weight ``n * weights``.  Coefficients and every covariance equal
+        :func:`evaluate.twfe` with ``weights=`` on the person-level rows (``N`` in the
+        small-sample factors stays the number of persons, as twfe counts rows).
+    allow_switching : accept a treatment that turns off again (then not a staggered
+        adoption; TWFE still runs).
     total_by : optional column; report ``b * sum(total_by over treated cells) /
         (treated periods)``: the effect on the sum of the outcome over the treated
         cells of an average treated period (e.g. with ``total_by = n`` and a share of
@@ -322,6 +350,8 @@ def compressed_twfe(
         cols.append(cluster)
     if total_by is not None:
         cols.append(total_by)
+    if weights is not None:
+        cols.append(weights)
     used = list(dict.fromkeys(cols))
     check_columns(cells, used, "cells")
     for c in (treatment, n, sum_y, sum_y2, *covariates):
@@ -347,9 +377,16 @@ def compressed_twfe(
             f"{sum_y2!r} is smaller than {sum_y!r}^2/{n!r} in some cell: it must be the sum of "
             "squared outcomes (not the square of the sum)."
         )
+    d = binary_treatment(frame, treatment)
+    if not allow_switching:
+        # Sub-cells may split a unit-period: the unit counts as treated then if any is.
+        on = pd.DataFrame({"u": frame[unit].to_numpy(), "t": frame[time].to_numpy(), "d": d})
+        on = on.groupby(["u", "t"], sort=False, as_index=False)["d"].max()
+        check_absorbing(on, on["d"].to_numpy(), treatment, "u", "t", "compressed_twfe")
+    w = analytic_weights(frame, weights)
     names = [treatment, *covariates]
-    x = frame[names].to_numpy(dtype=float)
-    fit = fit_cells(u_codes, t_codes, counts, s, q, x, names)
+    x = np.column_stack([d, frame[list(covariates)].to_numpy(dtype=float)])
+    fit = fit_cells(u_codes, t_codes, counts, s, q, x, names, w)
     if cluster is None:
         clusters = None
         nested = (False, False)
@@ -400,7 +437,11 @@ def compressed_twfe(
         ),
         distribution=dist,
         method="Two-way fixed effects regression from cell statistics",
-        inference=f"{inference}{where} (person level, exact from cells)",
+        inference=(
+            f"{inference}{where} (person level, exact from cells"
+            + ("" if weights is None else f"; weights {weights}")
+            + ")"
+        ),
         unit=outcome_unit,
         population=population
         or f"{n_obs:,.0f} persons in {len(u_levels)} units over {len(t_levels)} periods",
@@ -416,6 +457,8 @@ def compressed_twfe(
                 "covariates": list(covariates),
                 "cluster": cluster,
                 "inference": inference,
+                **({} if weights is None else {"weights": weights}),
+                **({"allow_switching": True} if allow_switching else {}),
                 "total_by": total_by,
                 "alpha": alpha,
             },

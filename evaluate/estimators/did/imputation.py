@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import stats
 
 from evaluate.data.validate import check_columns, check_frame, check_numeric, drop_missing
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
@@ -60,6 +60,8 @@ from evaluate.errors import (
     SmallSampleWarning,
     SpecError,
 )
+from evaluate.estimators.did._twoway_solver import TwoWaySolver
+from evaluate.estimators.did._within import analytic_weights
 from evaluate.estimators.did.staggered_aggregate import plot_bands
 from evaluate.estimators.did.twfe import (
     cluster_codes,
@@ -88,59 +90,7 @@ class ImputationSpec:
     pretrends: int = 0
     cluster: str | None = "unit"
     alpha: float = 0.05
-
-
-# --------------------------------------------------------------------------- engine
-class TwoWaySolver:
-    """Minimum-norm solutions of the normal equations ``(Z'Z) g = c`` of a two-way
-    fixed-effects design ``Z = [unit dummies, period dummies]`` on given rows.
-
-    Eliminates the unit block (diagonal) and solves the small ``T x T`` Schur
-    complement by an eigen-decomposition, so no ``N x N`` system is formed.  Fitted
-    values ``g_unit[i] + g_time[t]`` are unique whenever ``c`` lies in the column
-    space of ``Z'``, which holds when the rows connect all units and periods.
-    """
-
-    def __init__(self, unit: np.ndarray, time: np.ndarray, n_units: int, n_times: int):
-        self.unit, self.time = unit, time
-        self.n_units, self.n_times = n_units, n_times
-        self.unit_counts = np.bincount(unit, minlength=n_units).astype(float)
-        time_counts = np.bincount(time, minlength=n_times).astype(float)
-        self.incidence = sparse.csr_matrix(
-            (np.ones(len(unit)), (unit, time)), shape=(n_units, n_times)
-        )
-        schur = (
-            np.diag(time_counts)
-            - (self.incidence.T @ sparse.diags(1.0 / self.unit_counts) @ self.incidence).toarray()
-        )
-        vals, vecs = np.linalg.eigh(schur)
-        # One zero eigenvalue (the common level of unit and period effects) per
-        # connected set of units and periods; more than one means that some
-        # effects are compared across groups that share no untreated data.
-        keep = vals > 1e-9 * max(vals.max(), 1.0)
-        self.n_components = int(n_times - keep.sum())
-        self.schur_pinv = (vecs[:, keep] / vals[keep]) @ vecs[:, keep].T
-
-    def sums(
-        self, values: np.ndarray, unit: np.ndarray | None = None, time: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """``Z'values`` split into unit and period parts (``values`` is (n,) or (n, m)).
-
-        ``Z`` is the design of the solver's rows, or of the rows with codes
-        ``unit, time`` when given (e.g. the treated observations).
-        """
-        unit = self.unit if unit is None else unit
-        time = self.time if time is None else time
-        v = values.reshape(len(values), -1)
-        cu = np.stack([np.bincount(unit, v[:, j], self.n_units) for j in range(v.shape[1])], 1)
-        ct = np.stack([np.bincount(time, v[:, j], self.n_times) for j in range(v.shape[1])], 1)
-        return cu, ct
-
-    def solve(self, cu: np.ndarray, ct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Unit and period parts of ``g`` with ``(Z'Z) g = (cu, ct)``."""
-        g_time = self.schur_pinv @ (ct - self.incidence.T @ (cu / self.unit_counts[:, None]))
-        g_unit = (cu - self.incidence @ g_time) / self.unit_counts[:, None]
-        return g_unit, g_time
+    weights: str | None = None
 
 
 # --------------------------------------------------------------------------- front door
@@ -156,6 +106,7 @@ def imputation_did(
     pretrends: int = 0,
     cluster: str | None = "unit",
     alpha: float = 0.05,
+    weights: str | None = None,
     name: str | None = None,
     outcome_unit: str = "outcome units",
 ) -> ImputationResult:
@@ -177,6 +128,11 @@ def imputation_did(
     cluster : column to cluster the standard errors on (``"unit"`` = the unit
         column); BJS assume clusters that contain whole units.
     alpha : 1 - confidence level.
+    weights : column of analytic (regression) weights, e.g. population (positive;
+        may vary over time).  As Stata ``did_imputation [aw=]``: the first stage is
+        weighted least squares on the untreated rows, and every effect is the
+        weighted mean of the imputed effects over its treated observations; the
+        variance is BJS Theorem 3 with those weights in ``v``.
     name : label of the result (default: ``outcome``).
     outcome_unit : what the outcome counts ("persons", "full-time persons", "share",
         ...); the effect is in this unit, and a benefit rate prices it when it is
@@ -207,6 +163,7 @@ def imputation_did(
         pretrends=pretrends,
         cluster=cluster,
         alpha=alpha,
+        weights=weights,
     )
     return replace(_fit(data, spec, name or outcome), unit=outcome_unit)
 
@@ -237,6 +194,8 @@ def _prepare(data: pd.DataFrame, spec: ImputationSpec) -> tuple[pd.DataFrame, in
     cols = [spec.outcome, spec.unit, spec.time, spec.cohort]
     if spec.cluster not in (None, "unit", spec.unit):
         cols.append(spec.cluster)
+    if spec.weights is not None:
+        cols.append(spec.weights)
     used = list(dict.fromkeys(cols))
     check_columns(data, used)
     if len(set(cols[:4])) != 4:
@@ -252,10 +211,18 @@ def _prepare(data: pd.DataFrame, spec: ImputationSpec) -> tuple[pd.DataFrame, in
     by_unit = pd.Series(g, index=frame.index).groupby(frame[spec.unit].to_numpy(), sort=False)
     varies = by_unit.nunique(dropna=False) > 1
     if varies.any():
+        bad = varies.index[varies][0]
+        mine = (frame[spec.unit] == bad).to_numpy()
+        order = np.argsort(frame[spec.time].to_numpy()[mine], kind="stable")
+        gs, ts = g[mine][order], frame[spec.time].to_numpy()[mine][order]
+        k = int(np.flatnonzero(~((gs == gs[0]) | (np.isnan(gs) & np.isnan(gs[0]))))[0])
+        shown = ["never treated" if np.isnan(v) else f"{v:g}" for v in (gs[0], gs[k])]
         raise DataError(
-            f"Column {spec.cohort!r} varies within unit {varies.index[varies][0]!r}; it must "
-            "hold each unit's first treated period (treatment that switches off is not a "
-            "staggered adoption design: recode to the first adoption or drop such units)."
+            f"Column {spec.cohort!r} varies within unit {_item(bad)!r}: {shown[0]} before "
+            f"period {_item(ts[k])!r}, {shown[1]} from then on "
+            f"({int(varies.sum())} unit(s) in all). It must hold each unit's first treated "
+            "period (treatment that switches off is not a staggered adoption design: "
+            "recode to the first adoption or drop such units)."
         )
     t = frame[spec.time].to_numpy(dtype=float)
     out = pd.DataFrame(
@@ -271,6 +238,9 @@ def _prepare(data: pd.DataFrame, spec: ImputationSpec) -> tuple[pd.DataFrame, in
     )
     if spec.cluster not in (None, "unit", spec.unit):
         out["_cluster"] = frame[spec.cluster].to_numpy()
+    w = analytic_weights(frame, spec.weights)
+    # Scaled to mean 1: every estimate is invariant to the scale of the weights.
+    out["_w"] = 1.0 if w is None else w / w.mean()
     notes: list[str] = []
     # Units treated in every observed period have no untreated outcome to fix a_i.
     always = out.groupby("_unit", sort=False)["_treated"].transform("all").to_numpy()
@@ -318,14 +288,16 @@ def _fit(data: pd.DataFrame, spec: ImputationSpec, name: str) -> ImputationResul
     e = frame["_e"].to_numpy()
     u0, t0 = index.unit[~treated], index.time[~treated]
     u1, t1 = index.unit[treated], index.time[treated]
-    solver = TwoWaySolver(u0, t0, index.n_units, index.n_times)
+    wt = frame["_w"].to_numpy(dtype=float)  # analytic weights (mean 1), or ones
+    w0 = wt[~treated]
+    solver = TwoWaySolver(u0, t0, index.n_units, index.n_times, w0)
     if solver.n_components > 1:
         raise DesignError(
             "The untreated observations split into groups of units and periods that share "
             "no untreated data, so the unit and period effects are not identified. Add "
             "never-treated units or drop the disconnected cohorts."
         )
-    a, lam = solver.solve(*solver.sums(y[~treated]))
+    a, lam = solver.solve(*solver.sums(w0 * y[~treated]))
     resid0 = y[~treated] - a[u0, 0] - lam[t0, 0]
     tau = y[treated] - a[u1, 0] - lam[t1, 0]
     e1 = e[treated].astype(np.int64) if np.all(e[treated] == np.round(e[treated])) else e[treated]
@@ -340,20 +312,20 @@ def _fit(data: pd.DataFrame, spec: ImputationSpec, name: str) -> ImputationResul
         )
     # Estimand weights on the treated observations: overall ATT, then each horizon.
     in_h = np.isin(e1, horizons)
-    w1 = np.column_stack([in_h, *(e1 == h for h in horizons)]).astype(float)
+    w1 = np.column_stack([in_h, *(e1 == h for h in horizons)]) * wt[treated][:, None]
     w1 /= w1.sum(axis=0)
     cu, ct = solver.sums(w1, u1, t1)
     gu, gt = solver.solve(cu, ct)
-    v0 = -(gu[u0] + gt[t0])  # implied weights of the untreated outcomes
+    v0 = -w0[:, None] * (gu[u0] + gt[t0])  # implied weights of the untreated outcomes
     estimates = w1.T @ tau
 
     # Conservative BJS residuals of treated observations: deviation from the
-    # cohort x event-time mean of tau (the v^2-weighted mean with equal weights).
+    # cohort x event-time mean of tau (did_imputation's smartweights mean).
     group = pd.factorize(pd.MultiIndex.from_arrays([frame["_g"].to_numpy()[treated], e1]))[0]
-    tau_bar = np.bincount(group, tau) / np.bincount(group)
-    resid1 = tau - tau_bar[group]
     clusters = _clusters(frame, spec, index)
     n_g = int(clusters.max()) + 1
+    tau_bar = _smart_mean(tau, group, clusters[treated], wt[treated])
+    resid1 = tau - tau_bar[group]
     scores = np.zeros((n_g, w1.shape[1]))
     np.add.at(scores, clusters[~treated], v0 * resid0[:, None])
     np.add.at(scores, clusters[treated], w1 * resid1[:, None])
@@ -385,13 +357,15 @@ def _fit(data: pd.DataFrame, spec: ImputationSpec, name: str) -> ImputationResul
             notes.append("The pre-trend test rejects: the leads are not jointly zero.")
     else:
         diagnostics["pre-trend test"] = NotApplicable("pretrends=0 (no leads requested)")
-    used = frame.drop(columns=["_treated", "_e"])
+    used = frame.drop(columns=["_treated", "_e", *([] if spec.weights else ["_w"])])
     n_obs = int(in_h.sum())
     return ImputationResult(
         name=name,
         estimand=(
-            f"ATT: mean effect on {spec.outcome} over the {n_obs} treated observations"
+            f"ATT: {'weighted ' if spec.weights else ''}mean effect on {spec.outcome} over "
+            f"the {n_obs} treated observations"
             + ("" if spec.horizons is None else f" at event times {list(spec.horizons)}")
+            + ("" if spec.weights is None else f" (weights {spec.weights})")
         ),
         distribution=Normal(float(estimates[0]), float(se[0])),
         method="Imputation DiD (Borusyak, Jaravel & Spiess 2024)",
@@ -420,6 +394,26 @@ def _fit(data: pd.DataFrame, spec: ImputationSpec, name: str) -> ImputationResul
         n_untreated_obs=int((~treated).sum()),
         n_clusters=n_g,
     )
+
+
+def _item(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _smart_mean(
+    tau: np.ndarray, group: np.ndarray, clusters: np.ndarray, w: np.ndarray
+) -> np.ndarray:
+    """Mean of ``tau`` in each cohort x event-time group as Stata ``did_imputation``
+    weighs it (its "smartweights"): observation ``j`` by ``v_j`` times the sum of ``v``
+    over ``j``'s cluster within the group, with ``v`` proportional to the analytic
+    weight ``w`` (equal in a group for every estimand here).  With clusters = units
+    (one observation per unit and group) this is the ``v^2``-weighted mean of BJS
+    Theorem 3; it makes integer weights equivalent to copies of a unit kept in one
+    cluster.
+    """
+    key = pd.factorize(pd.MultiIndex.from_arrays([clusters, group]))[0]
+    smart = np.bincount(key, w)[key] * w
+    return np.bincount(group, smart * tau) / np.bincount(group, smart)
 
 
 def _clusters(frame: pd.DataFrame, spec: ImputationSpec, index) -> np.ndarray:
@@ -462,7 +456,8 @@ def _pretrend_test(
         )
     idx0 = panel_index(sub["_unit"], sub["_t"])
     names = [f"event time {-k}" for k in ks]
-    fit = fit_within(idx0, sub["_y"].to_numpy(), x, names)
+    w0 = None if spec.weights is None else sub["_w"].to_numpy(dtype=float)
+    fit = fit_within(idx0, sub["_y"].to_numpy(), x, names, w0)
     clusters = (
         None if spec.cluster is None else cluster_codes(sub, _cluster_col(sub), "_unit", idx0)
     )
@@ -471,7 +466,7 @@ def _pretrend_test(
     if clusters is not None:
         by_cluster = np.bincount(clusters, weights=ever, minlength=int(clusters.max()) + 1) > 0
     method, _ = resolve_inference("auto", clusters, by_cluster)
-    cov = panel_covariance(idx0, fit, x, clusters, method)
+    cov = panel_covariance(idx0, fit, x, clusters, method, w0)
     se, df = cov.std_errors, cov.df
     rows = []
     for j, k in enumerate(ks):

@@ -245,7 +245,13 @@ def its(
     offset = np.zeros(len(y))
     if family != "gaussian":
         if (y < 0).any():
-            raise DataError(f"Column {outcome!r} has negative values; counts must be >= 0.")
+            first = int(np.flatnonzero(y < 0)[0])  # rows are in time order
+            raise DataError(
+                f"Column {outcome!r} is a count (family={family!r}) but holds "
+                f"{int((y < 0).sum())} negative value(s), the first {y[first]:g} in period "
+                f"{times.iloc[first]} (row {frame.index[first]}). Counts must be >= 0: fix "
+                "the entries, or model a quantity that can be negative with family='gaussian'."
+            )
         if not (y > 0).any():
             raise DataError(
                 f"Column {outcome!r} is zero in every period: a log-link model has no finite "
