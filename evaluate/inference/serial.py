@@ -128,3 +128,135 @@ def prais_winsten(X: np.ndarray, y: np.ndarray) -> AR1Fit:
     p_s2 = -(xs.T @ xs) / s2**2
     p_rho = -(xs.T @ g_rho @ xs) / s2**2
     return AR1Fit(beta, vcov, rho, s2, (p_s2, p_rho), np.linalg.inv(info))
+
+
+def _satterthwaite(vcov: np.ndarray, p: tuple, w: np.ndarray, contrasts: np.ndarray) -> np.ndarray:
+    """``nu(c) = 2 (c' Phi c)^2 / (g' W g)``, ``g_i = c' Phi P_i Phi c`` (inf where the
+    covariance parameters do not move the contrast's variance)."""
+    c = np.atleast_2d(contrasts)
+    cphi = c @ vcov
+    var = np.einsum("ij,ij->i", cphi, c)
+    g = np.column_stack([np.einsum("ij,jk,ik->i", cphi, pi, cphi) for pi in p])
+    denom = np.einsum("ij,jk,ik->i", g, w, g)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denom > 0, 2.0 * var**2 / np.where(denom > 0, denom, 1.0), np.inf)
+
+
+def arma11_acf(n: int, ar: float, ma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Autocorrelations ``r_0..r_(n-1)`` of a stationary ARMA(1,1) with AR ``ar`` and
+    MA ``ma`` and their derivatives in ``ar`` and ``ma``.
+
+    ``r_1 = (1 + ar ma)(ar + ma) / (1 + 2 ar ma + ma^2)`` and ``r_h = ar^(h-1) r_1``
+    (Box, Jenkins & Reinsel, eq. 3.4.8).  An AR(1) plus independent noise, e.g. the
+    Pearson residuals of counts whose log mean follows a latent AR(1), is an ARMA(1,1)
+    with ``ma`` of the opposite sign to ``ar``.
+    """
+    num, den = (1 + ar * ma) * (ar + ma), 1 + 2 * ar * ma + ma**2
+    f = num / den
+    f_ar = ((ma * (ar + ma) + 1 + ar * ma) * den - num * 2 * ma) / den**2
+    f_ma = ((ar * (ar + ma) + 1 + ar * ma) * den - num * 2 * (ar + ma)) / den**2
+    h = np.arange(n, dtype=float)
+    pw = np.where(h >= 1, ar ** np.maximum(h - 1, 0), 0.0)
+    dpw = np.where(h >= 2, (h - 1) * ar ** np.maximum(h - 2, 0), 0.0)
+    r = pw * f
+    r[0] = 1.0
+    return r, dpw * f + pw * f_ar, pw * f_ma
+
+
+def _toeplitz(r: np.ndarray) -> np.ndarray:
+    n = len(r)
+    return r[np.abs(np.subtract.outer(np.arange(n), np.arange(n)))]
+
+
+def _gls_chol(X: np.ndarray, y: np.ndarray, corr: np.ndarray):
+    """GLS with correlation ``corr``: Cholesky factor, whitened X and y, beta,
+    whitened residuals, R of QR(X*) and ``log|corr|``."""
+    from scipy.linalg import solve_triangular
+
+    chol = np.linalg.cholesky(corr)
+    xs = solve_triangular(chol, X, lower=True)
+    ys = solve_triangular(chol, y, lower=True)
+    q, r = np.linalg.qr(xs)
+    beta = np.linalg.solve(r, q.T @ ys)
+    return chol, xs, beta, ys - xs @ beta, r, 2.0 * float(np.sum(np.log(np.diag(chol))))
+
+
+def _arma11_reml(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+    """Minus the REML log likelihood of ARMA(1,1) errors, profiled over ``sigma^2``."""
+    n, k = X.shape
+    try:
+        _, _, _, u, r, logdet = _gls_chol(X, y, _toeplitz(arma11_acf(n, *theta)[0]))
+    except np.linalg.LinAlgError:  # pragma: no cover - only at the bounds
+        return math.inf
+    logdet_xrx = 2.0 * float(np.sum(np.log(np.abs(np.diag(r)))))
+    return 0.5 * (logdet + logdet_xrx + (n - k) * math.log(float(u @ u)))
+
+
+@dataclass(frozen=True, eq=False)
+class ARMA11Fit:
+    """Feasible GLS with ARMA(1,1) errors and Satterthwaite degrees of freedom.
+
+    As :class:`AR1Fit` with the covariance parameters ``(sigma^2, ar, ma)``, all by
+    REML; ``rho`` is the lag-1 autocorrelation of the fitted error process.
+    """
+
+    beta: np.ndarray
+    vcov: np.ndarray
+    ar: float
+    ma: float
+    rho: float
+    sigma2: float
+    _chol: np.ndarray
+    _p: tuple[np.ndarray, ...]
+    _w: np.ndarray
+
+    def df(self, contrasts: np.ndarray) -> np.ndarray:
+        """Satterthwaite df of each row of ``contrasts``."""
+        return _satterthwaite(self.vcov, self._p, self._w, contrasts)
+
+    def innovations(self, resid: np.ndarray) -> np.ndarray:
+        """Residuals whitened by the fitted correlation (Cholesky), the standardized
+        one-step prediction errors of the ARMA(1,1)."""
+        from scipy.linalg import solve_triangular
+
+        return solve_triangular(self._chol, resid, lower=True)
+
+
+def arma11_gls(
+    X: np.ndarray, y: np.ndarray, start: tuple[float, float] | None = None, fixed: bool = False
+) -> ARMA11Fit:
+    """Feasible GLS with ARMA(1,1) errors: ``(ar, ma)`` by REML (bounded to
+    ``(-0.99, 0.99)``; started from the AR(1) REML fit unless ``start`` is given, or
+    held at ``start`` if ``fixed``), then GLS with Satterthwaite degrees of freedom
+    (:class:`ARMA11Fit`)."""
+    from scipy.optimize import minimize
+
+    n, k = X.shape
+    if start is None:
+        start = (prais_winsten(X, y).rho, 0.0)
+    if fixed:
+        ar, ma = start
+    else:
+        res = minimize(
+            _arma11_reml, np.asarray(start, dtype=float), args=(X, y), method="L-BFGS-B",
+            bounds=[(-0.99, 0.99)] * 2, options={"ftol": 1e-12, "gtol": 1e-8},
+        )  # fmt: skip
+        ar, ma = (float(v) for v in res.x)
+    r, dr_ar, dr_ma = arma11_acf(n, ar, ma)
+    chol, xs, beta, u, rr, _ = _gls_chol(X, y, _toeplitz(r))
+    s2 = float(u @ u) / (n - k)
+    r_inv = np.linalg.inv(rr)
+    vcov = s2 * (r_inv @ r_inv.T)
+    # REML information of (sigma^2, ar, ma): 0.5 tr(P S_i P S_j), P the REML projection
+    # Sigma^-1 - Sigma^-1 X Phi X' Sigma^-1 and S_i = dSigma / dtheta_i.
+    from scipy.linalg import solve_triangular
+
+    l_inv = solve_triangular(chol, np.eye(n), lower=True)
+    sig_inv = l_inv.T @ l_inv / s2
+    sx = l_inv.T @ xs / s2  # Sigma^-1 X
+    proj = sig_inv - sx @ vcov @ sx.T
+    slopes = [_toeplitz(r), s2 * _toeplitz(dr_ar), s2 * _toeplitz(dr_ma)]
+    ps = [proj @ s for s in slopes]
+    info = 0.5 * np.array([[np.sum(a * b.T) for b in ps] for a in ps])
+    p = tuple(-(sx.T @ s @ sx) for s in slopes)
+    return ARMA11Fit(beta, vcov, ar, ma, float(r[1]), s2, chol, p, np.linalg.pinv(info))

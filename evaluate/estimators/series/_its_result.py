@@ -27,7 +27,9 @@ class ITSResult(EndsMixin, EffectResult):
     ``change`` (which changes the model has: "level", "slope" or "both"),
     ``step_at`` (the first post-intervention period, where the level change sits
     and the slope change counts 0), ``end`` and ``persistence`` (when the
-    intervention ended), ``ar1_rho`` (the AR(1) coefficient when ``cov="ar1"``),
+    intervention ended), ``ar1_rho`` (the AR(1) coefficient when ``cov="ar1"``; for counts the lag-1
+    autocorrelation of the working correlation), ``working_arma`` (its ARMA(1,1)
+    ``(ar, ma)`` for counts under ``cov="ar1"``),
     ``level_change``, ``slope_change``, ``cumulative``, ``relative`` and, for counts,
     rate ratios in ``to_frame``.
     """
@@ -45,6 +47,7 @@ class ITSResult(EndsMixin, EffectResult):
     change: str = "both"
     end: Any = None
     persistence: Persistence | None = None
+    working_arma: tuple[float, float] | None = None
 
     @property
     def step_at(self) -> Any:

@@ -111,7 +111,7 @@ from evaluate.estimators.series._its_model import (
     _design,
     _diagnostics,
     _fit_poisson,
-    _fit_quasi_ar1,
+    _fit_quasi_arma11,
     _window,
 )
 from evaluate.estimators.series._its_result import ITSResult
@@ -308,9 +308,9 @@ def _fit(spec, times, start_p, end_p, after, y_obs, comp, offset, win, frame, n_
     rho = None
     df = n - k
     if spec.cov == "ar1" and spec.family != "gaussian":
-        ar1, fitted = _fit_quasi_ar1(X, y, offset)
+        ar1, fitted = _fit_quasi_arma11(X, y, offset)
         beta, vcov, rho = ar1.beta, ar1.vcov, ar1.rho
-        pearson = whiten((y - fitted) / np.sqrt(fitted), rho)
+        pearson = ar1.innovations((y - fitted) / np.sqrt(fitted))
         dispersion = ar1.sigma2
     elif spec.cov == "ar1":
         ar1 = prais_winsten(X, y)
@@ -469,6 +469,7 @@ def _fit(spec, times, start_p, end_p, after, y_obs, comp, offset, win, frame, n_
         change=spec.change,
         end=end_p,
         persistence=persistence,
+        working_arma=(ar1.ar, ar1.ma) if spec.cov == "ar1" and spec.family != "gaussian" else None,
     )
 
 
@@ -478,8 +479,8 @@ def _inference_label(spec, dispersion, rho, n, lags, ref_df) -> str:
     )
     if spec.cov == "ar1" and spec.family != "gaussian":
         inference = (
-            f"quasi-Poisson (dispersion {dispersion:.3g}) with AR(1) working correlation "
-            f"(rho = {rho:.3f} by REML), iterated GLS, n = {n}"
+            f"quasi-Poisson (dispersion {dispersion:.3g}) with ARMA(1,1) working correlation "
+            f"(lag-1 autocorrelation {rho:.3f}, by REML), iterated GLS, n = {n}"
         )
     elif spec.cov == "ar1":
         inference = (

@@ -10,6 +10,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import statsmodels.api as sm  # noqa: E402
+from scipy.linalg import toeplitz  # noqa: E402
+from statsmodels.tsa.arima_process import arma_acf  # noqa: E402
 
 from evaluate.effect import TIDY_COLUMNS  # noqa: E402
 from evaluate.errors import DataError, DesignError, DroppedRowsWarning, SpecError  # noqa: E402
@@ -219,8 +221,8 @@ def test_poisson_matches_statsmodels_glm(family, cov, fit_kwargs):
     assert fit.estimate == pytest.approx(np.mean((mu - cf)[60:]), rel=1e-7)
 
 
-def test_quasipoisson_ar1_solves_the_quasi_score_equation():
-    # Independent computation: at the fitted rho the estimate is the fixed point of
+def test_quasipoisson_arma11_solves_the_quasi_score_equation():
+    # Independent computation: at the fitted (ar, ma) the estimate is the fixed point of
     # the quasi-score equation X' D V^-1 (y - mu) = 0 with V = phi A^(1/2) R A^(1/2),
     # A = diag(mu), D = A X: statsmodels GLS of the working response on X with that
     # covariance returns the same coefficients, and its covariance (scale = REML phi)
@@ -235,8 +237,8 @@ def test_quasipoisson_ar1_solves_the_quasi_score_equation():
     beta = fit.coefficients["estimate"].to_numpy()
     mu = np.exp(X @ beta + np.log(pop))
     y = frame["deaths"].to_numpy()
-    rho, n = fit.ar1_rho, len(y)
-    corr = rho ** np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    (ar, ma), n = fit.working_arma, len(y)
+    corr = toeplitz(arma_acf([1, -ar], [1, ma], lags=n))  # statsmodels' ARMA(1,1) acf
     sigma = corr / np.sqrt(np.outer(mu, mu))  # Var(z) up to phi: A^(-1/2) R A^(-1/2)
     gls = sm.GLS(X @ beta + (y - mu) / mu, X, sigma=sigma).fit()
     np.testing.assert_allclose(gls.params, beta, rtol=1e-6)

@@ -110,10 +110,11 @@ def test_slope_only_model_and_its_table():
     assert first["effect"] == pytest.approx(0.0, abs=1e-9)
 
 
-def test_counts_default_stays_quasipoisson_with_ar1():
+def test_counts_default_stays_quasipoisson_with_arma11():
     fit = _fit(family="poisson", change="level")
-    assert "quasi-Poisson" in fit.inference and "AR(1) working correlation" in fit.inference
+    assert "quasi-Poisson" in fit.inference and "ARMA(1,1) working correlation" in fit.inference
     assert fit.ar1_rho is not None and not math.isnan(fit.ar1_rho)
+    assert fit.working_arma is not None
 
 
 def test_change_is_checked():
