@@ -34,19 +34,8 @@ def test_default_covers_light(name):
     assert abs(cover - LEVEL) <= tolerance(200), f"{name}: coverage {cover:.3f}"
 
 
-# Measured 92.7 % (n = 60) and 92.8 % (n = 120) over 1,000 draws: the AR(1) working
-# correlation misses part of the persistence a latent AR(1) leaves in Poisson counts
-# (their Pearson residuals are ARMA(1,1)).  Left open in issue 18, not hidden.
-_KNOWN_SHORT = {
-    name: pytest.mark.xfail(reason="counts default covers ~92.7 %, see comment", strict=False)
-    for name in ("its_counts_n60", "its_counts_n120")
-}
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=_KNOWN_SHORT.get(n, ())) for n in SETTINGS]
-)
+@pytest.mark.parametrize("name", list(SETTINGS))
 def test_default_covers_heavy(name):
     setting = SETTINGS[name]
     cover, _, _ = run(setting, setting.default, reps=2000, seed=7)
