@@ -152,6 +152,12 @@ class Persistence:
         )
         return text
 
+    def notes(self) -> list[Text]:
+        """What a result's notes say about persistence: the share, and a warning when
+        the effect during the intervention is too weak to carry a share."""
+        weak = self.weak_note()
+        return [self.note()] if weak is None else [self.note(), weak]
+
     def weak_note(self) -> Text | None:
         """A warning when the effect during is not distinguishable from zero."""
         if self.during.p_value(0.0) < self.alpha:

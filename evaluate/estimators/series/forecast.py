@@ -450,10 +450,7 @@ def _notes(floored: bool, simulated: bool, persistence: Persistence | None) -> t
             )
         )
     if persistence is not None:
-        notes.append(persistence.note())
-        weak = persistence.weak_note()
-        if weak is not None:
-            notes.append(weak)
+        notes += persistence.notes()
     if simulated:
         notes.append(Text("note.simulated_series", "The series is SIMULATED, not observed data."))
     return tuple(notes)

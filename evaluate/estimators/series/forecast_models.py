@@ -367,10 +367,7 @@ def _fit(spec, frame, times, start_p, end_p, after, y, post, backtest, n_dropped
         "pre-period."
     ]
     if persistence is not None:
-        notes.append(persistence.note())
-        weak = persistence.weak_note()
-        if weak is not None:
-            notes.append(weak)
+        notes += persistence.notes()
     if simulated:
         notes.append("The series is SIMULATED, not observed data.")
     return ModelForecastResult(

@@ -571,10 +571,7 @@ def _notes(spec, start_p, win_times, m, floored, controlled, persistence, simula
             )
         )
     if persistence is not None:
-        notes.append(persistence.note())
-        weak = persistence.weak_note()
-        if weak is not None:
-            notes.append(weak)
+        notes += persistence.notes()
     if simulated:
         notes.append(Text("note.simulated_series", "The series is SIMULATED, not observed data."))
     return notes
