@@ -21,6 +21,7 @@ from evaluate.effect import DesignTable, Diagnostic, Effect, EffectResult, NotAp
 from evaluate.inference.kinds import SCENARIO
 from evaluate.plotting import plot_forest
 from evaluate.report.case import case_context
+from evaluate.report.figures import figure_name as _slug
 from evaluate.report.figures import render_png
 from evaluate.report.fmt import Formatter, strings
 from evaluate.report.translate import translate_result
@@ -34,17 +35,6 @@ _METHOD_NOTES = {
     "Stated expectation": "method_stated",
     "Stated effect": "method_stated_effect",
 }
-
-
-def _slug(key: str) -> str:
-    """A file-name part for ``key``, unique by construction: ``a``-``z`` and ``0``-``9``
-    stay, ``_`` becomes ``-``, and every other character becomes ``.<hex code>.``.
-    No two keys give the same name, even on a case-insensitive file system
-    (``effekt_ø`` -> ``effekt-.f8.``, ``effekt_å`` -> ``effekt-.e5.``)."""
-    return "".join(
-        c if "a" <= c <= "z" or "0" <= c <= "9" else "-" if c == "_" else f".{ord(c):x}."
-        for c in key
-    )
 
 
 def _shows_a_figure(effect: Effect) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from evaluate.report.figures import figure_name as _slug
 from evaluate.report.figures import render_png
 from evaluate.report.fmt import Formatter
 from evaluate.report.payers import payer_context, shortcut_context
@@ -18,12 +19,6 @@ from evaluate.sensitivity import plot_tornado, sensitivity
 if TYPE_CHECKING:
     from evaluate.business_case import BusinessCase
     from evaluate.headline import Headline
-
-
-def _slug(key: str) -> str:
-    from evaluate.report import _slug as slug
-
-    return slug(key)
 
 
 def _headline_detail(case: BusinessCase, f: Formatter, t: dict[str, Any]) -> str:

@@ -37,6 +37,17 @@ _WRAP = {"title": 70, "ylabel": 45, "xlabel": 90}
 """Characters per line before a title or axis label wraps (at 7.5 x 4 inches, 9 pt)."""
 
 
+def figure_name(key: str) -> str:
+    """A file-name part for ``key``, unique by construction: ``a``-``z`` and ``0``-``9``
+    stay, ``_`` becomes ``-``, and every other character becomes ``.<hex code>.``.
+    No two keys give the same name, even on a case-insensitive file system
+    (``effekt_ø`` -> ``effekt-.f8.``, ``effekt_å`` -> ``effekt-.e5.``)."""
+    return "".join(
+        c if "a" <= c <= "z" or "0" <= c <= "9" else "-" if c == "_" else f".{ord(c):x}."
+        for c in key
+    )
+
+
 @contextmanager
 def recording_text() -> Iterator[list[tuple[str, str]]]:
     """Within the block, collect ``(language, text)`` for every text each figure a

@@ -573,15 +573,4 @@ def _inference_label(cov: CovarianceEstimate, method: str, clustered: bool, clus
     return f"{method}{where}"
 
 
-def _adoption_times(index: PanelIndex, d: np.ndarray) -> np.ndarray:
-    """First period code with treatment on, per unit (-1 if never)."""
-    if index.grid:
-        on = d.reshape(index.n_units, index.n_times) > 0
-        return np.where(on.any(axis=1), on.argmax(axis=1), -1)
-    big = np.where(d > 0, index.time, index.n_times)
-    first = np.full(index.n_units, index.n_times)
-    np.minimum.at(first, index.unit, big)
-    return np.where(first == index.n_times, -1, first)
-
-
 __all__ = ["PanelIndex", "TWFEResult", "fit_within", "panel_index", "twfe", "within"]
