@@ -218,7 +218,7 @@ def _synth(effect: Effect) -> tuple[Grade, list[Text]] | None:
         Text(
             "grade.placebo_rank",
             "placebo p-value {p} ({verdict})",
-            p=Num(p, 3),
+            p=Num(p, sig=2),
             verdict=Text("grade.rank_low", "at most 0.10")
             if low_rank
             else Text("grade.rank_high", "above 0.10"),

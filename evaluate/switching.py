@@ -332,6 +332,8 @@ def _placebo_switch(effect: Effect, even: BreakEven, alpha: float) -> Switch | N
     assumption = Text("switch.donor_pool", "the donor pool reproduces the treated unit (placebos)")
     n = int(stats_.shape[0])
     b = even.value
+    if (1.0 if even.pays_above else -1.0) * (effect.estimate - b) <= 0:
+        return Switch(assumption, "placebo p", _not_paying(), math.nan, "")
     p = float(dist.p_value(b))
     rank = int(round(p * (n + 1)))
     side = 1.0 if even.pays_above else -1.0
@@ -345,13 +347,13 @@ def _placebo_switch(effect: Effect, even: BreakEven, alpha: float) -> Switch | N
         "switch.placebo",
         "If the effect were only the break-even effect ({value} {unit}), the treated unit "
         "would rank {rank} of {total} by post/pre RMSPE ratio (p = {p}), {verdict} at the "
-        "{level} level; {beyond} of {n} placebo units show an effect at least that large "
+        "{level} level; {beyond} of {n} placebos show an effect at least that large "
         "without any intervention.",
         value=Num(b, sig=3),
         unit=Unit(effect.unit),
         rank=rank,
         total=n + 1,
-        p=Num(p, 3),
+        p=Num(p, sig=2),
         verdict=Text(key, english),
         level=Pct(1 - alpha),
         beyond=beyond,
