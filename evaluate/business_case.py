@@ -35,6 +35,8 @@ from evaluate.text import Text, say
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from evaluate.switching import SwitchingValues
+
 Sign = Literal["municipal", "plain"]
 SIGN_NOTES = {
     "municipal": "Plus = expenditure, minus = income or saving (mindreudgift).",
@@ -65,6 +67,9 @@ class BusinessCase(ResultDisplay):
         shorter than the investment or the effects is an error, not a silent cut).
     years_assumed : the years of the lines are the study's assumption, not the
         source's (a source that gives totals without years): no payback year is given.
+    evidence_discounts, evidence_discount_source : ``(line, grade, share)`` per benefit
+        line lowered by an optimism-bias discount for its effect's evidence grade, and
+        where the shares come from; set by :func:`evaluate.grade.evidence_discount`.
     """
 
     title: str
@@ -82,6 +87,8 @@ class BusinessCase(ResultDisplay):
     optimism_bias: float = 0.0
     horizon: int | None = None
     years_assumed: bool = False
+    evidence_discounts: tuple[tuple[str, str, float], ...] = ()
+    evidence_discount_source: str = ""
 
     def __post_init__(self) -> None:
         if not self.lines:
@@ -111,6 +118,12 @@ class BusinessCase(ResultDisplay):
                 f"Horizon {self.horizon} is shorter than the lines {late}, which run to "
                 f"{self.years[-1]}. Extend the horizon or end those lines (effect_years) by it."
             )
+        for line_name, _, share in self.evidence_discounts:
+            if line_name not in names or not 0.0 <= share < 1.0:
+                raise SpecError(
+                    f"Evidence discount {share!r} on line {line_name!r}: the line must exist "
+                    "and the share lie in [0, 1)."
+                )
         if self.base_year is not None and self.base_year > self.years[0]:
             raise SpecError(f"base_year {self.base_year} is after the first year {self.years[0]}.")
 
@@ -129,7 +142,8 @@ class BusinessCase(ResultDisplay):
         """The factor attribution adjustments apply to ``line``: effect-linked lines lose
         deadweight and displacement, fixed costs gain the optimism-bias uplift."""
         if line.linked:
-            return (1.0 - self.deadweight) * (1.0 - self.displacement)
+            cut = {name: share for name, _, share in self.evidence_discounts}.get(line.name, 0.0)
+            return (1.0 - self.deadweight) * (1.0 - self.displacement) * (1.0 - cut)
         return 1.0 + self.optimism_bias if line.total > 0 else 1.0
 
     def expenditure(self) -> pd.DataFrame:
@@ -448,13 +462,47 @@ class BusinessCase(ResultDisplay):
             header.append(
                 ("Payback year", "never" if k["payback_year"] is None else str(k["payback_year"]))
             )
+        header += self._grade_header()
         return header
+
+    def _grade_header(self) -> list[tuple[str, object]]:
+        """Evidence grade of each priced effect, and the optimism-bias discount applied."""
+        from evaluate.grade import evidence_grade
+
+        effects = {id(line.effect): line.effect for line in self.lines if line.effect is not None}
+        header: list[tuple[str, object]] = [
+            (f"Evidence grade: {e.name}", str(evidence_grade(e))) for e in effects.values()
+        ]
+        if self.evidence_discounts:
+            before = replace(self, evidence_discounts=()).present_value
+            header.append(
+                (
+                    "Optimism-bias discount",
+                    "; ".join(f"{n} ({g}) -{s:.0%}" for n, g, s in self.evidence_discounts)
+                    + f"; source: {self.evidence_discount_source}",
+                )
+            )
+            header.append(
+                ("Before / after the discount (DKK)", f"{before:,.0f} / {self.present_value:,.0f}")
+            )
+        return header
+
+    def switching_values(self) -> SwitchingValues:
+        """Switching values of the net gain per identification assumption
+        (:func:`evaluate.switching.switching_values`)."""
+        from evaluate.switching import switching_values
+
+        return switching_values(self)
 
     def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
         return [(f"Cash flows, 1,000 DKK, {self.price_level}", self.table())]
 
     def _summary_notes(self) -> list[str]:
-        return [SIGN_NOTES[self.sign], *self.notes]
+        switching = [
+            f"Switching value, {r.assumption}: {r.sentence or r.value}"
+            for r in self.switching_values().rows
+        ]
+        return [SIGN_NOTES[self.sign], *switching, *self.notes]
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Net gain by year (bars) and its cumulative sum (line), in 1,000 DKK."""

@@ -212,6 +212,31 @@ def rosenbaum_gamma(differences: Sequence[float] | np.ndarray, *, alpha: float =
 
 
 # --------------------------------------------------------------------------- as diagnostics
+def e_value_scale(
+    y: np.ndarray, d: np.ndarray, estimate: float, ci: tuple[float, float] | None, att: bool
+) -> tuple[str, float] | None:
+    """How :func:`observational_sensitivity` turns an effect into a risk ratio.
+
+    ``("risk_ratio", p1)``: a 0/1 outcome and the ATT, ``RR = p1 / (p1 - effect)`` with
+    ``p1`` the treated's observed share; ``("difference", sd)``: ``RR ~ exp(0.91 effect /
+    sd)`` with ``sd`` the pooled within-group SD of the outcome; None when neither applies.
+    The switching values of a business case (:mod:`evaluate.switching`) reuse it to give
+    the E-value of the break-even effect.
+    """
+    p1 = float(y[d == 1].mean())
+    if att and ci is not None and np.isin(y, (0.0, 1.0)).all():
+        low, high = ci
+        if p1 > 0 and p1 - estimate > 0 and low <= estimate <= high:
+            return ("risk_ratio", p1)
+    n1, n0 = d.sum(), (1 - d).sum()
+    if n1 < 2 or n0 < 2:
+        return None
+    pooled = math.sqrt(
+        ((n1 - 1) * y[d == 1].var(ddof=1) + (n0 - 1) * y[d == 0].var(ddof=1)) / (n1 + n0 - 2)
+    )
+    return ("difference", pooled) if pooled > 0 else None
+
+
 def _e_value_of(y, d, estimate, se, ci, att) -> EValue | None:
     p1 = float(y[d == 1].mean())
     if att and ci is not None and np.isin(y, (0.0, 1.0)).all():
@@ -334,6 +359,7 @@ __all__ = [
     "adjusted_estimate",
     "e_value",
     "e_value_difference",
+    "e_value_scale",
     "observational_sensitivity",
     "ols_treatment_t",
     "partial_r2",

@@ -262,6 +262,23 @@ class CostLineSpec(_Strict):
 LineSpec = Annotated[EffectLineSpec | StaffLineSpec | CostLineSpec, Field(discriminator="kind")]
 
 
+class EvidenceDiscountSpec(_Strict):
+    """Optimism-bias discount of the benefit lines by evidence grade
+    (:mod:`evaluate.grade`): a share for each grade A-D and the table it comes from."""
+
+    A: float = Field(ge=0, lt=1)
+    B: float = Field(ge=0, lt=1)
+    C: float = Field(ge=0, lt=1)
+    D: float = Field(ge=0, lt=1)
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _source_given(self) -> EvidenceDiscountSpec:
+        if not self.source.strip():
+            raise ValueError("evidence_discount needs source = '<the guidance table cited>'")
+        return self
+
+
 class BusinessCaseSpec(_Strict):
     name: str
     title: str
@@ -273,6 +290,9 @@ class BusinessCaseSpec(_Strict):
     deadweight: float = Field(default=0.0, ge=0, lt=1)
     displacement: float = Field(default=0.0, ge=0, lt=1)
     optimism_bias: float = Field(default=0.0, ge=0, le=2)
+    evidence_discount: EvidenceDiscountSpec | None = None
+    """Lower the benefit lines by the evidence grade of their effect (shares and source
+    from the spec; the report prints them and the net gain before and after)."""
     horizon: int | None = None
     years_assumed: bool = False
     """The years of the lines are the study's assumption (the source gives totals
@@ -359,6 +379,8 @@ class StudySpec(_Strict):
             texts |= {e.label or e.name, e.population or "", e.source}
         for case in self.business_case:
             texts |= {case.title, case.note, case.price_level}
+            if case.evidence_discount is not None:
+                texts.add(case.evidence_discount.source)
             texts |= {text for line in case.line for text in (line.name, line.source)}
         for claim in self.claim:
             texts |= {claim.says, claim.source, claim.used_in, claim.assumes}

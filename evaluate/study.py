@@ -206,7 +206,7 @@ def _business_case(spec: BusinessCaseSpec, effects, study: StudySpec, data=None)
         discount = DiscountSchedule.danish()
     else:
         discount = DiscountSchedule.constant(float(spec.discount))
-    return BusinessCase(
+    case = BusinessCase(
         title=spec.title,
         lines=tuple(_named_line(spec.name, line, effects, rates, data) for line in spec.line),
         price_level=spec.price_level,
@@ -223,6 +223,13 @@ def _business_case(spec: BusinessCaseSpec, effects, study: StudySpec, data=None)
         alpha=study.report.alpha,
         notes=(spec.note,) if spec.note else (),
     )
+    if spec.evidence_discount is None:
+        return case
+    from evaluate.grade import EvidenceDiscount, evidence_discount
+
+    shares = spec.evidence_discount.model_dump()
+    source = shares.pop("source")
+    return evidence_discount(case, EvidenceDiscount(shares, source))
 
 
 def run(spec: StudySpec, *, base: Path, spec_sha256: str = "") -> StudyResult:

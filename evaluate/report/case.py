@@ -15,6 +15,7 @@ from evaluate.report.figures import render_png
 from evaluate.report.fmt import Formatter
 from evaluate.report.payers import payer_context, shortcut_context
 from evaluate.sensitivity import plot_tornado, sensitivity
+from evaluate.switching import switching_values
 
 if TYPE_CHECKING:
     from evaluate.business_case import BusinessCase
@@ -68,6 +69,59 @@ def _scenario_rows(case: BusinessCase, f: Formatter, t: dict[str, Any]) -> list[
             )
         rows.append({"label": label, "value": f.thousands(s.value)})
     return rows
+
+
+def switching_lines(case: BusinessCase, f: Formatter, t: dict[str, Any]) -> list[str]:
+    """Each assumption's switching value as a sentence, or why it has none."""
+    from evaluate.effect import NotApplicable
+
+    out = []
+    for row in switching_values(case).rows:
+        said = (
+            t["switch_none"].format(reason=f.say(row.value.reason))
+            if isinstance(row.value, NotApplicable)
+            else f.say(row.sentence)
+        )
+        out.append(t["switch_row"].format(assumption=f.say(row.assumption), text=said))
+    return out
+
+
+def grade_lines(case: BusinessCase, f: Formatter, t: dict[str, Any]) -> list[str]:
+    """The evidence grade of each priced effect, with its reasons."""
+    from evaluate.grade import evidence_grade
+
+    effects = {id(line.effect): line.effect for line in case.lines if line.effect is not None}
+    out = []
+    for effect in effects.values():
+        g = evidence_grade(effect)
+        out.append(
+            t["grade_sentence"].format(
+                effect=f.say(effect.name),
+                grade=g.grade,
+                reasons="; ".join(f.say(r) for r in g.reasons),
+            )
+        )
+    return out
+
+
+def _discount(case: BusinessCase, f: Formatter, t: dict[str, Any]) -> str | None:
+    """Which optimism-bias discount was applied to which lines, from what source, and
+    the headline quantity before and after."""
+    from dataclasses import replace
+
+    if not case.evidence_discounts:
+        return None
+    lines = "; ".join(
+        t["discount_line"].format(line=f.say(name), grade=grade, share=f.percent(share, 0))
+        for name, grade, share in case.evidence_discounts
+    )
+    before = replace(case, evidence_discounts=()).present_value
+    return t["discount_sentence"].format(
+        source=f.say(case.evidence_discount_source),
+        lines=lines,
+        before=f.thousands(before),
+        after=f.thousands(case.present_value),
+    )
 
 
 def case_context(key: str, case: BusinessCase, f: Formatter, t: dict[str, Any]) -> dict[str, Any]:
@@ -176,6 +230,10 @@ def case_context(key: str, case: BusinessCase, f: Formatter, t: dict[str, Any]) 
         "waterfall_png": render_png(case.plot_waterfall, f),
         "tornado": f"figures/tornado-{_slug(key)}.png",
         "tornado_png": render_png(lambda ax: plot_tornado(case, ax=ax), f),
+        "switching": switching_lines(case, f, t),
+        "grades": grade_lines(case, f, t),
+        "grade_rules": t["grade_rules"],
+        "discount": _discount(case, f, t),
         "n_draws": case.n_draws,
         "seed": case.seed,
     }

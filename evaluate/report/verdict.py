@@ -191,6 +191,22 @@ def break_even_sentence(even: BreakEven, f: Formatter, t: Mapping[str, Any], lev
     )
 
 
+def assumption_sentences(case: BusinessCase, f: Formatter, t: Mapping[str, Any]) -> list[str]:
+    """The identification assumption's switching value (when the design has one) and the
+    evidence grade of each priced effect, next to the case's conclusion."""
+    from evaluate.effect import NotApplicable
+    from evaluate.report.case import grade_lines
+    from evaluate.switching import switching_values
+
+    said = [
+        f.say(row.sentence)
+        for row in switching_values(case).rows
+        if row.parameter in ("Mbar", "E-value", "placebo p")
+        and not isinstance(row.value, NotApplicable)
+    ]
+    return said + grade_lines(case, f, dict(t))
+
+
 def priced_sentence(
     effects: Mapping[str, Effect], cases: Mapping[str, BusinessCase], f: Formatter, t: Mapping
 ) -> str:
@@ -221,6 +237,7 @@ def build_verdict(
         even = case.break_even_against
         if even is not None:
             case_lines.append(break_even_sentence(even, f, t, level))
+        case_lines += assumption_sentences(case, f, t)
     return {
         "effects": [effect_sentence(e, f, t, level) for e in effects.values()],
         "agreement": [agreement_sentence(q, es, f, t) for q, es in groups],

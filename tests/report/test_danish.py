@@ -88,7 +88,7 @@ PROPER_NAMES = set(
     monte carlo abadie diamond hainmueller callaway sant anna borusyak jaravel spiess
     kaplan meier cox greenwood klein moeschberger ols rmse rmspe star lbk sha evaluate
     excel satterthwaite ar gls reml rho likelihood arkhangelsky chaisemartin haultf uille
-    omega sc sdid did cr
+    omega sc sdid did cr honestdid
     """.split()
 )
 """Names of methods and people, and acronyms and terms Danish uses as they are

@@ -67,6 +67,7 @@ from evaluate.estimators.trials._trial_inference import _welch_dim
 from evaluate.inference.distributions import Empirical, Normal, StudentT
 from evaluate.limits import check_count
 from evaluate.sensitivity_observational import (
+    e_value_scale,
     observational_sensitivity,
 )
 
@@ -101,6 +102,9 @@ class ObservationalResult(EffectResult):
     overlap: pd.DataFrame = field(default_factory=pd.DataFrame)
     counts: pd.DataFrame = field(default_factory=pd.DataFrame)
     scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    e_value_scale: tuple[str, float] | None = None
+    """How the E-values turn the effect into a risk ratio (see
+    :func:`~evaluate.sensitivity_observational.e_value_scale`)."""
 
     def _summary_tables(self) -> list[tuple[str, pd.DataFrame]]:
         tables = [("Effect", self.to_frame().set_index("term"))]
@@ -413,6 +417,7 @@ def observational(
         overlap=overlap,
         counts=counts,
         scores=scores,
+        e_value_scale=e_value_scale(y, d, fit.estimate, dist.interval(alpha), estimand == "att"),
     )
 
 
