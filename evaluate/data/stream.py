@@ -48,6 +48,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from evaluate.data._stream_arrow import _Fallback, derive_fast, plan_footers
 from evaluate.data.derive import (
     RegisterDerivation,
     ResetRule,
@@ -225,6 +226,18 @@ def derive_parquet(
             municipality=municipality, codes=codes, refusion=refusion, rule=rule, gaps=gaps,
             last_valid_week=last_valid_week,
         )  # fmt: skip
+    cols = [person, week, status] + ([municipality] if municipality else [])
+    plan = plan_footers(files, cols, municipality) if isinstance(engine, str) else None
+    if plan is not None:  # sorted integer registers: Arrow row groups, one compiled pass
+        try:
+            return derive_fast(
+                plan, person=person, week=week, status=status, municipality=municipality,
+                codes=codes, refusion=refusion, rule=rule, rows_per_chunk=rows_per_chunk,
+                gaps=gaps, last_valid_week=last_valid_week, threads=threads, workers=workers,
+                progress=progress,
+            )  # fmt: skip
+        except _Fallback:
+            pass
     con = duckdb.connect()
     if threads is not None:
         con.execute(f"SET threads = {int(threads)}")
@@ -239,7 +252,6 @@ def derive_parquet(
             f"The register files {files[:3]} cannot be read as Parquet ({reason}). "
             "Write them again from their source."
         ) from None
-    cols = [person, week, status] + ([municipality] if municipality else [])
     missing = [c for c in cols if c not in available]
     if missing:
         raise DataError(
