@@ -107,7 +107,9 @@ def plan_footers(files: list[str], cols: list[str], municipality: str | None) ->
         return None
     types = [schema.field(c).type for c in cols]
     ints = [pa.types.is_integer(t) and t != pa.uint64() for t in types]
-    string_mun = bool(municipality) and pa.types.is_string(types[-1])
+    string_mun = bool(municipality) and (
+        pa.types.is_string(types[-1]) or pa.types.is_large_string(types[-1])
+    )
     if not all(ints[:3]) or (municipality and not (ints[3] or string_mun)):
         return None
     stat_cols = cols[:3] if string_mun else cols
