@@ -1,5 +1,11 @@
 """Register derivations streamed from Parquet on disk, in person-aligned chunks.
 
+Registers stored sorted by person (row-group person ranges that at most touch,
+integer columns, footer statistics; any number of files) take the fast path of
+:mod:`evaluate.data._stream_arrow`: no planning scan and no SQL, pyarrow row
+groups and one compiled pass that validates and derives.  Everything else takes
+the DuckDB path described here; both give the same tables and the same errors.
+
 :func:`derive_register` needs the whole register in memory.  :func:`derive_parquet`
 gives the same tables for a Parquet dataset larger than memory:
 
@@ -175,7 +181,9 @@ def derive_parquet(
         (:mod:`evaluate.data.stream_spark`); the chunk options do not apply there.
     persons_per_chunk, rows_per_chunk
         Upper bounds of one chunk (whichever binds first); peak memory grows with
-        ``workers * rows_per_chunk``.
+        ``workers * rows_per_chunk``.  The fast path reads whole row groups (merging
+        small ones up to ``min(rows_per_chunk, 2**20)`` rows) and ignores
+        ``persons_per_chunk``.
     gaps, last_valid_week
         Passed to :func:`~evaluate.data.register.prepare_records` for every chunk.
     threads, memory_limit
