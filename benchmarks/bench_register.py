@@ -60,10 +60,10 @@ import pandas as pd
 # the coverage package numba imports).
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from evaluate.data.derive import derive_register, summary_kernel
-from evaluate.data.register import prepare_records
-from evaluate.money.refusion import RefusionSchedule
-from evaluate.simulate_register import register_histories
+from evaluate.data.derive import derive_register, summary_kernel  # noqa: E402
+from evaluate.data.register import prepare_records  # noqa: E402
+from evaluate.money.refusion import RefusionSchedule  # noqa: E402
+from evaluate.simulate_register import register_histories  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "register.md"
 STREAM_HEADER = "## Streaming from Parquet on disk"
