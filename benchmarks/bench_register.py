@@ -19,13 +19,22 @@ buffers to it) in a separate, untimed run, and compared with the bytes of the
 input columns (person int64, week int32, benefit int16, municipality int32 =
 18 bytes per row).  DuckDB's own allocations are not seen by tracemalloc.
 
-Streaming (``--stream 10 100``, or ``--stream-only --stream 10 100`` to skip the in-memory
-runs): writes a simulated register of each size in million person-weeks to Parquet
-on disk (``--stream-files`` files, persons in blocks per file, as registers stored
-sorted by person are), streams it with :func:`evaluate.data.stream.derive_parquet`
-in a child process and records rows/s, wall time and the child's peak RSS
-(``ru_maxrss``: everything, DuckDB included) in the "Streaming" section of the
-results file; the rest of the file is kept.
+Streaming and validation (issue 17), written to the "Streaming" section of the
+results file (the rest of the file is kept)::
+
+    python benchmarks/bench_register.py --stream 10 100 1000 --prepare 10 100 \
+        --repeats 3 --data-dir /tmp/register-bench
+
+``--stream``: registers of so many million person-weeks written to Parquet
+(``--stream-files`` files, persons in blocks per file, row groups of 2**20 rows, as
+a register sorted by person is stored) under ``--data-dir`` and reused by later
+runs (written only if absent; not timed); each is streamed with
+:func:`evaluate.data.stream.derive_parquet` ``--repeats`` times, each run in a
+fresh process (peak RSS = that process's ``ru_maxrss``), the Arrow fast path and
+the DuckDB path (up to ``--old-up-to`` million rows) alternating; medians.
+``--prepare``: :func:`prepare_records` alone in memory, the one-pass fast path and
+the step-by-step checks alternating.  ``--quick``: 2M rows, 2 repeats, under a
+minute.  Load average is recorded at the start and the end.
 """
 
 from __future__ import annotations
@@ -47,10 +56,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evaluate.data.derive import derive_register, summary_kernel
-from evaluate.data.register import prepare_records
-from evaluate.money.refusion import RefusionSchedule
-from evaluate.simulate_register import register_histories
+# This checkout's evaluate, and not benchmarks/ first (its coverage.py would shadow
+# the coverage package numba imports).
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from evaluate.data.derive import derive_register, summary_kernel  # noqa: E402
+from evaluate.data.register import prepare_records  # noqa: E402
+from evaluate.money.refusion import RefusionSchedule  # noqa: E402
+from evaluate.simulate_register import register_histories  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "register.md"
 STREAM_HEADER = "## Streaming from Parquet on disk"
@@ -136,15 +149,19 @@ def write_parquet(folder: Path, millions: float, n_files: int) -> dict[str, floa
     return {"rows": rows, "write_s": time.perf_counter() - t, "disk_gb": size / 1e9}
 
 
-def _stream_child(folder: str, rows_per_chunk: int) -> None:
+def _stream_child(folder: str, rows_per_chunk: int, path: str) -> None:
     """Run in a fresh process so ru_maxrss is the streaming run's own peak."""
-    from evaluate.data.stream import derive_parquet
+    import evaluate.data.stream as stream
 
-    # Load the compiled numba kernel (on-disk cache) outside the timed run.
-    tiny = register_histories(n_persons=10, n_weeks=WEEKS, seed=1)
-    derive_register(prepare_records(tiny))
+    if path == "duckdb":  # the path every register took before the Arrow fast path
+        stream.plan_footers = lambda *a: None
+    # Load the compiled kernels (on-disk cache) outside the timed run.
+    tiny = Path(tempfile.mkdtemp())
+    register_histories(n_persons=10, n_weeks=WEEKS, seed=1).to_parquet(tiny / "t.parquet")
+    stream.derive_parquet(tiny, progress=False)
+    shutil.rmtree(tiny)
     t = time.perf_counter()
-    d = derive_parquet(
+    d = stream.derive_parquet(
         str(Path(folder) / "*.parquet"), rows_per_chunk=rows_per_chunk, progress=False
     )
     wall = time.perf_counter() - t
@@ -152,67 +169,128 @@ def _stream_child(folder: str, rows_per_chunk: int) -> None:
     print(json.dumps({"rows": d.n_rows, "wall_s": wall, "spells": len(d.spells), "kb": peak_kb}))
 
 
-def bench_stream(millions: float, n_files: int, rows_per_chunk: int, folder: Path) -> dict:
+def _folder(base: Path, millions: float, n_files: int) -> tuple[Path, dict]:
+    """The register of ``millions`` M rows under ``base``, written only if absent."""
+    folder = base / f"register_{millions:g}M_{n_files}files"
+    done = folder / "_written.json"
+    if done.exists():
+        return folder, json.loads(done.read_text())
+    shutil.rmtree(folder, ignore_errors=True)  # a partial earlier write
     info = write_parquet(folder, millions, n_files)
-    print(f"wrote {info}", flush=True)
-    cmd = [sys.executable, __file__, "--stream-child", str(folder), "--rows-per-chunk"]
-    done = subprocess.run([*cmd, str(rows_per_chunk)], check=True, capture_output=True, text=True)
-    out = json.loads(done.stdout.strip().splitlines()[-1])
-    out.update(info)
-    out.update(
-        {
-            "files": n_files,
-            "rows_per_chunk": rows_per_chunk,
-            "rate": out["rows"] / out["wall_s"] / 1e6,
-            "peak_rss_gb": out.pop("kb") * 1024 / 1e9,
-        }
-    )
-    return out
+    done.write_text(json.dumps(info))
+    return folder, info
 
 
-def stream_section(results: list[dict]) -> list[str]:
-    r = max(results, key=lambda x: x["rows"])
-    one_b = r["wall_s"] / r["rows"] * 1e9
+def bench_stream(folder: Path, info: dict, rows_per_chunk: int, paths: list[str],
+                 repeats: int) -> list[dict]:  # fmt: skip
+    """``repeats`` rounds, the paths alternating, each run in a fresh process."""
+    runs: dict[str, list[dict]] = {p: [] for p in paths}
+    for _ in range(repeats):
+        for path in paths:
+            cmd = [sys.executable, __file__, "--stream-child", str(folder), "--path", path,
+                   "--rows-per-chunk", str(rows_per_chunk)]  # fmt: skip
+            done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            out = json.loads(done.stdout.strip().splitlines()[-1])
+            print(path, out, flush=True)
+            runs[path].append(out)
+    results = []
+    for path, rs in runs.items():
+        wall = statistics.median(r["wall_s"] for r in rs)
+        results.append({
+            "path": path, "rows": rs[0]["rows"], "spells": rs[0]["spells"], "runs": len(rs),
+            "wall_s": wall, "min_s": min(r["wall_s"] for r in rs),
+            "max_s": max(r["wall_s"] for r in rs), "rate": rs[0]["rows"] / wall / 1e6,
+            "peak_rss_gb": max(r["kb"] for r in rs) * 1024 / 1e9, **info,
+        })  # fmt: skip
+    return results
+
+
+def bench_prepare(millions: float, repeats: int) -> dict:
+    """prepare_records alone in memory: the one-pass fast path and the step-by-step checks
+    (the path every register took before), alternating, medians."""
+    import evaluate.data.register as register
+
+    n_persons = int(millions * 1e6 / WEEKS)
+    data = register_histories(n_persons=n_persons, n_weeks=WEEKS, n_municipalities=98, seed=1)
+    fast = register._prepare_clean
+    times: dict[str, list[float]] = {"one pass": [], "step by step": []}
+    prepare_records(data.head(1000))
+    for _ in range(repeats):
+        for name in times:
+            register._prepare_clean = fast if name == "one pass" else (lambda *a: None)
+            t = time.perf_counter()
+            prepare_records(data)
+            times[name].append(time.perf_counter() - t)
+    register._prepare_clean = fast
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {"rows": len(data), **{f"{k}_s": v for k, v in med.items()}}
+
+
+def stream_section(results: list[dict], prepared: list[dict], meta: dict) -> list[str]:
     lines = [
         STREAM_HEADER,
         "",
+        f"**Preliminary, shared machine** (load average {meta['load_start']:.1f} at the start, "
+        f"{meta['load_end']:.1f} at the end; 2 cores shared with other jobs, so times are "
+        "noisy).  Command:",
+        "",
+        f"    {meta['command']}",
+        "",
         f"`derive_parquet` on simulated registers ({WEEKS} weeks per person, 98 "
-        f"municipalities) written to {r['files']} Parquet files on local disk (persons in "
-        "blocks per file, as a register sorted by person is stored); chunks of at most "
-        f"{r['rows_per_chunk']:,} rows (never splitting a person), 2 chunks in flight, numba "
-        "kernel, DuckDB reading and aggregating.  One run per size, each in a fresh process "
-        "(peak RSS = `ru_maxrss` of that process: Python, numpy and DuckDB together).  The "
-        "simulated histories compress very well, so the files are far smaller than a real "
-        "register's would be.",
+        f"municipalities) in {meta['files']} Parquet files on local disk (persons in blocks "
+        "per file, row groups of 1,048,576 rows, as a register sorted by person is stored); "
+        "numba kernels; validation included.  `arrow` = the fast path (footer plan, pyarrow "
+        "row groups, one compiled pass that validates and derives); `duckdb` = the path "
+        "every register took before (DuckDB plan scan, a sorted query per chunk, "
+        f"`prepare_records`, kernel, SQL; chunks of {meta['rows_per_chunk']:,} rows).  Each "
+        "run in a fresh process, paths alternating; median (min-max) of the runs; peak RSS "
+        "= `ru_maxrss` of the process (Python, numpy, Arrow and DuckDB together), largest "
+        "of the runs.  Generating the files is not timed.",
         "",
-        "| rows | wall s | M rows/s | peak RSS GB | spells | Parquet MB | simulate + write s |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| rows | path | runs | wall s (min-max) | M rows/s | peak RSS GB | spells | Parquet MB |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for x in sorted(results, key=lambda x: x["rows"]):
+    for x in sorted(results, key=lambda x: (x["rows"], x["path"])):
         lines.append(
-            f"| {x['rows']:,} | {x['wall_s']:.1f} | {x['rate']:.1f} | {x['peak_rss_gb']:.2f} | "
-            f"{x['spells']:,} | {x['disk_gb'] * 1e3:.0f} | {x['write_s']:.0f} |"
+            f"| {x['rows']:,} | {x['path']} | {x['runs']} | {x['wall_s']:.1f} "
+            f"({x['min_s']:.1f}-{x['max_s']:.1f}) | {x['rate']:.1f} | {x['peak_rss_gb']:.2f} | "
+            f"{x['spells']:,} | {x['disk_gb'] * 1e3:.0f} |"
         )
-    if r["rows"] >= 0.99e9:
-        scale = (
-            f"The 1,000,000,000-row register was streamed in {r['wall_s']:.0f} s "
-            f"({r['wall_s'] / 60:.1f} min, {r['rate']:.1f} M rows/s); "
-        )
-    else:
-        scale = (
-            "Linear extrapolation to 1,000,000,000 person-weeks (not run) from the largest run: "
-            f"{one_b:.0f} s ({one_b / 60:.1f} min) at {r['rate']:.1f} M rows/s; "
-        )
-    lines += [
-        "",
-        scale + "per-chunk memory stays flat; what grows with persons is the output (spells: ~"
-        f"{r['spells'] / r['rows'] * 1e9 / 1e6:.0f} M rows at 1B, labelled with the original "
-        "ids) and the plan (one row count per person).  Streaming is bound by reading and "
-        "validating (`prepare_records`), not by the derivation.  This assumes, as here, files "
-        "clustered by person so DuckDB prunes row groups; with persons scattered over every "
-        "row group each chunk rescans the person column, so sort the files once first.",
-    ]
+    if prepared:
+        lines += [
+            "",
+            "`prepare_records` alone, in memory (integer columns sorted by person, as "
+            "`register_histories` makes them): `one pass` = the compiled fast path, `step "
+            "by step` = the separate checks it falls back to (the only path before); "
+            f"alternating, median of {meta['repeats']}.",
+            "",
+            "| rows | one pass s | M rows/s | step by step s | M rows/s | ratio |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in prepared:
+            a, b = r["one pass_s"], r["step by step_s"]
+            lines.append(
+                f"| {r['rows']:,} | {a:.2f} | {r['rows'] / a / 1e6:.0f} | {b:.2f} | "
+                f"{r['rows'] / b / 1e6:.0f} | {b / a:.1f} |"
+            )
+    lines += ["", *BEFORE]
     return lines
+
+
+BEFORE = [
+    "### Before (issue 17 baseline, the DuckDB path only)",
+    "",
+    "One run per size, each in a fresh process, chunks of at most 5,000,000 rows, 2 chunks "
+    "in flight; load average about 1.3.",
+    "",
+    "| rows | wall s | M rows/s | peak RSS GB | spells | Parquet MB | simulate + write s |",
+    "|---:|---:|---:|---:|---:|---:|---:|",
+    "| 9,999,860 | 1.7 | 6.0 | 1.21 | 196,486 | 2 | 2 |",
+    "| 99,999,900 | 11.3 | 8.8 | 1.41 | 1,970,339 | 20 | 14 |",
+    "| 999,999,780 | 112.3 | 8.9 | 3.03 | 19,735,221 | 199 | 269 |",
+    "",
+    "`prepare_records` before: 0.38 s at 10M rows (26 M rows/s), 8.19 s at 104M (12.7 M/s).",
+]
 
 
 def write_stream_section(lines: list[str]) -> None:
@@ -223,6 +301,32 @@ def write_stream_section(lines: list[str]) -> None:
     OUT.write_text(head + "\n\n" + "\n".join(lines) + "\n")
 
 
+def run_stream(args: argparse.Namespace) -> None:
+    meta = {
+        "load_start": os.getloadavg()[0], "files": args.stream_files, "repeats": args.repeats,
+        "rows_per_chunk": args.rows_per_chunk,
+        "command": "python benchmarks/bench_register.py " + " ".join(sys.argv[1:]),
+    }  # fmt: skip
+    base = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp())
+    results = []
+    try:
+        for size in args.stream:
+            t = time.perf_counter()
+            folder, info = _folder(base, size, args.stream_files)
+            print(f"{folder}: {info} (ready in {time.perf_counter() - t:.0f} s)", flush=True)
+            paths = ["arrow", "duckdb"] if size <= args.old_up_to else ["arrow"]
+            results += bench_stream(folder, info, args.rows_per_chunk, paths, args.repeats)
+    finally:
+        if not args.data_dir:
+            shutil.rmtree(base, ignore_errors=True)  # our own temporary files only
+    prepared = [bench_prepare(size, args.repeats) for size in args.prepare]
+    for r in prepared:
+        print(r, flush=True)
+    meta["load_end"] = os.getloadavg()[0]
+    write_stream_section(stream_section(results, prepared, meta))
+    print(f"wrote {OUT}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=float, nargs="+", default=[10.0, 52.0])
@@ -231,28 +335,35 @@ def main() -> None:
     parser.add_argument("--stream-only", action="store_true")
     parser.add_argument("--stream-files", type=int, default=20)
     parser.add_argument("--rows-per-chunk", type=int, default=5_000_000)
-    parser.add_argument("--stream-dir", default=None, help="where to write (default: temp)")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="keep the Parquet registers here and reuse them (default: temp)",
+    )
+    parser.add_argument(
+        "--old-up-to",
+        type=float,
+        default=100,
+        help="also time the DuckDB path up to this many M rows",
+    )
+    parser.add_argument(
+        "--prepare",
+        type=float,
+        nargs="*",
+        default=[],
+        help="M rows for prepare_records alone, in memory",
+    )
+    parser.add_argument("--quick", action="store_true", help="a check in under a minute")
     parser.add_argument("--stream-child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--path", default="arrow", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stream_child:
-        _stream_child(args.stream_child, args.rows_per_chunk)
+        _stream_child(args.stream_child, args.rows_per_chunk, args.path)
         return
-    stream = []
-    for size in args.stream:
-        base = Path(args.stream_dir) if args.stream_dir else Path(tempfile.mkdtemp())
-        folder = base / f"register_{size:g}M"
-        try:
-            result = bench_stream(size, args.stream_files, args.rows_per_chunk, folder)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)  # our own files only
-            if not args.stream_dir:
-                base.rmdir()
-        print(result, flush=True)
-        stream.append(result)
-    if args.stream_only:
-        if stream:
-            write_stream_section(stream_section(stream))
-            print(f"wrote {OUT}")
+    if args.quick:
+        args.stream, args.prepare, args.repeats, args.stream_only = [2], [2], 2, True
+    if args.stream_only or args.stream or args.prepare:
+        run_stream(args)
         return
     rows = []
     for size in args.sizes:
@@ -316,9 +427,7 @@ def main() -> None:
         "dense per-worker cells in the same pass.",
     ]
     old = OUT.read_text() if OUT.exists() else ""
-    if stream:
-        lines += ["", *stream_section(stream)]
-    elif STREAM_HEADER in old:  # keep an earlier streaming run's section
+    if STREAM_HEADER in old:  # keep an earlier streaming run's section
         lines += ["", STREAM_HEADER + old.split(STREAM_HEADER, 1)[1].rstrip("\n")]
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines) + "\n")

@@ -1,4 +1,4 @@
-"""Compiled single passes behind :func:`evaluate.data.register.prepare_records`.
+"""Compiled single passes (and lookup tables) behind ``prepare_records``.
 
 Validation of a register touches every row several times (ids, weeks, order,
 duplicates, gaps); as NumPy expressions each check is a pass with temporaries,
@@ -10,7 +10,10 @@ unordered, duplicated and gapped data.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pandas as pd
 from numba import njit
 
 
@@ -77,3 +80,76 @@ def duplicates_and_gaps(person, week):
             n_gap += 1
             gap_weeks += step - 1
     return n_dup, first_dup, n_gap, gap_weeks, first_gap
+
+
+@njit(cache=True, nogil=True)
+def encode_clean(person, week, status, mun, wlut, wlo, slut, slo, mlo, has_mun, pid_out,
+                 wk_out, ben_out, mun_out, present, distinct):  # fmt: skip
+    """The fast path of ``prepare_records``: one pass that encodes clean records.
+
+    Clean means: sorted by person, each person's weeks consecutive (step exactly
+    1: no duplicates, gaps or disorder), every week valid (``wlut`` >= 0: the
+    week-index table over yyyyww codes from ``wlo``, with -1 for invalid, out of
+    window and future weeks) and every status code known (``slut`` from ``slo``).
+    Writes person codes (rank of the sorted ids, ``distinct`` the ids), week
+    indices, benefit ids and municipality offsets from ``mlo`` (marking
+    ``present``).  Returns ``(ok, k)``: ``ok`` False at the first row that is not
+    clean (the caller then runs the NumPy checks, which name the problem), ``k``
+    the number of distinct persons.
+    """
+    n = person.size
+    k = -1
+    for i in range(n):
+        p = person[i]
+        w = wlut[week[i] - wlo]
+        b = slut[status[i] - slo]
+        if w < 0 or b < 0:
+            return False, 0
+        if i > 0 and p == person[i - 1]:
+            if w != wk_out[i - 1] + 1:
+                return False, 0
+        elif i > 0 and p < person[i - 1]:
+            return False, 0
+        else:
+            k += 1
+            distinct[k] = p
+        pid_out[i] = k
+        wk_out[i] = w
+        ben_out[i] = b
+        if has_mun:
+            m = mun[i] - mlo
+            mun_out[i] = m
+            present[m] = True
+        else:
+            mun_out[i] = 0
+    return True, k + 1
+
+
+@njit(cache=True, nogil=True)
+def remap(values, table):
+    """``values[i] = table[values[i]]`` in place."""
+    for i in range(values.size):
+        values[i] = table[values[i]]
+
+
+def status_table(codes: Any, lo: int, hi: int) -> tuple[np.ndarray, int] | None:
+    """Benefit id of every status code from ``min(lo, codes)`` to ``max(hi, codes)``
+    (int16, -1 where unknown) and that first code, or None when the codes span too
+    wide a range for a dense table."""
+    table = codes.frame["code"].to_numpy("int64")
+    lo, hi = min(lo, int(table.min())), max(hi, int(table.max()))
+    if hi - lo >= 10_000_000:
+        return None
+    ids = codes.benefits.set_index("benefit")["benefit_id"]
+    lut = np.full(hi - lo + 1, -1, dtype="int16")
+    lut[table - lo] = ids.loc[codes.frame["benefit"]].to_numpy("int16")
+    return lut, lo
+
+
+def int_column(data: pd.DataFrame, col: str) -> np.ndarray | None:
+    """The column as a NumPy integer array (no missing values possible), else None.
+    Not uint64: numba would mix it with int64 as floats."""
+    dtype = data[col].dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu" and dtype.str[1:] != "u8":
+        return data[col].to_numpy()
+    return None

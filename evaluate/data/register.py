@@ -439,6 +439,10 @@ def prepare_records(
     cols = [person, week, status] + ([municipality] if municipality else [])
     check_columns(data, cols)
     codes = codes or StatusCodes.danish()
+    limit_code = last_valid_week if last_valid_week is not None else _current_week()
+    fast = _prepare_clean(data, cols, codes, window, limit_code)
+    if fast is not None:  # clean integer records: one compiled pass, same result
+        return fast
     for col in cols:
         n_missing = int(data[col].isna().sum())
         if n_missing:
@@ -451,14 +455,9 @@ def prepare_records(
     else:
         mun, municipalities = np.zeros(len(data), dtype="int64"), np.array(["all"], dtype=object)
 
-    limit = iso_week_index(
-        [last_valid_week if last_valid_week is not None else _current_week()], column="last"
-    )[0]
+    limit = iso_week_index([limit_code], column="last")[0]
     if wk.max() > limit:
-        raise DataError(
-            f"Column {week!r} holds future week {int(iso_week_label(wk.max()))} (after "
-            f"{int(iso_week_label(limit))}); fix the week or pass last_valid_week=."
-        )
+        raise future_week_error(week, int(wk.max()), int(limit))
     if window is None:
         lo, hi = int(wk.min()), int(wk.max())
     else:
@@ -504,6 +503,72 @@ def prepare_records(
         window=(lo, hi),
         repairs=repairs,
     )
+
+
+def future_week_error(column: str, latest: int, limit: int) -> DataError:
+    """The error for week index ``latest`` after the last valid week ``limit``."""
+    return DataError(
+        f"Column {column!r} holds future week {int(iso_week_label(latest))} (after "
+        f"{int(iso_week_label(limit))}); fix the week or pass last_valid_week=."
+    )
+
+
+def week_table(lo: int, hi: int) -> np.ndarray:
+    """Week index of every ``yyyyww`` code in ``lo..hi`` (int32), -1 where not an ISO week."""
+    span = np.arange(lo, hi + 1)
+    year, week = span // 100, span % 100
+    valid = (year >= 1900) & (year <= 2999) & (week >= 1)
+    first = _week1_index(np.clip(year, 1900, 2999))
+    valid &= week <= _week1_index(np.clip(year, 1900, 2999) + 1) - first
+    return np.where(valid, first + week - 1, -1).astype("int32")
+
+
+def _prepare_clean(data, cols, codes, window, limit_code):  # noqa: ANN001, ANN202
+    """Records of clean integer columns in one compiled pass, or None (the caller then
+    runs the step-by-step checks, which name any problem).  Clean: NumPy integer
+    columns, rows sorted by person, each person's weeks consecutive, every week and
+    status code valid; exactly the inputs the checks pass unrepaired, so same result."""
+    arrays = [_fast.int_column(data, c) for c in cols]
+    if any(a is None for a in arrays):
+        return None
+    person, week, status = arrays[:3]
+    mun = arrays[3] if len(arrays) == 4 else person[:1]
+    wlo, whi, slo, shi = int(week.min()), int(week.max()), int(status.min()), int(status.max())
+    mlo, mhi = int(mun.min()), int(mun.max())
+    if wlo < 0 or whi - wlo >= 1_000_000 or mhi - mlo >= 10_000_000:
+        return None
+    stable = _fast.status_table(codes, slo, shi)
+    if stable is None:
+        return None
+    wlut = week_table(wlo, whi)
+    try:
+        limit = int(iso_week_index([limit_code], column="last")[0])
+        bounds = None if window is None else iso_week_index(list(window), column="window")
+    except DataError:
+        return None
+    wlut[wlut > limit] = -1
+    if bounds is not None:
+        wlut[(wlut < bounds[0]) | (wlut > bounds[1])] = -1
+    n = person.size
+    pid, wk = np.empty(n, "int64"), np.empty(n, "int32")
+    ben, mcode = np.empty(n, "int16"), np.empty(n, "int32")
+    present = np.zeros(mhi - mlo + 1, dtype=bool)
+    distinct = np.empty(n, person.dtype)
+    ok, k = _fast.encode_clean(person, week, status, mun, wlut, wlo, stable[0], stable[1], mlo,
+                               len(cols) == 4, pid, wk, ben, mcode, present, distinct)  # fmt: skip
+    if not ok:
+        return None
+    if len(cols) == 4:
+        municipalities = (np.flatnonzero(present) + mlo).astype(mun.dtype)
+        if municipalities.size < present.size:  # codes are ranks among the labels present
+            _fast.remap(mcode, (np.cumsum(present, dtype="int64") - 1).astype("int32"))
+    else:
+        municipalities = np.array(["all"], dtype=object)
+    lo, hi = (int(wlut[0]), int(wlut[-1])) if bounds is None else (int(bounds[0]), int(bounds[1]))
+    return RegisterRecords(
+        person=pid, week=wk, benefit=ben, municipality=mcode, person_ids=distinct[:k].copy(),
+        municipalities=municipalities, codes=codes, window=(lo, hi), repairs={},
+    )  # fmt: skip
 
 
 def _fill_gaps(pid, wk, ben, mun, codes):  # noqa: ANN001, ANN202 - internal arrays

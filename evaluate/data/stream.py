@@ -1,5 +1,11 @@
 """Register derivations streamed from Parquet on disk, in person-aligned chunks.
 
+Registers stored sorted by person (row-group person ranges that at most touch,
+integer columns, footer statistics; any number of files) take the fast path of
+:mod:`evaluate.data._stream_arrow`: no planning scan and no SQL, pyarrow row
+groups and one compiled pass that validates and derives.  Everything else takes
+the DuckDB path described here; both give the same tables and the same errors.
+
 :func:`derive_register` needs the whole register in memory.  :func:`derive_parquet`
 gives the same tables for a Parquet dataset larger than memory:
 
@@ -48,6 +54,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from evaluate.data._stream_arrow import _Fallback, derive_fast, plan_footers
 from evaluate.data.derive import (
     RegisterDerivation,
     ResetRule,
@@ -174,7 +181,9 @@ def derive_parquet(
         (:mod:`evaluate.data.stream_spark`); the chunk options do not apply there.
     persons_per_chunk, rows_per_chunk
         Upper bounds of one chunk (whichever binds first); peak memory grows with
-        ``workers * rows_per_chunk``.
+        ``workers * rows_per_chunk``.  The fast path reads whole row groups (merging
+        small ones up to ``min(rows_per_chunk, 2**20)`` rows) and ignores
+        ``persons_per_chunk``.
     gaps, last_valid_week
         Passed to :func:`~evaluate.data.register.prepare_records` for every chunk.
     threads, memory_limit
@@ -225,6 +234,18 @@ def derive_parquet(
             municipality=municipality, codes=codes, refusion=refusion, rule=rule, gaps=gaps,
             last_valid_week=last_valid_week,
         )  # fmt: skip
+    cols = [person, week, status] + ([municipality] if municipality else [])
+    plan = plan_footers(files, cols, municipality) if isinstance(engine, str) else None
+    if plan is not None:  # sorted integer registers: Arrow row groups, one compiled pass
+        try:
+            return derive_fast(
+                plan, person=person, week=week, status=status, municipality=municipality,
+                codes=codes, refusion=refusion, rule=rule, rows_per_chunk=rows_per_chunk,
+                gaps=gaps, last_valid_week=last_valid_week, threads=threads, workers=workers,
+                progress=progress,
+            )  # fmt: skip
+        except _Fallback:
+            pass
     con = duckdb.connect()
     if threads is not None:
         con.execute(f"SET threads = {int(threads)}")
@@ -239,7 +260,6 @@ def derive_parquet(
             f"The register files {files[:3]} cannot be read as Parquet ({reason}). "
             "Write them again from their source."
         ) from None
-    cols = [person, week, status] + ([municipality] if municipality else [])
     missing = [c for c in cols if c not in available]
     if missing:
         raise DataError(
