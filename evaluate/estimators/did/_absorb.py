@@ -4,7 +4,8 @@ The fixed effect with the most levels (the unit, usually) is absorbed exactly by
 demeaning; the others enter through the normal equations of their effects after
 that demeaning (FWL), ``S g = C' M_U x`` with the Schur complement
 
-    S = diag(level counts) - C' diag(1 / n_unit) C,   C = unit x level incidence.
+    S = Z'Z - C' diag(1 / n_unit) C,   Z = dummies of the other effects, C = unit x level
+    incidence (``Z'Z`` is diagonal, the level counts, with a single other effect).
 
 With few levels in all (``m <= _EXACT_LIMIT``, e.g. 50 periods) ``S`` is built
 densely and solved by a pseudo-inverse: exact, no iteration.  With more (periods
@@ -86,7 +87,7 @@ def _dense_solve(big, n_big, big_counts, other, m, level_counts) -> np.ndarray:
     """Pseudo-inverse of the dense Schur complement ``S`` (m x m)."""
     c = np.zeros((n_big, m))
     kern.fill_incidence(big, other, c)
-    gram = np.diag(level_counts)
+    gram = np.diag(level_counts) if other.shape[1] == 1 else kern.cross_counts(other, m)
     step = max(1, (1 << 20) // m)
     for a in range(0, n_big, step):
         block = c[a : a + step]
@@ -109,7 +110,7 @@ def _cg_solve(big, n_big, big_counts, other, m, level_counts, b, floor) -> np.nd
 
     def times_s(p: np.ndarray) -> np.ndarray:
         z = kern.incidence_times(big, other, p, n_big) / big_counts[:, None]
-        return level_counts[:, None] * p - kern.incidence_transpose_times(big, other, z, m)
+        return kern.project_back(big, other, p, z, m)
 
     diag = kern.schur_diagonal(big, other, big_counts, m)
     inv_diag = 1.0 / np.where(diag > 1e-9 * level_counts, diag, np.maximum(level_counts, 1.0))

@@ -142,16 +142,31 @@ def incidence_times(unit, other, p, n_units):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def incidence_transpose_times(unit, other, z, m):  # pragma: no cover - compiled
-    """``C' z``: for each level of the other fixed effects the sum of ``z[unit]``."""
-    q = z.shape[1]
+def project_back(unit, other, p, unit_mean, m):  # pragma: no cover - compiled
+    """``Z' (Z p - unit means of Z p)`` with ``Z`` the dummies of the other effects:
+    for each level the sum over its rows of ``sum_k p[other[i, k]] - unit_mean[unit]``
+    (``unit_mean`` from :func:`incidence_times` divided by the unit sizes)."""
+    q = p.shape[1]
     out = np.zeros((m, q))
     for i in range(unit.shape[0]):
         u = unit[i]
+        for j in range(q):
+            v = -unit_mean[u, j]
+            for k in range(other.shape[1]):
+                v += p[other[i, k], j]
+            for k in range(other.shape[1]):
+                out[other[i, k], j] += v
+    return out
+
+
+@njit(cache=True, nogil=True)
+def cross_counts(other, m):  # pragma: no cover - compiled
+    """``Z'Z`` of the dummies of the other effects (diagonal with a single effect)."""
+    out = np.zeros((m, m))
+    for i in range(other.shape[0]):
         for k in range(other.shape[1]):
-            lv = other[i, k]
-            for j in range(q):
-                out[lv, j] += z[u, j]
+            for h in range(other.shape[1]):
+                out[other[i, k], other[i, h]] += 1.0
     return out
 
 
