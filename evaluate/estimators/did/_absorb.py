@@ -22,7 +22,17 @@ import warnings
 
 import numpy as np
 
-from evaluate.estimators.did import _fe_kernels as kern
+from evaluate.estimators.did._fe_kernels import (
+    cross_counts,
+    demean_and_project,
+    fill_incidence,
+    group_sums,
+    incidence_times,
+    nested_in,
+    project_back,
+    remove_fitted,
+    schur_diagonal,
+)
 
 _EXACT_LIMIT = 500  # largest number of non-absorbed levels solved densely
 _CG_TOL = 1e-13  # relative residual norm at which conjugate gradients stop
@@ -40,10 +50,10 @@ def absorb(
     big, n_big = fes[order[0]]
     big_counts = np.bincount(big, minlength=n_big).astype(float)
     others = _spanning(big, n_big, [fes[j] for j in order[1:]])
-    unit_mean = kern.group_sums(big, x, n_big) / big_counts[:, None]
+    unit_mean = group_sums(big, x, n_big) / big_counts[:, None]
     out = np.empty_like(x)
     if not others:
-        kern.demean_and_project(big, np.zeros((len(big), 0), np.intp), x, unit_mean, out, 0)
+        demean_and_project(big, np.zeros((len(big), 0), np.intp), x, unit_mean, out, 0)
         return out
     if len(others) == 1:
         other = others[0][0][:, None]  # a view, no copy
@@ -54,7 +64,7 @@ def absorb(
             np.add(codes, off, out=other[:, k])
     m = sum(lv for _, lv in others)
     level_counts = np.concatenate([np.bincount(c, minlength=lv) for c, lv in others]).astype(float)
-    b = kern.demean_and_project(big, other, x, unit_mean, out, m)
+    b = demean_and_project(big, other, x, unit_mean, out, m)
     if m <= limit and n_big * m <= max(2 * len(big), 1 << 22):
         gamma = _dense_solve(big, n_big, big_counts, other, m, level_counts) @ b
     else:
@@ -62,8 +72,8 @@ def absorb(
         # nothing else): a hundred times that is solved enough.
         floor = 1e-14 * np.sqrt((x * x).sum(axis=0))
         gamma = _cg_solve(big, n_big, big_counts, other, m, level_counts, b, floor)
-    gamma_mean = kern.incidence_times(big, other, gamma, n_big) / big_counts[:, None]
-    kern.remove_fitted(big, other, gamma, gamma_mean, out)
+    gamma_mean = incidence_times(big, other, gamma, n_big) / big_counts[:, None]
+    remove_fitted(big, other, gamma, gamma_mean, out)
     return out
 
 
@@ -72,11 +82,11 @@ def _spanning(
 ) -> list[tuple[np.ndarray, int]]:
     """The fixed effects that add columns to the span of ``big`` and each other:
     drop one constant within ``big``'s levels, or refined by another one kept."""
-    kept = [fe for fe in others if not kern.nested_in(big, fe[0], n_big)]
+    kept = [fe for fe in others if not nested_in(big, fe[0], n_big)]
     j = 0
     while j < len(kept):
         codes, _ = kept[j]
-        if any(kern.nested_in(a, codes, lv) for i, (a, lv) in enumerate(kept) if i != j):
+        if any(nested_in(a, codes, lv) for i, (a, lv) in enumerate(kept) if i != j):
             del kept[j]
         else:
             j += 1
@@ -86,8 +96,8 @@ def _spanning(
 def _dense_solve(big, n_big, big_counts, other, m, level_counts) -> np.ndarray:
     """Pseudo-inverse of the dense Schur complement ``S`` (m x m)."""
     c = np.zeros((n_big, m))
-    kern.fill_incidence(big, other, c)
-    gram = np.diag(level_counts) if other.shape[1] == 1 else kern.cross_counts(other, m)
+    fill_incidence(big, other, c)
+    gram = np.diag(level_counts) if other.shape[1] == 1 else cross_counts(other, m)
     step = max(1, (1 << 20) // m)
     for a in range(0, n_big, step):
         block = c[a : a + step]
@@ -109,10 +119,10 @@ def _cg_solve(big, n_big, big_counts, other, m, level_counts, b, floor) -> np.nd
     """
 
     def times_s(p: np.ndarray) -> np.ndarray:
-        z = kern.incidence_times(big, other, p, n_big) / big_counts[:, None]
-        return kern.project_back(big, other, p, z, m)
+        z = incidence_times(big, other, p, n_big) / big_counts[:, None]
+        return project_back(big, other, p, z, m)
 
-    diag = kern.schur_diagonal(big, other, big_counts, m)
+    diag = schur_diagonal(big, other, big_counts, m)
     inv_diag = 1.0 / np.where(diag > 1e-9 * level_counts, diag, np.maximum(level_counts, 1.0))
     g = np.zeros_like(b)
     r = b.copy()
