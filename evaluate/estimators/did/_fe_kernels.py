@@ -215,18 +215,3 @@ def nested_in(a, b, n_a):  # pragma: no cover - compiled
         elif s != b[i]:
             return False
     return True
-
-
-@njit(cache=True, nogil=True)
-def cluster_cross(clusters, x, y, n_clusters):  # pragma: no cover - compiled
-    """Per cluster the sums of ``x_j y`` and ``x_j x_l`` (scores without residuals)."""
-    q = x.shape[1]
-    xy = np.zeros((n_clusters, q))
-    xx = np.zeros((n_clusters, q, q))
-    for i in range(clusters.shape[0]):
-        g = clusters[i]
-        for j in range(q):
-            xy[g, j] += x[i, j] * y[i]
-            for k in range(q):
-                xx[g, j, k] += x[i, j] * x[i, k]
-    return xy, xx

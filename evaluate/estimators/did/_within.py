@@ -219,10 +219,16 @@ def fit_within(
     (weighted least squares with weighted demeaning when ``weights`` are given)."""
     yx = within(index, [y, *(x[:, j] for j in range(x.shape[1]))], weights)
     yd, xd = yx[:, 0], yx[:, 1:]
-    w = np.ones(len(y)) if weights is None else weights
-    xtx = (xd * w[:, None]).T @ xd
+    if weights is None:  # the same numbers as with unit weights, fewer passes
+        xw = xd
+        raw = ((x - x.mean(axis=0)) ** 2).sum(axis=0)
+    else:
+        xw = xd * weights[:, None]
+        raw = np.average(
+            (x - np.average(x, axis=0, weights=weights)) ** 2, axis=0, weights=weights
+        ) * weights.sum()
+    xtx = xw.T @ xd
     scale = np.sqrt(np.maximum(np.diag(xtx), 1e-300))
-    raw = np.average((x - np.average(x, axis=0, weights=w)) ** 2, axis=0, weights=w) * w.sum()
     bad = [n for n, s, r in zip(names, scale, raw, strict=True) if s**2 <= 1e-10 * max(r, 1e-300)]
     if bad or np.linalg.matrix_rank(xtx / np.outer(scale, scale)) < xd.shape[1]:
         raise DesignError(
@@ -230,7 +236,7 @@ def fit_within(
             "and period effects (e.g. treatment constant within every unit, or collinear "
             "regressors). A TWFE regression needs units whose treatment changes over time."
         )
-    beta = np.linalg.solve(xtx, (xd * w[:, None]).T @ yd)
+    beta = np.linalg.solve(xtx, xw.T @ yd)
     if not np.all(np.isfinite(beta)):
         raise DataError(
             "The regression overflowed (an outcome or regressor near 1e308?): rescale the "
