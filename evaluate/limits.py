@@ -92,8 +92,13 @@ def check_magnitude(values: object, column: str, *, allow_inf: bool = False) -> 
     series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
     if not (pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series)):
         return
-    arr = series.to_numpy(dtype=float, na_value=np.nan)
     bound = limit("abs_value")
+    raw = series.to_numpy()
+    if raw.dtype.kind in "iuf" and raw.size:  # two reductions, no temporaries
+        with np.errstate(invalid="ignore"):
+            if -bound <= np.fmin.reduce(raw) and np.fmax.reduce(raw) <= bound:
+                return
+    arr = series.to_numpy(dtype=float, na_value=np.nan)
     with np.errstate(invalid="ignore"):
         bad = (np.abs(arr) > bound) & ~(allow_inf & np.isinf(arr))
     if not bad.any():

@@ -1,14 +1,14 @@
 """The two-way within transformation behind TWFE and its diagnostics.
 
 ``x - mean_i(x) - mean_t(x) + mean(x)`` on a balanced panel (a reshape when the
-rows are sorted by unit and period); on an unbalanced one, demean by the larger
-dimension and solve the smaller one's normal equations exactly (FWL); alternating
-projections only when both dimensions exceed a few thousand levels.
+rows are sorted by unit and period); on an unbalanced one, or with further
+absorbed fixed effects, :func:`evaluate.estimators.did._absorb.absorb` demeans by
+the largest dimension and solves the others' normal equations (FWL): exactly
+when they have few levels, by conjugate gradients otherwise.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,13 +16,19 @@ import pandas as pd
 from scipy import sparse
 
 from evaluate.errors import DataError, DesignError, SpecError
+from evaluate.estimators.did._absorb import absorb
 
-_EXACT_LIMIT = 2000  # largest fixed-effect dimension solved exactly (dense T x T system)
+_EXACT_LIMIT = 500  # most levels of the non-absorbed fixed effects solved densely (m x m)
+_WEIGHTED_LIMIT = 2000  # largest fixed-effect dimension solved exactly with weights
 
 
 @dataclass(frozen=True, eq=False)
 class PanelIndex:
-    """Integer codes of the unit and time of each row, and the panel's shape."""
+    """Integer codes of the unit and time of each row, and the panel's shape.
+
+    ``extra`` holds the codes of further absorbed fixed effects (e.g. region x year),
+    ``extra_levels`` their numbers of levels.
+    """
 
     unit: np.ndarray
     time: np.ndarray
@@ -31,6 +37,8 @@ class PanelIndex:
     unit_counts: np.ndarray
     time_counts: np.ndarray
     grid: bool = False  # balanced and sorted by unit, then period
+    extra: tuple[np.ndarray, ...] = ()
+    extra_levels: tuple[int, ...] = ()
 
     @property
     def n(self) -> int:
@@ -41,30 +49,52 @@ class PanelIndex:
         return self.n == self.n_units * self.n_times
 
 
-def panel_index(unit: pd.Series, time: pd.Series) -> PanelIndex:
-    """Factorize unit and time; duplicated unit-period rows are a :class:`DataError`."""
-    u, u_levels = pd.factorize(unit, sort=False)
-    t, t_levels = pd.factorize(time, sort=True)
-    u = u.astype(np.intp, copy=False)
-    t = t.astype(np.intp, copy=False)
+def factorize(values: pd.Series | np.ndarray, *, sort: bool) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes (``intp``) and levels, as ``pd.factorize(values, sort=sort)``.
+
+    Integer columns whose range is not much wider than their length take one
+    compiled pass over a dense table (no hashing); other types go to pandas.
+    """
+    arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    n = len(arr)
+    if n and arr.dtype.kind in "iu" and arr.dtype.itemsize <= 8:
+        lo, hi = int(arr.min()), int(arr.max())
+        span = hi - lo + 1
+        if span <= 4 * n + 1024:
+            from evaluate.estimators.did._fe_kernels import dense_codes
+
+            codes, levels = dense_codes(arr.astype(np.int64, copy=False), lo, span, sort)
+            return codes, pd.Index(levels.astype(arr.dtype, copy=False))
+    codes, levels = pd.factorize(values, sort=sort)
+    return codes.astype(np.intp, copy=False), pd.Index(levels)
+
+
+def panel_index(
+    unit: pd.Series, time: pd.Series, extra: tuple[np.ndarray, ...] = ()
+) -> PanelIndex:
+    """Factorize unit and time; duplicated unit-period rows are a :class:`DataError`.
+
+    ``extra``: codes (``0..L-1``) of further fixed effects to absorb.
+    """
+    from evaluate.estimators.did._fe_kernels import first_duplicate, is_grid
+
+    u, u_levels = factorize(unit, sort=False)
+    t, t_levels = factorize(time, sort=True)
     n_u, n_t = len(u_levels), len(t_levels)
     n = len(u)
     # Rows sorted by unit then period with every pair present: no duplicates are
-    # possible and the within transformation becomes a reshape.  The check compares
-    # against broadcast ranges, so it allocates only boolean temporaries.
-    grid = n == n_u * n_t and bool(
-        np.array_equal(t.reshape(n_u, n_t), np.broadcast_to(np.arange(n_t), (n_u, n_t)))
-        and (u.reshape(n_u, n_t) == np.arange(n_u)[:, None]).all()
-    )
+    # possible and the within transformation becomes a reshape.
+    grid = n == n_u * n_t and bool(is_grid(u, t, n_t))
     if not grid:
-        key = u * n_t
-        key += t
-        counts = np.bincount(key, minlength=n_u * n_t)
-        del key
-        if counts.max() > 1:
-            first = int(np.flatnonzero(counts > 1)[0])
+        if n_u * n_t <= 8 * n + (1 << 22):
+            n_dup, first = first_duplicate(u, t, n_u, n_t)
+        else:  # sparse panel: hash the keys instead of a dense table
+            dup = pd.Series(u * n_t + t).duplicated().to_numpy()
+            n_dup = int(pd.unique((u * n_t + t)[dup]).size)
+            first = int((u * n_t + t)[dup].min()) if n_dup else -1
+        if n_dup:
             raise DataError(
-                f"{int((counts > 1).sum())} unit-period pairs occur more than once (first: "
+                f"{n_dup} unit-period pairs occur more than once (first: "
                 f"unit {u_levels[first // n_t]!r}, period {t_levels[first % n_t]!r}). A panel "
                 "needs one row per unit and period: aggregate or remove the duplicates."
             )
@@ -76,6 +106,8 @@ def panel_index(unit: pd.Series, time: pd.Series) -> PanelIndex:
         unit_counts=np.bincount(u, minlength=n_u),
         time_counts=np.bincount(t, minlength=n_t),
         grid=grid,
+        extra=tuple(extra),
+        extra_levels=tuple(int(e.max()) + 1 for e in extra),
     )
 
 
@@ -103,7 +135,7 @@ def within(
         stacked = np.column_stack([np.asarray(c, dtype=float) for c in cols])
         return weighted_within(index.unit, index.time, weights, stacked)
     out = np.empty((index.n, len(cols)), dtype=float, order="F")
-    if index.grid:
+    if index.grid and not index.extra:
         shape = (index.n_units, index.n_times)
         for j, x in enumerate(cols):
             xg = np.asarray(x, dtype=float).reshape(shape)
@@ -111,36 +143,19 @@ def within(
             np.subtract(xg, xg.mean(axis=1, keepdims=True), out=target)
             target -= xg.mean(axis=0, keepdims=True) - xg.mean()
         return out
-    if index.balanced:
+    if index.balanced and not index.extra:
         for j, x in enumerate(cols):
             x = np.asarray(x, dtype=float)
             mu = group_mean(index.unit, x, index.unit_counts)
             mt = group_mean(index.time, x, index.time_counts) - x.mean()
             out[:, j] = x - mu[index.unit] - mt[index.time]
         return out
-    # Absorb the larger dimension by demeaning, solve the smaller one exactly.
-    big, small = (index.unit, index.time)
-    n_big, n_small, big_counts = index.n_units, index.n_times, index.unit_counts
-    if index.n_times > index.n_units:
-        big, small, n_big, n_small = index.time, index.unit, index.n_times, index.n_units
-        big_counts = index.time_counts
-    if n_small > _EXACT_LIMIT:
-        return _alternating_projections(index, np.column_stack(cols))
-    incidence = sparse.csr_matrix((np.ones(index.n), (big, small)), shape=(n_big, n_small))
-    gram = np.diag(np.bincount(small, minlength=n_small).astype(float))
-    gram -= (incidence.T @ sparse.diags(1.0 / big_counts) @ incidence).toarray()
-    # Singular (one redundant level per connected set): pseudo-inverse with a
-    # tolerance well above rounding noise, which is ~1e-12 relative here.
-    vals, vecs = np.linalg.eigh(gram)
-    keep = vals > 1e-9 * vals.max()
-    gram_pinv = (vecs[:, keep] / vals[keep]) @ vecs[:, keep].T
-    for j, x in enumerate(cols):
-        x = np.asarray(x, dtype=float)
-        x1 = x - group_mean(big, x, big_counts)[big]
-        gamma = gram_pinv @ np.bincount(small, weights=x1, minlength=n_small)
-        fitted = gamma[small]
-        out[:, j] = x1 - (fitted - group_mean(big, fitted, big_counts)[big])
-    return out
+    fes = [(index.unit, index.n_units), (index.time, index.n_times)]
+    fes += list(zip(index.extra, index.extra_levels, strict=True))
+    x = np.empty((index.n, len(cols)))
+    for j, c in enumerate(cols):
+        x[:, j] = c
+    return absorb(fes, x, _EXACT_LIMIT)
 
 
 def weighted_within(
@@ -157,9 +172,9 @@ def weighted_within(
     if int(time.max()) > int(unit.max()):
         big, small = time, unit
     n_big, n_small = int(big.max()) + 1, int(small.max()) + 1
-    if n_small > _EXACT_LIMIT:
+    if n_small > _WEIGHTED_LIMIT:
         raise DesignError(
-            f"Both fixed-effect dimensions have more than {_EXACT_LIMIT} levels; "
+            f"Both fixed-effect dimensions have more than {_WEIGHTED_LIMIT} levels; "
             "aggregate the cells further (e.g. months instead of weeks)."
         )
     w_big = np.bincount(big, weights=weights, minlength=n_big)
@@ -180,24 +195,6 @@ def weighted_within(
         x1 = demean_big(np.asarray(columns[:, j], dtype=float))
         gamma = gram_pinv @ np.bincount(small, weights=weights * x1, minlength=n_small)
         out[:, j] = x1 - demean_big(gamma[small])
-    return out
-
-
-def _alternating_projections(
-    index: PanelIndex, columns: np.ndarray, tol: float = 1e-11, max_iter: int = 10_000
-) -> np.ndarray:
-    out = np.array(columns, dtype=float)
-    for j in range(out.shape[1]):
-        x = out[:, j]
-        scale = max(float(np.abs(x).max()), 1.0)
-        for _ in range(max_iter):
-            x -= group_mean(index.unit, x, index.unit_counts)[index.unit]
-            shift = group_mean(index.time, x, index.time_counts)
-            x -= shift[index.time]
-            if np.abs(shift).max() < tol * scale:
-                break
-        else:  # pragma: no cover - pathological designs only
-            warnings.warn("Alternating projections did not converge.", RuntimeWarning, 2)
     return out
 
 
@@ -222,10 +219,16 @@ def fit_within(
     (weighted least squares with weighted demeaning when ``weights`` are given)."""
     yx = within(index, [y, *(x[:, j] for j in range(x.shape[1]))], weights)
     yd, xd = yx[:, 0], yx[:, 1:]
-    w = np.ones(len(y)) if weights is None else weights
-    xtx = (xd * w[:, None]).T @ xd
+    if weights is None:  # the same numbers as with unit weights, fewer passes
+        xw = xd
+        raw = ((x - x.mean(axis=0)) ** 2).sum(axis=0)
+    else:
+        xw = xd * weights[:, None]
+        raw = np.average(
+            (x - np.average(x, axis=0, weights=weights)) ** 2, axis=0, weights=weights
+        ) * weights.sum()
+    xtx = xw.T @ xd
     scale = np.sqrt(np.maximum(np.diag(xtx), 1e-300))
-    raw = np.average((x - np.average(x, axis=0, weights=w)) ** 2, axis=0, weights=w) * w.sum()
     bad = [n for n, s, r in zip(names, scale, raw, strict=True) if s**2 <= 1e-10 * max(r, 1e-300)]
     if bad or np.linalg.matrix_rank(xtx / np.outer(scale, scale)) < xd.shape[1]:
         raise DesignError(
@@ -233,7 +236,7 @@ def fit_within(
             "and period effects (e.g. treatment constant within every unit, or collinear "
             "regressors). A TWFE regression needs units whose treatment changes over time."
         )
-    beta = np.linalg.solve(xtx, (xd * w[:, None]).T @ yd)
+    beta = np.linalg.solve(xtx, xw.T @ yd)
     if not np.all(np.isfinite(beta)):
         raise DataError(
             "The regression overflowed (an outcome or regressor near 1e308?): rescale the "

@@ -18,6 +18,7 @@ wild cluster bootstrap.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -28,13 +29,13 @@ from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import EffectResult, NotApplicable, Provenance, hash_frame
 from evaluate.errors import DesignError, SpecError
+from evaluate.estimators.did._panel_covariance import panel_covariance
 from evaluate.estimators.did._treatment import binary_treatment, check_absorbing
 from evaluate.estimators.did._within import (
     PanelIndex,
-    WithinFit,
     analytic_weights,
+    factorize,
     fit_within,
-    group_mean,
     panel_index,
     within,
 )
@@ -47,11 +48,8 @@ from evaluate.inference.covariance import (
     AUTO_RULE,
     COVARIANCE_ESTIMATORS,
     CovarianceEstimate,
-    RegressionDesign,
     choose_covariance,
     choose_inference,
-    covariance,
-    is_nested,
 )
 from evaluate.inference.degenerate import (
     NoInference,
@@ -66,113 +64,6 @@ from evaluate.text import Num, Text
 Inference = Literal[
     "auto", "classical", "HC1", "HC2", "CR0", "CR1", "CR1-stata", "CR2", "wild", "randomization"
 ]
-
-_MAX_EXPLICIT = 500  # largest number of explicit time dummies for HC2 / CR2
-
-
-def panel_covariance(
-    index: PanelIndex,
-    fit: WithinFit,
-    x_raw: np.ndarray,
-    clusters: np.ndarray | None,
-    method: str,
-    weights: np.ndarray | None = None,
-) -> CovarianceEstimate:
-    """Covariance of the within coefficients under ``method`` (unit + time FE absorbed).
-
-    With analytic ``weights`` the rows enter scaled by ``sqrt(w)`` after weighted
-    demeaning (see :class:`~evaluate.inference.covariance.RegressionDesign`).
-    """
-    k = fit.x.shape[1]
-    root = None if weights is None else np.sqrt(weights)
-    if method in ("HC2", "CR2"):
-        if clusters is not None and not is_nested(index.unit, clusters) and method == "CR2":
-            raise SpecError(
-                "CR2 here needs clusters that contain whole units (cluster by unit or by a "
-                "group of units); use CR1 or inference='wild' for other clusterings."
-            )
-        if index.n_times - 1 > _MAX_EXPLICIT or index.n * index.n_times > 2e8:
-            raise SpecError(
-                f"{method} needs the {index.n_times} period effects as explicit columns of "
-                f"an {index.n} x {index.n_times} matrix, too large here. Use CR1 (or HC1); "
-                "with this many clusters the small-sample refinement matters little."
-            )
-        if weights is not None and method == "CR2":
-            return _weighted_cr2(index, fit, x_raw, clusters, weights)
-        # Time effects explicit, unit effects absorbed (FWL): same coefficients and
-        # residuals, and the leverage the estimators need is now computable.
-        dummies = np.zeros((index.n, index.n_times - 1))
-        rows = np.flatnonzero(index.time > 0)
-        dummies[rows, index.time[rows] - 1] = 1.0
-        z = np.column_stack([x_raw, dummies])
-        if weights is None:
-            means = np.stack(
-                [group_mean(index.unit, z[:, j], index.unit_counts) for j in range(z.shape[1])], 1
-            )
-        else:
-            w_unit = np.bincount(index.unit, weights=weights, minlength=index.n_units)
-            means = np.stack(
-                [
-                    np.bincount(index.unit, weights=weights * z[:, j], minlength=index.n_units)
-                    / w_unit
-                    for j in range(z.shape[1])
-                ],
-                1,
-            )
-        z -= means[index.unit]
-        design = RegressionDesign(
-            x=z if root is None else z * root[:, None],
-            resid=fit.resid if root is None else fit.resid * root,
-            clusters=clusters if method == "CR2" else None,
-            fe_levels=(index.n_units,),
-            fe_nested=(True,) if method == "CR2" else (False,),
-            absorbed_groups=index.unit,
-            weights=weights,
-        )
-        est = covariance(design, method, n_interest=k)  # type: ignore[arg-type]
-        return CovarianceEstimate(est.cov[:k, :k], est.df[:k], est.method, est.n_clusters)
-    if clusters is None:
-        nested = (False, False)
-    elif clusters is index.unit:  # the common case: skip two O(n) passes
-        nested = (True, index.n_units == 1)
-    else:
-        nested = (is_nested(index.unit, clusters), is_nested(index.time, clusters))
-    design = RegressionDesign(
-        x=fit.x if root is None else fit.x * root[:, None],
-        resid=fit.resid if root is None else fit.resid * root,
-        clusters=clusters,
-        fe_levels=(index.n_units, index.n_times),
-        fe_nested=nested,
-        weights=weights,
-    )
-    return covariance(design, method)  # type: ignore[arg-type]
-
-
-def _weighted_cr2(
-    index: PanelIndex,
-    fit: WithinFit,
-    x_raw: np.ndarray,
-    clusters: np.ndarray,
-    weights: np.ndarray,
-) -> CovarianceEstimate:
-    """Weighted CR2 (clubSandwich's convention) with unit and period dummies explicit."""
-    if index.n_units + index.n_times > _MAX_EXPLICIT * 4 or index.n * index.n_units > 5e7:
-        raise SpecError(
-            f"Weighted CR2 needs all {index.n_units} unit and {index.n_times} period effects as "
-            "explicit columns, too large here; use CR1 (or CR1-stata) with weights."
-        )
-    k = x_raw.shape[1]
-    z = np.zeros((index.n, k + index.n_units + index.n_times - 1))
-    z[:, :k] = x_raw
-    z[np.arange(index.n), k + index.unit] = 1.0
-    rows = np.flatnonzero(index.time > 0)
-    z[rows, k + index.n_units + index.time[rows] - 1] = 1.0
-    root = np.sqrt(weights)
-    design = RegressionDesign(
-        x=z * root[:, None], resid=fit.resid * root, clusters=clusters, weights=weights
-    )
-    est = covariance(design, "CR2", n_interest=k)
-    return CovarianceEstimate(est.cov[:k, :k], est.df[:k], est.method, est.n_clusters)
 
 
 def resolve_inference(
@@ -333,6 +224,7 @@ def twfe(
     time: str,
     treatment: str,
     covariates: tuple[str, ...] | list[str] = (),
+    fixed_effects: tuple[str, ...] | list[str] = (),
     cluster: str | None = "unit",
     inference: Inference = "auto",
     weights: str | None = None,
@@ -352,6 +244,11 @@ def twfe(
     outcome, unit, time, treatment : column names; ``treatment`` holds 0/1 (or
         True/False): any other value is a :class:`~evaluate.errors.DataError`.
     covariates : further time-varying regressors.
+    fixed_effects : further fixed effects to absorb beside unit and period, each a
+        column (``"month"``) or an interaction of columns joined by ``^``
+        (``"region^year"``: one effect per region and year, as in pyfixest/fixest).
+        Inference is then CR1, CR0, CR1-stata, HC1, classical or wild (no weights);
+        the negative-weights diagnostic is not computed.
     cluster : column to cluster on (``"unit"`` = the unit column) or ``None`` for
         heteroskedasticity-robust errors.
     inference : a covariance from :data:`~evaluate.inference.covariance.COVARIANCE_ESTIMATORS`,
@@ -388,7 +285,9 @@ def twfe(
     """
     check_frame(data)
     covariates = tuple(covariates)
-    cols = [outcome, unit, time, treatment, *covariates]
+    absorbed = tuple(fixed_effects)
+    fe_columns = [c for spec in absorbed for c in _fe_columns(spec)]
+    cols = [outcome, unit, time, treatment, *covariates, *fe_columns]
     if cluster not in (None, "unit"):
         cols.append(cluster)
     if weights is not None:
@@ -398,9 +297,13 @@ def twfe(
         check_numeric(data, c)
     if not 0 < alpha < 1:
         raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
+    if absorbed and weights is not None:
+        raise SpecError("fixed_effects cannot yet be combined with weights; drop one of them.")
     used = list(dict.fromkeys(cols))
     frame, n_dropped = _drop_missing(data[used], used, allow=drop_missing)
-    index = panel_index(frame[unit], frame[time])
+    hashing = _Fingerprint(frame, used)  # in a thread, beside the fit
+    extra = tuple(_fe_codes(frame, spec) for spec in absorbed)
+    index = panel_index(frame[unit], frame[time], extra)
     if index.n_times < 2 or index.n_units < 2:
         raise DesignError(
             f"TWFE needs at least 2 units and 2 periods; found {index.n_units} units and "
@@ -408,10 +311,13 @@ def twfe(
         )
     y = frame[outcome].to_numpy(dtype=float)
     d = binary_treatment(frame, treatment)
-    if not allow_switching:
-        check_absorbing(frame, d, treatment, unit, time)
+    if not allow_switching and switches_off(index, d):
+        check_absorbing(frame, d, treatment, unit, time)  # names the unit and period
     w = analytic_weights(frame, weights)
-    x = np.column_stack([d, frame[list(covariates)].to_numpy(dtype=float)])
+    x = np.empty((index.n, 1 + len(covariates)))
+    x[:, 0] = d
+    for j, c in enumerate(covariates, start=1):
+        x[:, j] = frame[c].to_numpy(dtype=float)
     names = [treatment, *covariates]
     fit = fit_within(index, y, x, names, w)
     scale = float(np.std(y))
@@ -420,7 +326,7 @@ def twfe(
     if clusters is not None:
         n_g = int(clusters.max()) + 1
         treated_by_cluster = np.bincount(clusters, weights=(x[:, 0] != 0), minlength=n_g) > 0
-    placebo = clusters is index.unit and index.balanced and w is None
+    placebo = clusters is index.unit and index.balanced and w is None and not absorbed
     method, note = resolve_inference(inference, clusters, treated_by_cluster, placebo=placebo)
     if w is not None and method == "wild":
         raise SpecError("inference='wild' is not available with weights; use CR2 or CR1.")
@@ -467,10 +373,22 @@ def twfe(
     # Local import: twfe_weights builds on this module's within engine.
     from evaluate.estimators.did.twfe_weights import negative_weights_diagnostic
 
-    weights_diagnostic = negative_weights_diagnostic(
-        index, x[:, 0], covariates=x[:, 1:] if covariates else None, warn=True
-    )
-    data_hash, hash_method = data_fingerprint(frame, used)
+    if absorbed:
+        weights_diagnostic: Any = NotApplicable(
+            Text(
+                "twfe_weights.more_effects",
+                "computed for unit and period effects only, not with further fixed effects",
+            )
+        )
+    else:
+        weights_diagnostic = negative_weights_diagnostic(
+            index,
+            x[:, 0],
+            covariates=x[:, 1:] if covariates else None,
+            tilde=fit.x if w is None else None,
+            warn=True,
+        )
+    data_hash, hash_method = hashing.result()
     return TWFEResult(
         name=name or outcome,
         estimand=Text(
@@ -502,6 +420,7 @@ def twfe(
                 "time": time,
                 "treatment": treatment,
                 "covariates": list(covariates),
+                **({"fixed_effects": list(absorbed)} if absorbed else {}),
                 "cluster": cluster,
                 "inference": inference,
                 "weights": weights,
@@ -539,6 +458,49 @@ def placebo_or_refusal(dist: Randomization, alpha: float, scale: float) -> Distr
 def inference_label(dist: Distribution, label: Any) -> Any:
     """``label``, or a :class:`~evaluate.effect.NotApplicable` saying why inference was refused."""
     return NotApplicable(dist.reason) if isinstance(dist, NoInference) else label
+
+
+def _fe_columns(spec: str) -> list[str]:
+    """The columns of a fixed-effect entry (``"region^year"`` -> region, year)."""
+    if not isinstance(spec, str) or not all(part.strip() for part in spec.split("^")):
+        raise SpecError(
+            f"fixed_effects entries are column names or interactions such as "
+            f"'region^year'; got {spec!r}."
+        )
+    return [part.strip() for part in spec.split("^")]
+
+
+def _fe_codes(frame: pd.DataFrame, spec: str) -> np.ndarray:
+    """Integer codes ``0..L-1`` of a fixed effect (one level per combination)."""
+    codes = None
+    for column in _fe_columns(spec):
+        part, levels = factorize(frame[column], sort=False)
+        codes = part if codes is None else codes * len(levels) + part
+    return factorize(codes, sort=False)[0]
+
+
+def switches_off(index: PanelIndex, d: np.ndarray) -> bool:
+    """Whether some unit's treatment switches off (one compiled pass)."""
+    from evaluate.estimators.did._fe_kernels import treatment_timing
+
+    return bool(treatment_timing(index.unit, index.time, d, index.n_units, index.n_times)[1])
+
+
+class _Fingerprint:
+    """:func:`data_fingerprint` computed in a thread (hashlib releases the GIL)."""
+
+    def __init__(self, frame: pd.DataFrame, columns: list[str]):
+        self._args = (frame, columns)
+        self._out: list[tuple[str, str]] = []
+        self._thread = threading.Thread(
+            target=lambda: self._out.append(data_fingerprint(frame, columns)), daemon=True
+        )
+        self._thread.start()
+
+    def result(self) -> tuple[str, str]:
+        self._thread.join()
+        # If the thread failed, hash here so that its error is raised to the caller.
+        return self._out[0] if self._out else data_fingerprint(*self._args)
 
 
 def data_fingerprint(frame: pd.DataFrame, columns: list[str]) -> tuple[str, str]:

@@ -35,6 +35,7 @@ import pandas as pd
 from evaluate.data.validate import check_columns, check_frame, check_numeric, drop_missing
 from evaluate.effect import Diagnostic, NotApplicable
 from evaluate.errors import DataError, DesignError, NegativeWeightsWarning
+from evaluate.estimators.did._fe_kernels import treatment_timing
 from evaluate.estimators.did._within import PanelIndex, panel_index, within
 from evaluate.text import Num, Text
 
@@ -86,11 +87,18 @@ class TWFEWeights:
 
 
 def _treatment_residual(
-    index: PanelIndex, d: np.ndarray, covariates: np.ndarray | None
+    index: PanelIndex,
+    d: np.ndarray,
+    covariates: np.ndarray | None,
+    tilde: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Residual of ``D`` on unit and period effects (and covariates, by FWL)."""
+    """Residual of ``D`` on unit and period effects (and covariates, by FWL).
+
+    ``tilde``: the within-transformed ``[D, covariates]`` when the caller has them.
+    """
     cols = [d] if covariates is None else [d, *covariates.T]
-    tilde = within(index, cols)
+    if tilde is None:
+        tilde = within(index, cols)
     eps = tilde[:, 0]
     if covariates is not None and covariates.shape[1]:
         x = tilde[:, 1:]
@@ -101,14 +109,29 @@ def _treatment_residual(
 def _cohorts(index: PanelIndex, d: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, bool]:
     """Each row's cohort (first treated period of its unit, nan if never) and whether
     treatment is absorbing (never switches off)."""
-    n_u, n_t = index.n_units, index.n_times
-    first = np.full(n_u, n_t)
-    np.minimum.at(first, index.unit, np.where(d > 0, index.time, n_t))
-    last_off = np.full(n_u, -1)
-    np.maximum.at(last_off, index.unit, np.where(d > 0, -1, index.time))
-    absorbing = bool(np.all((last_off < first) | (first == n_t)))
+    first, switches = treatment_timing(index.unit, index.time, d, index.n_units, index.n_times)
+    n_t = index.n_times
     cohort = np.where(first < n_t, times[np.minimum(first, n_t - 1)], np.nan)
-    return cohort[index.unit], absorbing
+    return cohort[index.unit], not switches
+
+
+def _cells(index: PanelIndex, d: np.ndarray, times: np.ndarray, eps: np.ndarray, on):
+    """Treated cohort x period cells (absorbing treatment, cohorts from the data):
+    counts and sums of ``eps`` by ``bincount``, as the group-by would give them."""
+    n_t = index.n_times
+    first, _ = treatment_timing(index.unit, index.time, d, index.n_units, n_t)
+    key = first[index.unit[on]] * n_t + index.time[on]
+    n_obs = np.bincount(key, minlength=n_t * n_t)
+    eps_sum = np.bincount(key, weights=eps[on], minlength=n_t * n_t)
+    cell = np.flatnonzero(n_obs)
+    return pd.DataFrame(
+        {
+            "cohort": times[cell // n_t].astype(float),
+            "time": times[cell % n_t],
+            "n_obs": n_obs[cell].astype(np.int64),
+            "eps_sum": eps_sum[cell],
+        }
+    )
 
 
 def _weights_from_arrays(
@@ -118,25 +141,31 @@ def _weights_from_arrays(
     unit_labels: np.ndarray,
     covariates: np.ndarray | None = None,
     cohort: np.ndarray | None = None,
+    tilde: np.ndarray | None = None,
 ) -> TWFEWeights:
-    if not np.isin(d, (0.0, 1.0)).all():
+    if not ((d == 0.0) | (d == 1.0)).all():
         raise DataError("The treatment must be binary (0/1) for the TWFE weights.")
-    eps = _treatment_residual(index, d, covariates)
+    eps = _treatment_residual(index, d, covariates, tilde)
     on = d == 1
     denom = float(eps[on].sum())
     if not on.any() or abs(denom) < 1e-12 * max(on.sum(), 1):
         raise DesignError(
             "The treatment has no variation left after removing unit and period effects."
         )
-    first, absorbing = _cohorts(index, d, times)
-    cohort = first if cohort is None else cohort
-    key = cohort[on] if absorbing else unit_labels[index.unit[on]]
-    cells = (
-        pd.DataFrame({"cohort": key, "time": times[index.time[on]], "eps": eps[on]})
-        .groupby(["cohort", "time"], sort=True)
-        .agg(n_obs=("eps", "size"), eps_sum=("eps", "sum"))
-        .reset_index()
-    )
+    _, switches = treatment_timing(index.unit, index.time, d, index.n_units, index.n_times)
+    absorbing = not switches
+    if absorbing and cohort is None and index.n_times <= 3000:
+        cells = _cells(index, d, times, eps, on)
+    else:
+        if cohort is None:
+            cohort = _cohorts(index, d, times)[0]
+        key = cohort[on] if absorbing else unit_labels[index.unit[on]]
+        cells = (
+            pd.DataFrame({"cohort": key, "time": times[index.time[on]], "eps": eps[on]})
+            .groupby(["cohort", "time"], sort=True)
+            .agg(n_obs=("eps", "size"), eps_sum=("eps", "sum"))
+            .reset_index()
+        )
     cells["weight"] = cells["eps_sum"] / denom
     n1 = int(on.sum())
     cells["weight_per_obs"] = cells["weight"] * n1 / cells["n_obs"]
@@ -217,23 +246,25 @@ def negative_weights_diagnostic(
     d: np.ndarray,
     *,
     covariates: np.ndarray | None = None,
+    tilde: np.ndarray | None = None,
     warn: bool = False,
     stacklevel: int = 3,
 ) -> Diagnostic | NotApplicable:
     """Whether a TWFE coefficient puts negative weight on treated cells, for :func:`twfe`.
 
     ``index`` and ``d`` are the fitted panel's index and treatment column (and
-    ``covariates`` its further regressors).  ``passed`` is ``False`` when some
+    ``covariates`` its further regressors; ``tilde`` the within-transformed
+    ``[d, covariates]`` if already computed).  ``passed`` is ``False`` when some
     cohort-period cell gets a negative weight; with ``warn`` a
     :class:`NegativeWeightsWarning` is then emitted.
     """
     d = np.asarray(d, dtype=float)
-    if not np.isin(d, (0.0, 1.0)).all():
+    if not ((d == 0.0) | (d == 1.0)).all():
         return NotApplicable("treatment is not binary (0/1)")
     times = np.arange(index.n_times, dtype=float)  # period codes suffice for the cells
     labels = np.arange(index.n_units)
     try:
-        w = _weights_from_arrays(index, d, times, labels, covariates)
+        w = _weights_from_arrays(index, d, times, labels, covariates, tilde=tilde)
     except DesignError as err:
         return NotApplicable(str(err))
     diag = Diagnostic(

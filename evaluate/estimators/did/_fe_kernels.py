@@ -1,0 +1,217 @@
+"""numba passes over the rows of a panel for :mod:`evaluate.estimators.did._within`.
+
+Each function is one sequential pass over the ``n`` rows (codes read once, every
+column handled in the same pass), so absorbing fixed effects costs a handful of
+memory sweeps instead of sparse matrix products or pandas group-bys.  The numpy
+formulas in ``_within`` stay the specification; ``tests/estimators/did/test_twfe_fe.py``
+checks these against them and against pyfixest.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def dense_codes(values, lo, span, sort):  # pragma: no cover - compiled
+    """Codes of integer ``values`` in ``[lo, lo + span)``: in order of first
+    appearance (``sort=False``, as ``pd.factorize``) or of value (``sort=True``).
+    Returns the codes and the levels (values) in code order."""
+    n = values.shape[0]
+    table = np.full(span, -1, dtype=np.int64)
+    codes = np.empty(n, dtype=np.intp)
+    if sort:
+        for i in range(n):
+            table[values[i] - lo] = 0
+        k = 0
+        for j in range(span):
+            if table[j] == 0:
+                table[j] = k
+                k += 1
+        levels = np.empty(k, dtype=np.int64)
+        for j in range(span):
+            if table[j] >= 0:
+                levels[table[j]] = j + lo
+        for i in range(n):
+            codes[i] = table[values[i] - lo]
+        return codes, levels
+    k = 0
+    levels = np.empty(min(span, n), dtype=np.int64)
+    for i in range(n):
+        j = values[i] - lo
+        c = table[j]
+        if c < 0:
+            c = k
+            table[j] = k
+            levels[k] = values[i]
+            k += 1
+        codes[i] = c
+    return codes, levels[:k]
+
+
+@njit(cache=True, nogil=True)
+def is_grid(unit, time, n_times):  # pragma: no cover - compiled
+    """Rows ordered by unit, then period, every pair present (balanced, sorted)."""
+    n = unit.shape[0]
+    for i in range(n):
+        if unit[i] != i // n_times or time[i] != i % n_times:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def first_duplicate(unit, time, n_units, n_times):  # pragma: no cover - compiled
+    """Number of unit-period pairs seen more than once and the smallest such key."""
+    seen = np.zeros(n_units * n_times, dtype=np.uint8)
+    n_dup = 0
+    first = -1
+    for i in range(unit.shape[0]):
+        key = unit[i] * n_times + time[i]
+        if seen[key] == 1:
+            n_dup += 1
+            seen[key] = 2
+            if first < 0 or key < first:
+                first = key
+        elif seen[key] == 0:
+            seen[key] = 1
+    return n_dup, first
+
+
+@njit(cache=True, nogil=True)
+def treatment_timing(unit, time, d, n_units, never):  # pragma: no cover - compiled
+    """Each unit's first treated period code (``never`` if none) and whether some unit
+    is untreated in a period after one where it was treated."""
+    first_on = np.full(n_units, never, dtype=np.int64)
+    last_off = np.full(n_units, -1, dtype=np.int64)
+    for i in range(unit.shape[0]):
+        u = unit[i]
+        t = time[i]
+        if d[i] > 0:
+            if t < first_on[u]:
+                first_on[u] = t
+        elif t > last_off[u]:
+            last_off[u] = t
+    switches = False
+    for u in range(n_units):
+        if last_off[u] > first_on[u]:
+            switches = True
+    return first_on, switches
+
+
+@njit(cache=True, nogil=True)
+def group_sums(codes, x, n_levels):  # pragma: no cover - compiled
+    """(n_levels, q) sums of the rows of ``x`` (n, q) within each code."""
+    q = x.shape[1]
+    out = np.zeros((n_levels, q))
+    for i in range(codes.shape[0]):
+        c = codes[i]
+        for j in range(q):
+            out[c, j] += x[i, j]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def demean_and_project(unit, other, x, unit_mean, out, m):  # pragma: no cover - compiled
+    """``out = x - unit_mean[unit]`` and the sums of ``out`` within each level of
+    the other fixed effects (``other`` (n, K) holds global level indices)."""
+    q = x.shape[1]
+    b = np.zeros((m, q))
+    for i in range(unit.shape[0]):
+        u = unit[i]
+        for j in range(q):
+            v = x[i, j] - unit_mean[u, j]
+            out[i, j] = v
+            for k in range(other.shape[1]):
+                b[other[i, k], j] += v
+    return b
+
+
+@njit(cache=True, nogil=True)
+def incidence_times(unit, other, p, n_units):  # pragma: no cover - compiled
+    """``C p``: for each unit the sum over its rows of ``sum_k p[other[i, k]]``."""
+    q = p.shape[1]
+    z = np.zeros((n_units, q))
+    for i in range(unit.shape[0]):
+        u = unit[i]
+        for k in range(other.shape[1]):
+            lv = other[i, k]
+            for j in range(q):
+                z[u, j] += p[lv, j]
+    return z
+
+
+@njit(cache=True, nogil=True)
+def project_back(unit, other, p, unit_mean, m):  # pragma: no cover - compiled
+    """``Z' (Z p - unit means of Z p)`` with ``Z`` the dummies of the other effects:
+    for each level the sum over its rows of ``sum_k p[other[i, k]] - unit_mean[unit]``
+    (``unit_mean`` from :func:`incidence_times` divided by the unit sizes)."""
+    q = p.shape[1]
+    out = np.zeros((m, q))
+    for i in range(unit.shape[0]):
+        u = unit[i]
+        for j in range(q):
+            v = -unit_mean[u, j]
+            for k in range(other.shape[1]):
+                v += p[other[i, k], j]
+            for k in range(other.shape[1]):
+                out[other[i, k], j] += v
+    return out
+
+
+@njit(cache=True, nogil=True)
+def cross_counts(other, m):  # pragma: no cover - compiled
+    """``Z'Z`` of the dummies of the other effects (diagonal with a single effect)."""
+    out = np.zeros((m, m))
+    for i in range(other.shape[0]):
+        for k in range(other.shape[1]):
+            for h in range(other.shape[1]):
+                out[other[i, k], other[i, h]] += 1.0
+    return out
+
+
+@njit(cache=True, nogil=True)
+def remove_fitted(unit, other, gamma, gamma_unit_mean, out):  # pragma: no cover - compiled
+    """``out -= sum_k gamma[other[:, k]] - gamma_unit_mean[unit]`` in place."""
+    q = out.shape[1]
+    for i in range(unit.shape[0]):
+        u = unit[i]
+        for j in range(q):
+            g = 0.0
+            for k in range(other.shape[1]):
+                g += gamma[other[i, k], j]
+            out[i, j] -= g - gamma_unit_mean[u, j]
+
+
+@njit(cache=True, nogil=True)
+def fill_incidence(unit, other, c):  # pragma: no cover - compiled
+    """Dense unit x level counts ``c`` (zeroed by the caller)."""
+    for i in range(unit.shape[0]):
+        u = unit[i]
+        for k in range(other.shape[1]):
+            c[u, other[i, k]] += 1.0
+
+
+@njit(cache=True, nogil=True)
+def schur_diagonal(unit, other, unit_counts, m):  # pragma: no cover - compiled
+    """``count_l - sum_{rows in l} 1 / n_unit``: the diagonal of the Schur complement
+    when each unit meets each level at most once (a preconditioner otherwise)."""
+    out = np.zeros(m)
+    for i in range(unit.shape[0]):
+        w = 1.0 - 1.0 / unit_counts[unit[i]]
+        for k in range(other.shape[1]):
+            out[other[i, k]] += w
+    return out
+
+
+@njit(cache=True, nogil=True)
+def nested_in(a, b, n_a):  # pragma: no cover - compiled
+    """Whether every level of codes ``a`` meets a single level of codes ``b``."""
+    seen = np.full(n_a, -1, dtype=np.int64)
+    for i in range(a.shape[0]):
+        s = seen[a[i]]
+        if s < 0:
+            seen[a[i]] = b[i]
+        elif s != b[i]:
+            return False
+    return True
