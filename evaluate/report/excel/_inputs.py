@@ -170,10 +170,19 @@ def _line(tab: _Table, key: str, line: CashFlowLine, effect_cell: str, t: dict) 
     name = line.name
     for y in sorted(inputs.exposure):
         cells.exposure[y] = tab.add(
-            key, name, t["in_exposure"], y, inputs.exposure[y], t["unit_effect_years"], "", FACTOR
+            key,
+            name,
+            t["in_exposure"],
+            y,
+            inputs.exposure[y],
+            t["unit_effect_years"],
+            t["spec_source"],
+            FACTOR,
         )
     if inputs.rates:
-        sign = tab.add(key, name, t["in_sign"], None, inputs.sign, t["unit_sign"], "", "0")
+        sign = tab.add(
+            key, name, t["in_sign"], None, inputs.sign, t["unit_sign"], t["spec_source"], "0"
+        )
         for y in sorted(inputs.rates):
             rate = inputs.rates[y]
             legal = f"; {rate.legal_reference}" if rate.legal_reference else ""
@@ -301,6 +310,7 @@ def _taxes(tab: _Table, t: dict) -> TaxCells:
     taxes = TaxShares.danish()
     naf, distortion = factor("net_tax_factor"), factor("tax_distortion")
     key = t["payers_key"]
+    sources = {part.split(" ")[0]: part for part in taxes.source.split("; ")}
     return TaxCells(
         kommune=tab.add(
             key,
@@ -309,14 +319,28 @@ def _taxes(tab: _Table, t: dict) -> TaxCells:
             None,
             taxes.kommune,
             t["unit_share"],
-            taxes.source,
+            sources.get("kommuneskat", taxes.source),
             "0.00%",
         ),
         stat=tab.add(
-            key, "", t["in_bundskat"], None, taxes.stat, t["unit_share"], taxes.source, "0.00%"
+            key,
+            "",
+            t["in_bundskat"],
+            None,
+            taxes.stat,
+            t["unit_share"],
+            sources.get("bundskat", taxes.source),
+            "0.00%",
         ),
         am_bidrag=tab.add(
-            key, "", t["in_am_bidrag"], None, taxes.am_bidrag, t["unit_share"], taxes.source, "0%"
+            key,
+            "",
+            t["in_am_bidrag"],
+            None,
+            taxes.am_bidrag,
+            t["unit_share"],
+            sources.get("am_bidrag", taxes.source),
+            "0%",
         ),
         net_tax_factor=tab.add(key, "", t["in_naf"], None, naf.value, "", naf.source, "0.00"),
         distortion=tab.add(
