@@ -21,18 +21,15 @@ from evaluate.report.excel._cells import (
     Formulas,
     header,
     unit_format,
+    value,
     widths,
     write_row,
 )
-from evaluate.report.excel._cells import value as _value
 from evaluate.text import Unit, say
 
 if TYPE_CHECKING:
     from evaluate.report.excel._model import KeyCells
     from evaluate.study_result import StudyResult
-
-_BOLD, _TITLE, _WARN = BOLD, TITLE, WARN
-_header, _row, _widths, _unit_format = header, write_row, widths, unit_format
 
 
 # --- sheets -------------------------------------------------------------------
@@ -44,16 +41,16 @@ def _summary(
     keys: dict[str, KeyCells],
     formulas: Formulas,
 ) -> None:
-    ws["A1"] = _value(result.spec.study.title)
-    ws["A1"].font = _TITLE
+    ws["A1"] = value(result.spec.study.title)
+    ws["A1"].font = TITLE
     row = 2
     if any(d.source.simulated for d in result.data.values()):
-        ws.cell(row=row, column=1, value=t["simulated_banner"]).font = _WARN
+        ws.cell(row=row, column=1, value=t["simulated_banner"]).font = WARN
         row += 1
     row += 1
-    ws.cell(row=row, column=1, value=t["business_cases"]).font = _BOLD
+    ws.cell(row=row, column=1, value=t["business_cases"]).font = BOLD
     row += 1
-    _header(
+    header(
         ws,
         row,
         [
@@ -81,7 +78,7 @@ def _summary(
         quantity = t["verdict"][
             f"quantity_{'gross' if case.gross else 'net'}_{'pv' if case.discount else 'plain'}"
         ]
-        _row(
+        write_row(
             ws,
             row,
             [
@@ -115,9 +112,9 @@ def _summary(
         )
         _live_key_figures(ws, row, keys[key], case.gross, k, payback, formulas)
     row += 2
-    ws.cell(row=row, column=1, value=t["main_effects"]).font = _BOLD
+    ws.cell(row=row, column=1, value=t["main_effects"]).font = BOLD
     row += 1
-    _header(
+    header(
         ws,
         row,
         [
@@ -134,8 +131,8 @@ def _summary(
     for key, effect in result.effects.items():
         row += 1
         main = effect.to_frame().iloc[0]
-        fmt = _unit_format(str(main["unit"]))
-        _row(
+        fmt = unit_format(str(main["unit"]))
+        write_row(
             ws,
             row,
             [
@@ -150,7 +147,7 @@ def _summary(
             ],
             [None, None, None, fmt, fmt, fmt, P_VALUE, None],
         )
-    _widths(ws, {1: 24, 2: 44, 3: 36, **{c: 16 for c in range(4, 11)}})
+    widths(ws, {1: 24, 2: 44, 3: 36, **{c: 16 for c in range(4, 11)}})
 
 
 def _live_key_figures(
@@ -185,14 +182,14 @@ def _effects(ws: Worksheet, result: StudyResult, t: dict[str, str], level: str) 
         t["source"],
         t["simulated"],
     ]
-    _header(ws, 1, labels)
+    header(ws, 1, labels)
     row = 1
     for key, effect in result.effects.items():
         prov = effect.provenance
         for term in effect.to_frame().itertuples(index=False):
             row += 1
-            fmt = _unit_format(str(term.unit))
-            _row(
+            fmt = unit_format(str(term.unit))
+            write_row(
                 ws,
                 row,
                 [
@@ -214,8 +211,8 @@ def _effects(ws: Worksheet, result: StudyResult, t: dict[str, str], level: str) 
                 [None, None, fmt, fmt, fmt, fmt, P_VALUE, *[None] * 7],
             )
     ws.freeze_panes = "C2"
-    _widths(ws, {1: 24, 2: 48, **{c: 14 for c in range(3, 8)}, 8: 18, 9: 36, 10: 40})
-    _widths(ws, {11: 36, 12: 36, 13: 48, 14: 10})
+    widths(ws, {1: 24, 2: 48, **{c: 14 for c in range(3, 8)}, 8: 18, 9: 36, 10: 40})
+    widths(ws, {11: 36, 12: 36, 13: 48, 14: 10})
 
 
 def _assumptions(
@@ -227,9 +224,9 @@ def _assumptions(
     formulas: Formulas,
 ) -> None:
     """Under the inputs table: the settings of each case and what each line is."""
-    ws.cell(row=row, column=1, value=t["settings"]).font = _BOLD
+    ws.cell(row=row, column=1, value=t["settings"]).font = BOLD
     row += 1
-    _header(
+    header(
         ws,
         row,
         [
@@ -248,7 +245,7 @@ def _assumptions(
         row += 1
         sign = t["sign_municipal_short"] if case.sign == "municipal" else t["sign_plain_short"]
         base = case.years[0] if case.base_year is None else case.base_year
-        _row(
+        write_row(
             ws,
             row,
             [
@@ -265,9 +262,9 @@ def _assumptions(
             [None, None, None, None, None, "0", THOUSANDS, "0", None],
         )
     row += 2
-    ws.cell(row=row, column=1, value=t["lines"]).font = _BOLD
+    ws.cell(row=row, column=1, value=t["lines"]).font = BOLD
     row += 1
-    _header(
+    header(
         ws,
         row,
         [
@@ -285,7 +282,7 @@ def _assumptions(
         totals = case.expenditure().sum(axis=1)
         for line in case.lines:
             row += 1
-            _row(
+            write_row(
                 ws,
                 row,
                 [
@@ -301,7 +298,7 @@ def _assumptions(
             )
             total = keys[key].line_totals[line.name]
             formulas.put(ws, row, 5, f"{total}*{shown}", float(totals[line.name]), THOUSANDS)
-    _widths(ws, {1: 24, 2: 40, 3: 40, 4: 30, 5: 22, 6: 28, 7: 80, 8: 48, 9: 60})
+    widths(ws, {1: 24, 2: 40, 3: 40, 4: 30, 5: 22, 6: 28, 7: 80, 8: 48, 9: 60})
 
 
 def _provenance(ws: Worksheet, result: StudyResult, t: dict[str, str], level: str) -> None:
@@ -314,20 +311,20 @@ def _provenance(ws: Worksheet, result: StudyResult, t: dict[str, str], level: st
         (t["language"], spec.study.language),
         (t["confidence_level"], level),
     ]
-    for row, (label, value) in enumerate(items, start=1):
-        ws.cell(row=row, column=1, value=label).font = _BOLD
-        ws.cell(row=row, column=2, value=_value(value))
+    for row, (label, item) in enumerate(items, start=1):
+        ws.cell(row=row, column=1, value=label).font = BOLD
+        ws.cell(row=row, column=2, value=value(item))
     row = len(items) + 2
-    ws.cell(row=row, column=1, value=t["data_name"]).font = _BOLD
+    ws.cell(row=row, column=1, value=t["data_name"]).font = BOLD
     row += 1
-    _header(
+    header(
         ws,
         row,
         [t["key"], t["file"], t["rows"], t["sha256"], t["simulated"], t["source"], t["note"]],
     )
     for key, data in result.data.items():
         row += 1
-        _row(
+        write_row(
             ws,
             row,
             [
@@ -342,9 +339,9 @@ def _provenance(ws: Worksheet, result: StudyResult, t: dict[str, str], level: st
             [None, None, THOUSANDS, None, None, None, None],
         )
     row += 2
-    ws.cell(row=row, column=1, value=t["effect_provenance"]).font = _BOLD
+    ws.cell(row=row, column=1, value=t["effect_provenance"]).font = BOLD
     row += 1
-    _header(
+    header(
         ws,
         row,
         [t["key"], t["effect"], t["rows"], t["rows_dropped"], t["data_hash"], t["source"]],
@@ -352,10 +349,10 @@ def _provenance(ws: Worksheet, result: StudyResult, t: dict[str, str], level: st
     for key, effect in result.effects.items():
         row += 1
         prov = effect.provenance
-        _row(
+        write_row(
             ws,
             row,
             [key, effect.name, prov.n_rows, prov.n_dropped, prov.data_hash or "", prov.source],
             [None, None, THOUSANDS, THOUSANDS, None, None],
         )
-    _widths(ws, {1: 30, 2: 44, 3: 10, 4: 68, 5: 12, 6: 60, 7: 60})
+    widths(ws, {1: 30, 2: 44, 3: 10, 4: 68, 5: 12, 6: 60, 7: 60})
