@@ -151,11 +151,20 @@ def _line(spec, effects: Mapping[str, Effect], rates: RateTable, data=None) -> C
     assert isinstance(spec, EffectLineSpec)
     refusion = 0.0
     source = spec.source
+    refusion_source: str | Text = ""
     if spec.refusion_weeks is not None:
         schedule = RefusionSchedule.danish()
         refusion = schedule.average_share(*spec.refusion_weeks)
         law = Text("line.refusion_source", "refusion {law}", law=schedule.source)
         source = Text("line.sources", "{a}; {b}", a=source, b=law) if source else law
+        first, last = spec.refusion_weeks
+        refusion_source = Text(
+            "line.refusion_weeks",
+            "{law}, the average over support weeks {first}-{last}",
+            law=law,
+            first=str(first),
+            last=str(last),
+        )
     rate = None
     if spec.rate is not None:
         ref = spec.rate
@@ -186,6 +195,7 @@ def _line(spec, effects: Mapping[str, Effect], rates: RateTable, data=None) -> C
         perspective=spec.perspective,
         category=spec.category,
         source=source,
+        refusion_source=refusion_source,
     )
 
 

@@ -29,6 +29,30 @@ CATEGORIES: tuple[str, ...] = ("service", "transfers", "capital")
 PERSON_UNITS = ("persons", "full-time persons")
 
 
+@dataclass(frozen=True)
+class LineInputs:
+    """What a line made from an effect is the product of, so that a spreadsheet can
+    rebuild it (:mod:`evaluate.report.excel`): for each year ``y``,
+    ``amounts[y] = effect x exposure[y] x price[y] x (1 - refusion)``.
+
+    ``price`` is the signed gross expenditure per unit of the effect per effect-year;
+    for a line priced by benefit rates it is ``sign x rates[y].annual``.  With a week
+    profile, ``refusion`` is the profile's weighted share (``step_shares`` weighted by
+    ``profile.weights``).
+    """
+
+    exposure: Mapping[int, float]
+    price: Mapping[int, float]
+    refusion: float = 0.0
+    refusion_source: str = ""
+    rates: Mapping[int, Rate] = field(default_factory=dict)
+    sign: int = 1
+    implied: bool = False
+    """The price is implied by a total a source states at the point estimate."""
+    profile: WeekProfile | None = None
+    step_shares: tuple[float, ...] = ()
+
+
 @dataclass(frozen=True, eq=False)
 class CashFlowLine:
     """One line of a business case.
@@ -59,6 +83,8 @@ class CashFlowLine:
     payer_rule: Literal["", "production"] = ""
     """How the payer split treats the line: "production" splits a production value
     into net wage, taxes and indirect taxes (:mod:`evaluate.money.payers`)."""
+    inputs: LineInputs | None = None
+    """For a line made from an effect: the factors its amounts are the product of."""
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -123,6 +149,7 @@ def monetize(
     perspective: Perspective = "municipality",
     category: Category = "transfers",
     source: str = "",
+    refusion_source: str = "",
 ) -> CashFlowLine:
     """Turn an effect into an expenditure line.
 
@@ -151,6 +178,8 @@ def monetize(
         profile has an ``average_share``, the line also keeps what that one share
         would have given (``shortcut_amounts``).
     perspective : whose money it is.
+    refusion_source : where ``refusion_share`` comes from (the law and the weeks); kept
+        with the line's inputs (:class:`LineInputs`) for the workbook.
 
     Examples
     --------
@@ -169,6 +198,7 @@ def monetize(
         )
     rate_note: str | Text = ""
     price: dict[int, float] | None = None
+    rates: dict = {}
     if rate is not None:
         if effect.unit not in PERSON_UNITS:
             raise SpecError(
@@ -201,6 +231,7 @@ def monetize(
                 f"Line {name!r}: a week profile prices a rate or a unit price, not a stated total."
             )
         refusion_share = week_profile.refusion_share(refusion)
+        refusion_source = refusion_source or (refusion or RefusionSchedule.danish()).source
     net = 1.0 - refusion_share
     total_exposure = sum(exposure.values())
     if price is None:
@@ -267,6 +298,19 @@ def monetize(
         shortcut_per_unit=shortcut,
         shortcut_share=None if not shortcut else week_profile.average_share,
         shortcut_source=week_profile.average_source if shortcut else "",
+        inputs=LineInputs(
+            exposure=dict(exposure),
+            price=dict(price),
+            refusion=refusion_share,
+            refusion_source=refusion_source,
+            rates=rates if rate is not None else {},
+            sign=sign if rate is not None else 1,
+            implied=total_at_estimate is not None,
+            profile=week_profile,
+            step_shares=()
+            if week_profile is None
+            else tuple(float(s) for s in week_profile.step_shares(refusion)),
+        ),
     )
 
 

@@ -1,4 +1,8 @@
-"""The Excel workbook: numbers equal the BusinessCase, formulas stay live, bytes stay put."""
+"""The Excel workbook: numbers equal the BusinessCase, formulas stay live, bytes stay put.
+
+The values read here are the ones the workbook stores with its formulas (openpyxl's
+``data_only``); tests/report/test_excel_model.py recomputes them with a formula engine.
+"""
 
 import shutil
 import zipfile
@@ -6,7 +10,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from openpyxl.utils.cell import range_boundaries
 
 from evaluate.report.excel import excel_strings, write_excel
 from evaluate.study import run_study
@@ -25,29 +28,21 @@ def workbook(faxe, tmp_path_factory):
     return path, openpyxl.load_workbook(path)
 
 
-def _evaluate(ws, cell):
-    """The value of a cell, computing the =SUM(range) formulas the workbook uses."""
-    value = ws[cell].value if isinstance(cell, str) else cell.value
-    if isinstance(value, str) and value.startswith("="):
-        assert value.startswith("=SUM(") and value.endswith(")"), value
-        lo_col, lo_row, hi_col, hi_row = range_boundaries(value[5:-1])
-        return sum(
-            _evaluate(ws, c)
-            for row in ws.iter_rows(min_row=lo_row, max_row=hi_row, min_col=lo_col, max_col=hi_col)
-            for c in row
-        )
-    return value
+@pytest.fixture(scope="module")
+def values(workbook):
+    """The workbook as a viewer that does not recalculate sees it: the cached values."""
+    return openpyxl.load_workbook(workbook[0], data_only=True)
 
 
 def _table(ws):
     """Header row, then {line: {column: value}} of a business-case sheet."""
     rows = list(ws.iter_rows(min_row=5))
-    header = [c.value for c in rows[0]]
+    header = [c.value for c in rows[0] if c.value is not None]
     body = {}
     for row in rows[1:]:
         if row[0].value is None:
             break
-        body[row[0].value] = {h: _evaluate(ws, c) for h, c in zip(header[1:], row[1:], strict=True)}
+        body[row[0].value] = {h: c.value for h, c in zip(header[1:], row[1:], strict=False)}
     return header, body
 
 
@@ -58,36 +53,45 @@ def test_sheets(workbook):
         "Effects",
         "published",
         "simulated",
+        "Payers",
         "Assumptions",
         "Provenance",
     ]
 
 
 @pytest.mark.parametrize("key", ["published", "simulated"])
-def test_case_sheet_equals_the_business_case(workbook, faxe, key):
-    _, wb = workbook
+def test_case_sheet_equals_the_business_case(values, faxe, key):
     case = faxe.business_cases[key]
     expected = case.table()  # 1,000 DKK, municipal sign, Net row and Total column
-    header, body = _table(wb[key])
-    assert header == ["Line", *expected.columns[:-1], "Total"]
+    header, body = _table(values[key])
+    present_value = ["Present value"] if case.discount is not None else []
+    assert header == ["Line", *expected.columns[:-1], "Total", *present_value]
     assert list(body) == [*expected.index[:-1], "Net"]
     for line, row in body.items():
         want = expected.loc["Net" if line == "Net" else line]
         for column, value in row.items():
-            # Exact for the typed-in cells; sums of floats may differ in the last bit.
+            if column == "Present value":
+                continue
             assert value == pytest.approx(want[column], rel=1e-12, abs=1e-9), (line, column)
     # The net of the table is minus the case's net gain (municipal: plus = expenditure).
     assert body["Net"]["Total"] * 1_000 == pytest.approx(-case.net_gain, rel=1e-12)
 
 
-def test_net_row_and_total_column_are_formulas(workbook):
+def test_lines_net_row_and_total_column_are_formulas(workbook, values):
     _, wb = workbook
     ws = wb["simulated"]
     net_row = next(r for r in ws.iter_rows(min_row=6) if r[0].value == "Net")
-    assert [c.value for c in net_row[1:]] == ["=SUM(B6:B8)", "=SUM(C6:C8)", "=SUM(D6:D8)"]
+    assert [c.value for c in net_row[1:]] == [
+        "=SUM(B6:B8)",
+        "=SUM(C6:C8)",
+        "=SUM(D6:D8)",
+        "=SUM(E6:E8)",
+    ]
     assert ws["D6"].value == "=SUM(B6:C6)"
+    # a line is a product of cells on the Assumptions sheet, not a typed-in number
+    assert ws["B6"].value.startswith("='Assumptions'!$E$") and "/1000" in ws["B6"].value
     assert ws["B6"].number_format == "#,##0"
-    assert isinstance(ws["B6"].value, float)  # a number, not text
+    assert isinstance(values["simulated"]["B6"].value, float)  # with its value cached
     assert wb.calculation.fullCalcOnLoad  # Excel computes the formulas on opening
 
 
@@ -101,16 +105,16 @@ def test_sign_note_under_the_table(workbook):
     assert "1,000 DKK" in texts
 
 
-def test_summary_key_figures(workbook, faxe):
-    _, wb = workbook
-    rows = {r[0]: r for r in wb["Summary"].iter_rows(values_only=True) if r[0]}
+def test_summary_key_figures(values, faxe):
+    rows = {r[0]: r for r in values["Summary"].iter_rows(values_only=True) if r[0]}
     for key, case in faxe.business_cases.items():
         k = case.key_figures()
         row = rows[key]
         assert row[3] == pytest.approx(k["net_gain"]) and row[4] == pytest.approx(k["npv"])
         assert row[8] == pytest.approx(k["break_even_share_of_effect"])
     # Published: stated without uncertainty, so no interval and no probability (blank, not NaN).
-    assert rows["published"][3] == 1_900_000 and rows["published"][5:8] == (None, None, None)
+    assert rows["published"][3] == pytest.approx(1_900_000, rel=1e-12)
+    assert rows["published"][5:8] == (None, None, None)
     simulated = faxe.business_cases["simulated"]
     assert rows["simulated"][7] == pytest.approx(simulated.probability_of_gain)
     effect = faxe.effects["ledighedsydelse_simulated"]
@@ -151,9 +155,9 @@ def test_danish_labels(tmp_path):
     wb = openpyxl.load_workbook(write_excel(result, tmp_path / "da.xlsx"))
     t = excel_strings("da")
     assert wb.sheetnames[:2] == ["Sammenfatning", "Effekter"]
-    assert wb.sheetnames[-2:] == ["Forudsætninger", "Dokumentation"]
+    assert wb.sheetnames[-3:] == ["Aktører", "Forudsætninger", "Dokumentation"]
     ws = wb["published"]
-    assert [c.value for c in ws[5]] == ["Linje", "2019", "I alt"]
+    assert [c.value for c in ws[5] if c.value] == ["Linje", "2019", "I alt"]
     column_a = [c.value for c in ws["A"]]
     assert "Netto" in column_a and "1.000 kr." in column_a
     assert t["sign_municipal"] in column_a
