@@ -239,6 +239,27 @@ def test_a_changed_discount_rate_and_deadweight_move_the_case_as_evaluate_comput
     _check_case(after, path, t, key, changed)
 
 
+def test_an_evidence_grade_discount_is_an_input_cell_of_the_model(built, tmp_path):
+    """An optimism-bias discount by evidence grade (evaluate.grade) lowers the benefit
+    lines through its own input cell: the workbook gives the discounted case, and
+    setting the cell to 0 gives the undiscounted one."""
+    from evaluate.grade import EvidenceDiscount, evidence_discount
+
+    result, _ = built("faxe_fleksjob")
+    t = excel_strings("en")
+    case = result.business_cases["simulated"]
+    shares = {"A": 0.0, "B": 0.1, "C": 0.25, "D": 0.4}
+    discounted = evidence_discount(case, EvidenceDiscount(shares, "test table"))
+    assert discounted.evidence_discounts, "the case has a benefit line to discount"
+    assert discounted.net_gain != pytest.approx(case.net_gain, rel=1e-3)
+    cases = {**result.business_cases, "simulated": discounted}
+    path = write_excel(dataclasses.replace(result, business_cases=cases), tmp_path / "r.xlsx")
+    _check_case(recompute(path), path, t, "simulated", discounted)
+    line, grade, _ = discounted.evidence_discounts[0]
+    cell = _input(path, t, "simulated", line, t["in_evidence"].format(grade=grade))
+    _check_case(recompute(path, {cell: 0.0}), path, t, "simulated", case)
+
+
 def test_a_danish_workbook_recomputes_under_danish_names(built):
     result, path = built("solroed_business_case")
     assert result.spec.study.language == "da"

@@ -51,6 +51,7 @@ class LineCells:
     """Where a line's inputs are; builds the expression of its amount in a year."""
 
     linked: bool
+    name: str = ""
     effect: str = ""
     exposure: dict[int, str] = field(default_factory=dict)
     price: dict[int, str] = field(default_factory=dict)
@@ -83,12 +84,16 @@ class CaseCells:
     optimism: str
     steps: list[tuple[float, str]] = field(default_factory=list)
     """(upper year after the base year, rate cell) of each discount step used."""
+    evidence: dict[str, str] = field(default_factory=dict)
+    """Line name -> the cell of its evidence-grade (optimism-bias) discount, where set."""
     lines: dict[str, LineCells] = field(default_factory=dict)
 
     def adjustment(self, line: LineCells) -> str:
         """The attribution factor of :meth:`BusinessCase.adjustment`, as a formula."""
         if line.linked:
-            return f"(1-{self.deadweight})*(1-{self.displacement})"
+            base = f"(1-{self.deadweight})*(1-{self.displacement})"
+            cut = self.evidence.get(line.name)
+            return f"{base}*(1-{cut})" if cut else base
         return f"IF(SUM({line.amount_range})>0,1+{self.optimism},1)"
 
 
@@ -428,11 +433,23 @@ def write_inputs(
             ),
         )
         cells.steps = _discount_steps(tab, key, case, t)
+        for line_name, grade, share in case.evidence_discounts:
+            cells.evidence[line_name] = tab.add(
+                key,
+                line_name,
+                t["in_evidence"].format(grade=grade),
+                None,
+                share,
+                t["unit_share"],
+                case.evidence_discount_source,
+                PERCENT,
+            )
         for line in case.lines:
             if rebuilds(line):
                 cells.lines[line.name] = _line(tab, key, line, inputs.effects[id(line.effect)], t)
             else:
                 cells.lines[line.name] = _amounts(tab, key, line, t)
+            cells.lines[line.name].name = line.name
         inputs.cases[key] = cells
     if any(has_payer_split(case) for case in result.business_cases.values()):
         inputs.taxes = _taxes(tab, t)
