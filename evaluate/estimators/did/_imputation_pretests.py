@@ -4,7 +4,7 @@ the event time added to the regression on untreated observations, tested jointly
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,14 +21,14 @@ from evaluate.estimators.did.twfe import (
 )
 from evaluate.text import Num, Text
 
-if TYPE_CHECKING:
-    from evaluate.estimators.did.imputation import ImputationSpec
-
 
 def _pretrend_test(
-    frame: pd.DataFrame, index, treated: np.ndarray, spec: ImputationSpec
+    frame: pd.DataFrame, index, treated: np.ndarray, spec: Any
 ) -> tuple[pd.DataFrame, Diagnostic | NotApplicable]:
-    """BJS Test 1: leads added to the untreated-only regression, joint Wald F test."""
+    """BJS Test 1: leads added to the untreated-only regression, joint Wald F test.
+
+    ``spec`` is the design's :class:`~evaluate.estimators.did.imputation.ImputationSpec`
+    (not imported: the design imports this module)."""
     sub = frame.loc[~treated]
     e0 = sub["_e"].to_numpy()
     ks = list(range(1, spec.pretrends + 1))
