@@ -76,7 +76,7 @@ SHARED = set(
     donor balance event relative person net en her service version refusion tornado et se
     april august september november december jan feb mar apr jun jul aug sep nov dec
     end gives regression placebo permutations sum negative de
-    have robust sandwich overlap inverse logit caliper chi
+    have robust sandwich overlap inverse logit caliper chi chance var satsregulering
     """.split()
 )
 """Words Danish shares with English (each is also a Danish word, or a loanword Danish
