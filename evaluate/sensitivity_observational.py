@@ -43,6 +43,7 @@ from scipy import stats
 
 from evaluate.effect import Diagnostic, NotApplicable
 from evaluate.errors import DataError, SpecError
+from evaluate.text import Num, Text
 
 
 # --------------------------------------------------------------------------- E-value
@@ -91,7 +92,11 @@ def e_value_difference(difference: float, *, sd: float, se: float | None = None)
     if not (math.isfinite(sd) and sd > 0):
         raise SpecError(f"sd must be positive; got {sd!r}.")
     d = difference / sd
-    note = "standardized difference d = estimate / SD(outcome), RR ~ exp(0.91 d)"
+    note = Text(
+        "obs_sensitivity.e_value_smd",
+        "standardized difference d = estimate / SD(outcome), RR ~ exp({factor} d)",
+        factor=Num(0.91, decimals=2),
+    )
     if se is None:
         return EValue(**{**e_value(math.exp(0.91 * d)).__dict__, "approximation": note})
     sd_d = se / sd
@@ -212,6 +217,8 @@ def rosenbaum_gamma(differences: Sequence[float] | np.ndarray, *, alpha: float =
 
 
 # --------------------------------------------------------------------------- as diagnostics
+_E_VALUE = Text("obs_sensitivity.e_value", "E-value")
+_ROSENBAUM = Text("obs_sensitivity.rosenbaum", "Rosenbaum bounds")
 def e_value_scale(
     y: np.ndarray, d: np.ndarray, estimate: float, ci: tuple[float, float] | None, att: bool
 ) -> tuple[str, float] | None:
@@ -248,7 +255,12 @@ def _e_value_of(y, d, estimate, se, ci, att) -> EValue | None:
             except SpecError:  # an interval not around its estimate (bootstrap): use the SMD
                 rr = None
             if rr is not None:
-                note = f"risk ratio {rr.rr:.3g} = treated share {p1:.3g} / (share - effect)"
+                note = Text(
+                    "obs_sensitivity.e_value_rr",
+                    "risk ratio {rr} = treated share {share} / (share - effect)",
+                    rr=Num(rr.rr, sig=3),
+                    share=Num(p1, sig=3),
+                )
                 return EValue(rr.rr, rr.rr_limit, rr.point, rr.limit, note)
     n1, n0 = d.sum(), (1 - d).sum()
     pooled = math.sqrt(
@@ -257,7 +269,10 @@ def _e_value_of(y, d, estimate, se, ci, att) -> EValue | None:
     if not pooled > 0:
         return None
     ev = e_value_difference(estimate, sd=pooled, se=se)
-    return EValue(ev.rr, ev.rr_limit, ev.point, ev.limit, f"{ev.approximation}, SD {pooled:.4g}")
+    note = Text(
+        "obs_sensitivity.e_value_sd", "{how}, SD {sd}", how=ev.approximation, sd=Num(pooled, sig=4)
+    )
+    return EValue(ev.rr, ev.rr_limit, ev.point, ev.limit, note)
 
 
 def observational_sensitivity(
@@ -286,7 +301,9 @@ def observational_sensitivity(
     out: dict[str, Diagnostic | NotApplicable] = {}
     ev = _e_value_of(y, d, estimate, se, ci, att)
     if ev is None:
-        out["E-value"] = NotApplicable("the outcome does not vary within the groups")
+        out[_E_VALUE] = NotApplicable(
+            Text("obs_sensitivity.e_value_flat", "the outcome does not vary within the groups")
+        )
     else:
         out.update(_e_value_diagnostics(ev))
     return out | _robustness(y, d, X, alpha, estimate, pair_differences, controls_reused, matched)
@@ -294,13 +311,21 @@ def observational_sensitivity(
 
 def _e_value_diagnostics(ev: EValue) -> dict[str, Diagnostic | NotApplicable]:
     out: dict[str, Diagnostic | NotApplicable] = {}
-    out["E-value (estimate)"] = Diagnostic(
-        "E-value",
+    out[Text("obs_sensitivity.e_value_estimate", "E-value (estimate)")] = Diagnostic(
+        _E_VALUE,
         ev.point,
-        note=f"risk ratio a confounder would need with treatment and outcome; {ev.approximation}",
+        note=Text(
+            "obs_sensitivity.e_value_note",
+            "risk ratio a confounder would need with treatment and outcome; {how}",
+            how=ev.approximation,
+        ),
     )
-    out["E-value (CI limit nearer null)"] = Diagnostic(
-        "E-value", ev.limit, note="1 means the interval already includes no effect"
+    out[Text("obs_sensitivity.e_value_limit", "E-value (CI limit nearer null)")] = Diagnostic(
+        _E_VALUE,
+        ev.limit,
+        note=Text(
+            "obs_sensitivity.e_value_limit_note", "1 means the interval already includes no effect"
+        ),
     )
     return out
 
@@ -309,47 +334,79 @@ def _robustness(y, d, X, alpha, estimate, pair_differences, controls_reused, mat
     out: dict[str, Diagnostic | NotApplicable] = {}
     coef, t, df = ols_treatment_t(y, d, X)
     if not (math.isfinite(t) and df > 1):
-        out["robustness value"] = NotApplicable(
-            f"the OLS t-statistic of treatment is {t} on {df:g} df (a perfect fit or no df)"
+        out[Text("obs_sensitivity.rv_name", "robustness value")] = NotApplicable(
+            Text(
+                "obs_sensitivity.rv_undefined",
+                "the OLS t-statistic of treatment is {t} on {df} df (a perfect fit or no df)",
+                t=str(t),
+                df=Num(float(df), sig=4),
+            )
         )
         return out
     rv = robustness_value(t, df)
     rva = robustness_value(t, df, alpha=alpha)
-    base = (
-        f"of the OLS coefficient {coef:.4g} of treatment in outcome ~ treatment + covariates "
-        f"(t = {t:.3g}, df = {df:g})"
+    base = Text(
+        "obs_sensitivity.partial_r2_note",
+        "of the OLS coefficient {coef} of treatment in outcome ~ treatment + covariates "
+        "(t = {t}, df = {df})",
+        coef=Num(coef, sig=4),
+        t=Num(t, sig=3),
+        df=int(df) if float(df).is_integer() else Num(float(df), sig=4),
     )
-    out["partial R² of treatment with outcome"] = Diagnostic("R2", partial_r2(t, df), note=base)
-    out["robustness value RV (q = 1)"] = Diagnostic(
+    out[Text("obs_sensitivity.partial_r2", "partial R² of treatment with outcome")] = Diagnostic(
+        "R2", partial_r2(t, df), note=base
+    )
+    out[Text("obs_sensitivity.rv", "robustness value RV (q = 1)")] = Diagnostic(
         "RV",
         rv,
-        note="share of the residual variance of treatment and of outcome a confounder must "
-        "explain to remove the effect",
+        note=Text(
+            "obs_sensitivity.rv_note",
+            "share of the residual variance of treatment and of outcome a confounder must "
+            "explain to remove the effect",
+        ),
     )
-    out[f"robustness value RV (q = 1, alpha = {alpha:g})"] = Diagnostic(
+    key = Text(
+        "obs_sensitivity.rv_alpha",
+        "robustness value RV (q = 1, alpha = {alpha})",
+        alpha=Num.written(alpha),
+    )
+    out[key] = Diagnostic(
         "RV",
         rva,
-        note="share a confounder must explain (with both) to make the effect statistically "
-        "insignificant at this level",
+        note=Text(
+            "obs_sensitivity.rv_alpha_note",
+            "share a confounder must explain (with both) to make the effect statistically "
+            "insignificant at this level",
+        ),
     )
     if not matched:
         return out
     if pair_differences is None:
-        out["Rosenbaum bounds"] = NotApplicable(
-            "needs matched pairs (method='matching', 1 neighbour)"
+        out[_ROSENBAUM] = NotApplicable(
+            Text(
+                "obs_sensitivity.rosenbaum_no_pairs",
+                "needs matched pairs (method='matching', 1 neighbour)",
+            )
         )
     elif controls_reused:
-        out["Rosenbaum bounds"] = NotApplicable(
-            "matching with replacement reused controls, so the pairs are not independent"
+        out[_ROSENBAUM] = NotApplicable(
+            Text(
+                "obs_sensitivity.rosenbaum_reused",
+                "matching with replacement reused controls, so the pairs are not independent",
+            )
         )
     else:
         sign = 1.0 if estimate >= 0 else -1.0
         gamma = rosenbaum_gamma(sign * np.asarray(pair_differences), alpha=alpha)
-        out["Rosenbaum sensitivity Gamma"] = Diagnostic(
+        out[Text("obs_sensitivity.rosenbaum_gamma", "Rosenbaum sensitivity Gamma")] = Diagnostic(
             "Gamma",
             gamma,
-            note="largest odds of differential treatment within pairs at which the signed-rank "
-            f"p-value bound stays below {alpha:g}",
+            note=Text(
+                "obs_sensitivity.rosenbaum_gamma_note",
+                "largest odds of differential treatment within pairs at which the signed-rank "
+                "p-value bound stays below {alpha}",
+                alpha=Num.written(alpha),
+            ),
         )
     return out
 

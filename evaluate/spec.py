@@ -377,6 +377,11 @@ class StudySpec(_Strict):
         texts |= {d.note for d in self.data} | {d.source for d in self.data}
         for e in self.effect:
             texts |= {e.label or e.name, e.population or "", e.source}
+            # a design's own labels (outcome_label = "full-time persons on ..."), which
+            # its sentences carry into the report
+            texts |= {
+                v for k, v in e.options.items() if k.endswith("_label") and isinstance(v, str)
+            }
         for case in self.business_case:
             texts |= {case.title, case.note, case.price_level}
             if case.evidence_discount is not None:

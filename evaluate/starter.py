@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from evaluate.data.readers import Table, read_table
 from evaluate.errors import DataError
 
 #: words that name a column's role, in English and Danish; a column name matches
@@ -121,23 +122,13 @@ def detect_columns(frame: pd.DataFrame) -> Columns:
     return Columns(time, unit, treatment, cohort, outcome, arm, outcome_guessed=named is None)
 
 
-def _read(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    if suffix in {".xlsx", ".xls"}:
-        return pd.read_excel(path)
-    if suffix != ".csv":
-        raise DataError(f"{path}: evaluate new reads .csv, .parquet or .xlsx files.")
-    with path.open("rb") as handle:
-        head = handle.read(4096)
-    text = head.decode("utf-8", errors="replace")
-    sep = ";" if text.count(";") > text.count(",") else ","
-    decimal = "," if sep == ";" else "."
+def _read(path: Path) -> Table:
+    """The file read as a study will read it (:func:`evaluate.data.read_table`): the
+    same formats, the same detection of a Danish export, the same typed errors."""
     try:
-        return pd.read_csv(path, sep=sep, decimal=decimal)
-    except UnicodeDecodeError:  # a Danish Excel export: cp1252
-        return pd.read_csv(path, sep=sep, decimal=decimal, encoding="cp1252")
+        return read_table(path)
+    except DataError as err:
+        raise DataError(f"{path}: {str(err).rstrip('.')}.") from None
 
 
 def _toml(value) -> str:
@@ -239,7 +230,8 @@ def new_spec(data: str | Path, *, spec_dir: str | Path = ".") -> str:
     path = Path(data)
     if not path.is_file():
         raise DataError(f"{path}: no such file.")
-    frame = _read(path)
+    table = _read(path)
+    frame = table.frame
     if frame.empty:
         raise DataError(f"{path}: the file has no rows.")
     cols = detect_columns(frame)
@@ -262,6 +254,7 @@ def new_spec(data: str | Path, *, spec_dir: str | Path = ".") -> str:
         "[[data]]",
         'name = "main"  # effects refer to the data by this name',
         f"path = {_toml(rel)}  # {where}",
+        *([f"# {table.described()}"] if table.read_as else []),
         'source = ""  # where the data come from: printed in the report',
         "",
         "[[effect]]",

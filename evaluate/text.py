@@ -40,6 +40,14 @@ class Num:
     decimals: int | None = None
     sig: int | None = None
 
+    @classmethod
+    def written(cls, value: float) -> Num:
+        """``value`` with the decimals it is written with (0.2, 0.05, 3): an option's value."""
+        text = f"{value:g}"
+        if "e" in text:
+            return cls(value, sig=6)
+        return cls(value, decimals=len(text.partition(".")[2]))
+
     def places(self) -> int:
         """Decimals to show: fixed, or enough for ``sig`` significant digits."""
         if self.decimals is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -121,3 +122,50 @@ def test_help_does_not_import_the_statistics_stack():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _danish_export(tmp_path: Path) -> Path:
+    """A Danish Excel CSV export: semicolons, decimal comma, thousands point, cp1252."""
+    lines = ["kommune;måned;indsats;fuldtidspersoner"]
+    for k, name in enumerate(["Brøndby", "Høje-Taastrup", "Faxe", "Solrød"]):
+        for m in range(1, 13):
+            treated = int(k == 0 and m >= 7)
+            value = f"{1 + k}.{100 + 7 * m:03d},{m % 10}"  # 1.107,1 = 1107.1
+            lines.append(f"{name};2020-{m:02d};{treated};{value}")
+    path = tmp_path / "kommuner.csv"
+    path.write_bytes("\r\n".join(lines).encode("cp1252"))
+    return path
+
+
+def test_new_reads_a_danish_export_as_the_study_will(tmp_path, capsys):
+    data = _danish_export(tmp_path)
+    out = tmp_path / "study.toml"
+    assert main(["new", "--data", str(data), "--out", str(out)]) == 0
+    text = out.read_text("utf-8")
+    spec = load_spec(out)
+    assert spec.effect[0].design == "twfe"
+    assert spec.effect[0].options["outcome"] == "fuldtidspersoner"  # 1.107,1 is a number
+    assert spec.effect[0].options["unit"] == "kommune"
+    assert "decimal comma" in text and "separator ';'" in text  # what was detected
+    capsys.readouterr()
+    assert main(["validate", str(out)]) == 0, capsys.readouterr().err
+
+
+def test_new_reads_excel_and_parquet(tmp_path):
+    frame = pd.read_csv(_panel(tmp_path))
+    frame.to_excel(tmp_path / "panel.xlsx", index=False)
+    frame.to_parquet(tmp_path / "panel.parquet")
+    for name in ("panel.xlsx", "panel.parquet"):
+        assert 'design = "twfe"' in new_spec(tmp_path / name, spec_dir=tmp_path)
+
+
+def test_new_gives_the_readers_typed_errors(tmp_path):
+    (tmp_path / "broken.xlsx").write_bytes(b"not a workbook")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "table.json").write_text("{}")
+    with pytest.raises(DataError, match=r"broken\.xlsx: is not a readable XLSX file"):
+        new_spec(tmp_path / "broken.xlsx")
+    with pytest.raises(DataError, match=r"empty\.csv: .*empty"):
+        new_spec(tmp_path / "empty.csv")
+    with pytest.raises(DataError, match=r"table\.json: cannot read '\.json' files"):
+        new_spec(tmp_path / "table.json")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -355,7 +356,9 @@ def read_table(
     a decimal comma and a decimal point, "1.234" alone) the
     :class:`~evaluate.errors.DataError` says which option to set.  ``sheet`` picks a
     sheet of a workbook (name, or number from 0); ``decimal``/``thousands`` on a
-    workbook convert text cells written as Danish numbers.
+    workbook convert text cells written as Danish numbers.  A file the parser
+    cannot read (empty, corrupted, not the format its name says) is a
+    :class:`~evaluate.errors.DataError` too, never the parser's own exception.
 
     Examples
     --------
@@ -364,6 +367,24 @@ def read_table(
     ("separator ';'", 'decimal comma', 'encoding cp1252')
     """
     path = Path(path)
+    try:
+        return _read_table(path, sep, decimal, thousands, encoding, sheet, raw)
+    except DataError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise DataError("is empty: no header and no rows") from None
+    except (
+        ValueError, OSError, KeyError, ImportError, EOFError, zipfile.BadZipFile, ArrowException
+    ) as err:  # fmt: skip
+        # pandas' and pyarrow's parser errors are ValueErrors; a broken xlsx a zip error
+        reason = " ".join(str(err).split())[:200] or type(err).__name__
+        raise DataError(
+            f"is not a readable {path.suffix.lstrip('.').upper()} file ({reason}). "
+            "Open it in the program that made it and save it again"
+        ) from None
+
+
+def _read_table(path: Path, sep, decimal, thousands, encoding, sheet, raw) -> Table:  # noqa: ANN001
     if raw is None:
         try:
             raw = path.read_bytes()

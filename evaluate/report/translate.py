@@ -104,6 +104,12 @@ def _renamed(effect: Any, tr: Callable[[Any], Any]) -> Any:
     if not dataclasses.is_dataclass(effect):
         return effect
     provenance = dataclasses.replace(effect.provenance, source=tr(effect.provenance.source))
+    # The design's sentences carry the author's labels (outcome_label) as parameters.
     return dataclasses.replace(
-        effect, name=tr(effect.name), population=tr(effect.population), provenance=provenance
+        effect,
+        name=tr(effect.name),
+        population=tr(effect.population),
+        estimand=tr(effect.estimand),
+        notes=tuple(tr(n) for n in effect.notes),
+        provenance=provenance,
     )

@@ -76,6 +76,7 @@ SHARED = set(
     donor balance event relative person net en her service version refusion tornado et se
     april august september november december jan feb mar apr jun jul aug sep nov dec
     end gives regression placebo permutations sum negative de
+    have robust sandwich overlap inverse logit caliper chi chance var satsregulering
     """.split()
 )
 """Words Danish shares with English (each is also a Danish word, or a loanword Danish
@@ -89,6 +90,8 @@ PROPER_NAMES = set(
     kaplan meier cox greenwood klein moeschberger ols rmse rmspe star lbk sha evaluate
     excel satterthwaite ar gls reml rho likelihood arkhangelsky chaisemartin haultf uille
     omega sc sdid did cr honestdid
+    imbens welch rosenbaum hájek kalbfleisch prentice royston parmar bjs statsmodels ets
+    sarimax log rank att ate rmst mae sd smd rr rv ess
     """.split()
 )
 """Names of methods and people, and acronyms and terms Danish uses as they are
@@ -132,7 +135,7 @@ def _toml_values(name: str) -> list[str]:
         return walk(tomllib.load(handle))
 
 
-WORD = re.compile(r"[A-Za-zÆØÅæøåéü]+(?:'[a-z]+)?")
+WORD = re.compile(r"[A-Za-zÆØÅæøåéüá]+(?:'[a-z]+)?")
 
 
 def _words(text: str) -> list[str]:

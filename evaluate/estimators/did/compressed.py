@@ -53,6 +53,7 @@ from evaluate.inference.covariance import (
     covariance,
     is_nested,
 )
+from evaluate.text import Num, Text
 
 Inference = Literal["CR0", "CR1", "CR1-stata", "HC1"]
 
@@ -414,37 +415,57 @@ def compressed_twfe(
         periods_on = len(np.unique(t_codes[on]))
         scale = float(frame[total_by].to_numpy(dtype=float)[on].sum() / periods_on)
         notes.append(
-            f"Total over the treated cells: the per-person coefficient {fit.beta[0]:.6g} "
-            f"(SE {se[0]:.3g}) times {scale:,.1f} ({total_by} summed over treated cells / "
-            f"{periods_on} treated periods), taken as fixed."
+            Text(
+                "compressed.note_total",
+                "Total over the treated cells: the per-person coefficient {beta} (SE {se}) "
+                "times {scale} ({total_by} summed over treated cells / {periods} treated "
+                "periods), taken as fixed.",
+                beta=Num(float(fit.beta[0]), sig=6),
+                se=Num(float(se[0]), sig=3),
+                scale=Num(scale, decimals=1),
+                total_by=total_by,
+                periods=int(periods_on),
+            )
         )
     if clusters is not None and cov.n_clusters is not None and cov.n_clusters < FEW_CLUSTERS:
         notes.append(
-            f"Only {cov.n_clusters} clusters: CR1 tends to over-reject with fewer than "
-            f"{FEW_CLUSTERS}; CR2 is not available from cell statistics."
+            Text(
+                "compressed.note_few_clusters",
+                "Only {n} clusters: CR1 tends to over-reject with fewer than {few}; CR2 is "
+                "not available from cell statistics.",
+                n=int(cov.n_clusters),
+                few=int(FEW_CLUSTERS),
+            )
         )
     estimate, std_error = float(fit.beta[0]) * scale, float(se[0]) * abs(scale)
     dist = coefficient_distribution(estimate, std_error, float(cov.df[0]))
     n_obs = float(counts.sum())
-    by = unit if cluster == "unit" else cluster
-    where = "" if clusters is None else f" by {by}, {cov.n_clusters} clusters"
-    what = "total over treated cells per period" if total_by else "per person"
     return CompressedTWFEResult(
         name=name or outcome_label,
-        estimand=(
-            f"Effect of {treatment} on {outcome_label} ({what}; person-level two-way fixed "
-            f"effects: {unit} and {time}, from cell statistics)"
+        estimand=Text(
+            "compressed.estimand_total" if total_by else "compressed.estimand_person",
+            "Effect of {treatment} on {outcome} ("
+            + ("total over treated cells per period" if total_by else "per person")
+            + "; person-level two-way fixed effects: {unit} and {time}, from cell statistics)",
+            treatment=treatment,
+            outcome=outcome_label,
+            unit=unit,
+            time=time,
         ),
         distribution=dist,
-        method="Two-way fixed effects regression from cell statistics",
-        inference=(
-            f"{inference}{where} (person level, exact from cells"
-            + ("" if weights is None else f"; weights {weights}")
-            + ")"
+        method=Text("compressed.method", "Two-way fixed effects regression from cell statistics"),
+        inference=_inference_text(
+            inference, unit if cluster == "unit" else cluster, clusters, cov, weights
         ),
         unit=outcome_unit,
         population=population
-        or f"{n_obs:,.0f} persons in {len(u_levels)} units over {len(t_levels)} periods",
+        or Text(
+            "compressed.population",
+            "{persons} persons in {units} units over {periods} periods",
+            persons=round(n_obs),
+            units=len(u_levels),
+            periods=len(t_levels),
+        ),
         alpha=alpha,
         provenance=Provenance(
             spec={
@@ -479,6 +500,29 @@ def compressed_twfe(
         n_obs=n_obs,
         scale=scale,
         per_person=(float(fit.beta[0]), float(se[0])),
+    )
+
+
+def _inference_text(method, by, clusters, cov, weights) -> Text:
+    """``CR1 by kommune, 98 clusters (person level, exact from cells[; weights w])``."""
+    how = (
+        method
+        if clusters is None
+        else Text(
+            "inference.clustered",
+            "{method} by {cluster}, {n} clusters",
+            method=method,
+            cluster=by,
+            n=int(cov.n_clusters),
+        )
+    )
+    if weights is None:
+        return Text("compressed.inference", "{how} (person level, exact from cells)", how=how)
+    return Text(
+        "compressed.inference_weights",
+        "{how} (person level, exact from cells; weights {weights})",
+        how=how,
+        weights=weights,
     )
 
 

@@ -40,7 +40,6 @@ cluster-robust Wald F test and do not change the effect estimates.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -60,18 +59,16 @@ from evaluate.errors import (
     SmallSampleWarning,
     SpecError,
 )
+from evaluate.estimators.did._imputation_pretests import _pretrend_test
 from evaluate.estimators.did._twoway_solver import TwoWaySolver
 from evaluate.estimators.did._within import analytic_weights
 from evaluate.estimators.did.staggered_aggregate import plot_bands
 from evaluate.estimators.did.twfe import (
-    cluster_codes,
-    fit_within,
-    panel_covariance,
     panel_index,
-    resolve_inference,
 )
 from evaluate.inference.covariance import FEW_CLUSTERS
 from evaluate.inference.distributions import Normal
+from evaluate.text import Text, Unit, say
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -252,7 +249,13 @@ def _prepare(data: pd.DataFrame, spec: ImputationSpec) -> tuple[pd.DataFrame, in
             DroppedRowsWarning,
             stacklevel=4,
         )
-        notes.append(f"{k} units treated throughout the data were dropped.")
+        notes.append(
+            Text(
+                "imputation.note_always_treated",
+                "{n} units treated throughout the data were dropped.",
+                n=k,
+            )
+        )
         n_dropped += int(always.sum())
         out = out.loc[~always]
     # Periods in which every unit is treated give no untreated outcome for l_t.
@@ -267,8 +270,12 @@ def _prepare(data: pd.DataFrame, spec: ImputationSpec) -> tuple[pd.DataFrame, in
             stacklevel=4,
         )
         notes.append(
-            f"{int(lost.sum())} treated observations in periods without untreated units "
-            "were dropped (no counterfactual)."
+            Text(
+                "imputation.note_no_untreated",
+                "{n} treated observations in periods without untreated units were dropped "
+                "(no counterfactual).",
+                n=int(lost.sum()),
+            )
         )
         n_dropped += int(lost.sum())
         out = out.loc[~lost]
@@ -338,45 +345,67 @@ def _fit(data: pd.DataFrame, spec: ImputationSpec, name: str) -> ImputationResul
             SmallSampleWarning,
             stacklevel=3,
         )
-        notes.append(f"Only {n_g} clusters: the asymptotic standard errors may be too small.")
+        notes.append(
+            Text(
+                "imputation.note_few_clusters",
+                "Only {n} clusters: the asymptotic standard errors may be too small.",
+                n=n_g,
+            )
+        )
     if (np.bincount(group) == 1).any():
         notes.append(
-            "Some cohort x event-time groups hold a single observation; their residual is "
-            "0, so the conservative SE may understate (BJS suggest the leave-out variant)."
+            Text(
+                "imputation.note_singletons",
+                "Some cohort x event-time groups hold a single observation; their residual is "
+                "0, so the conservative SE may understate (BJS suggest the leave-out variant).",
+            )
         )
     periods = _periods_frame(horizons, estimates[1:], se[1:], w1[:, 1:], e1, spec.alpha)
     diagnostics: dict[str, Diagnostic | NotApplicable] = {}
     if spec.pretrends:
         leads, diag = _pretrend_test(frame, index, treated, spec)
         periods = pd.concat([leads, periods], ignore_index=True)
-        diagnostics["pre-trend test"] = diag
+        diagnostics[_PRE_TREND] = diag
         if isinstance(diag, Diagnostic) and diag.passed is False:
             warnings.warn(
                 f"Pre-trend test rejects parallel trends: {diag}", PreTrendWarning, stacklevel=3
             )
-            notes.append("The pre-trend test rejects: the leads are not jointly zero.")
+            notes.append(
+                Text(
+                    "imputation.note_pretrend",
+                    "The pre-trend test rejects: the leads are not jointly zero.",
+                )
+            )
     else:
-        diagnostics["pre-trend test"] = NotApplicable("pretrends=0 (no leads requested)")
+        diagnostics[_PRE_TREND] = NotApplicable(
+            Text("imputation.no_pretrends", "pretrends=0 (no leads requested)")
+        )
     used = frame.drop(columns=["_treated", "_e", *([] if spec.weights else ["_w"])])
     n_obs = int(in_h.sum())
     return ImputationResult(
         name=name,
-        estimand=(
-            f"ATT: {'weighted ' if spec.weights else ''}mean effect on {spec.outcome} over "
-            f"the {n_obs} treated observations"
-            + ("" if spec.horizons is None else f" at event times {list(spec.horizons)}")
-            + ("" if spec.weights is None else f" (weights {spec.weights})")
-        ),
+        estimand=_estimand(spec, n_obs),
         distribution=Normal(float(estimates[0]), float(se[0])),
-        method="Imputation DiD (Borusyak, Jaravel & Spiess 2024)",
-        inference=(
-            f"BJS conservative variance (Theorem 3), clustered by "
-            f"{spec.cluster or 'observation'} ({n_g} clusters)"
+        method=Text("imputation.method", "Imputation DiD (Borusyak, Jaravel & Spiess 2024)"),
+        inference=Text(
+            "imputation.inference",
+            "BJS conservative variance (Theorem 3), clustered by {cluster} ({n} clusters)",
+            cluster=spec.cluster,
+            n=n_g,
+        )
+        if spec.cluster
+        else Text(
+            "imputation.inference_obs",
+            "BJS conservative variance (Theorem 3), clustered by observation ({n} clusters)",
+            n=n_g,
         ),
         unit="outcome units",
-        population=(
-            f"{int(np.unique(index.unit[treated]).size)} treated units (of {index.n_units}), "
-            f"{n_obs} treated unit-periods"
+        population=Text(
+            "imputation.population",
+            "{treated} treated units (of {units}), {n} treated unit-periods",
+            treated=int(np.unique(index.unit[treated]).size),
+            units=int(index.n_units),
+            n=n_obs,
         ),
         alpha=spec.alpha,
         periods=periods,
@@ -394,6 +423,36 @@ def _fit(data: pd.DataFrame, spec: ImputationSpec, name: str) -> ImputationResul
         n_untreated_obs=int((~treated).sum()),
         n_clusters=n_g,
     )
+
+
+_PRE_TREND = Text("imputation.pre_trend", "pre-trend test")
+
+
+def _estimand(spec: ImputationSpec, n_obs: int) -> Text:
+    """``ATT: [weighted ]mean effect on y over the n treated observations[ at ...][ (...)]``."""
+    text = Text(
+        "imputation.estimand_weighted" if spec.weights else "imputation.estimand",
+        "ATT: weighted mean effect on {outcome} over the {n} treated observations"
+        if spec.weights
+        else "ATT: mean effect on {outcome} over the {n} treated observations",
+        outcome=spec.outcome,
+        n=n_obs,
+    )
+    if spec.horizons is not None:
+        text = Text(
+            "imputation.estimand_horizons",
+            "{what} at event times {horizons}",
+            what=text,
+            horizons=", ".join(str(h) for h in spec.horizons),
+        )
+    if spec.weights is not None:
+        text = Text(
+            "imputation.estimand_weights",
+            "{what} (weights {weights})",
+            what=text,
+            weights=spec.weights,
+        )
+    return text
 
 
 def _item(value: Any) -> Any:
@@ -440,74 +499,6 @@ def _periods_frame(horizons, est, se, w1, e1, alpha) -> pd.DataFrame:
     )
 
 
-def _pretrend_test(
-    frame: pd.DataFrame, index, treated: np.ndarray, spec: ImputationSpec
-) -> tuple[pd.DataFrame, Diagnostic | NotApplicable]:
-    """BJS Test 1: leads added to the untreated-only regression, joint Wald F test."""
-    sub = frame.loc[~treated]
-    e0 = sub["_e"].to_numpy()
-    ks = list(range(1, spec.pretrends + 1))
-    x = np.column_stack([(e0 == -k).astype(float) for k in ks])
-    empty = [-k for k, col in zip(ks, x.T, strict=True) if not col.any()]
-    if empty:
-        raise DesignError(
-            f"No untreated observation at event time(s) {empty} for the pre-trend test; "
-            f"lower pretrends (now {spec.pretrends})."
-        )
-    idx0 = panel_index(sub["_unit"], sub["_t"])
-    names = [f"event time {-k}" for k in ks]
-    w0 = None if spec.weights is None else sub["_w"].to_numpy(dtype=float)
-    fit = fit_within(idx0, sub["_y"].to_numpy(), x, names, w0)
-    clusters = (
-        None if spec.cluster is None else cluster_codes(sub, _cluster_col(sub), "_unit", idx0)
-    )
-    ever = ~np.isnan(sub["_g"].to_numpy())
-    by_cluster = None
-    if clusters is not None:
-        by_cluster = np.bincount(clusters, weights=ever, minlength=int(clusters.max()) + 1) > 0
-    method, _ = resolve_inference("auto", clusters, by_cluster)
-    cov = panel_covariance(idx0, fit, x, clusters, method, w0)
-    se, df = cov.std_errors, cov.df
-    rows = []
-    for j, k in enumerate(ks):
-        dist = (
-            stats.t(df[j], fit.beta[j], se[j])
-            if math.isfinite(df[j])
-            else stats.norm(fit.beta[j], se[j])
-        )
-        lo, hi = dist.interval(1 - spec.alpha)
-        rows.append(
-            {
-                "period": -k,
-                "estimate": float(fit.beta[j]),
-                "std_error": float(se[j]),
-                "ci_low": float(lo),
-                "ci_high": float(hi),
-                "p_value": float(2 * dist.sf(fit.beta[j] + abs(fit.beta[j]))),
-                "n_obs": int(x[:, j].sum()),
-                "kind": "pre-trend",
-            }
-        )
-    leads = pd.DataFrame(rows).sort_values("period", ignore_index=True)
-    try:
-        wald = float(fit.beta @ np.linalg.solve(cov.cov, fit.beta))
-    except np.linalg.LinAlgError:
-        return leads, NotApplicable("the covariance of the leads is singular")
-    q, dfmin = len(ks), float(np.nanmin(df))
-    p = float(stats.f.sf(wald / q, q, dfmin)) if math.isfinite(dfmin) else stats.chi2.sf(wald, q)
-    return leads, Diagnostic(
-        name="Pre-trend test (BJS Test 1)",
-        value=wald / q,
-        p_value=float(p),
-        passed=bool(p >= spec.alpha),
-        note=f"F({q}, {dfmin:.4g}) test that the {q} leads are zero ({method})",
-    )
-
-
-def _cluster_col(sub: pd.DataFrame) -> str:
-    return "_cluster" if "_cluster" in sub.columns else "unit"
-
-
 # --------------------------------------------------------------------------- result
 @dataclass(frozen=True, kw_only=True, eq=False)
 class ImputationResult(EffectResult):
@@ -528,7 +519,9 @@ class ImputationResult(EffectResult):
     def _extra_terms(self) -> list[dict[str, Any]]:
         return [
             {
-                "term": f"{'lead' if r.kind == 'pre-trend' else 'event time'} {int(r.period)}",
+                "term": Text("imputation.term_lead", "lead {k}", k=str(int(r.period)))
+                if r.kind == "pre-trend"
+                else Text("term.event_time", "event time {k}", k=str(int(r.period))),
                 "estimate": r.estimate,
                 "std_error": r.std_error,
                 "ci_low": r.ci_low,
@@ -551,14 +544,27 @@ class ImputationResult(EffectResult):
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Event-time effects (and pre-trend leads) with pointwise confidence intervals."""
-        return plot_bands(
+        ax = plot_bands(
             self.periods,  # type: ignore[arg-type]
-            xlabel="event time (periods since adoption)",
+            xlabel=say(Text("imputation.plot_event_time", "event time (periods since adoption)")),
             unit=self.unit,
             title=self.name,
             event_time=True,
             ax=ax,
         )
+        # plot_bands labels in English; said here in the report's language.
+        ax.set_ylabel(say(Text("plot.effect_axis", "effect ({unit})", unit=Unit(self.unit))))
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(
+            handles, [say(_BAND_LABELS.get(x, x)) for x in labels], frameon=False, fontsize="small"
+        )
+        return ax
+
+
+_BAND_LABELS = {
+    "post: pointwise CI": Text("imputation.plot_post", "post: pointwise CI"),
+    "pre: pointwise CI": Text("imputation.plot_pre", "pre: pointwise CI"),
+}
 
 
 __all__ = ["ImputationResult", "ImputationSpec", "TwoWaySolver", "imputation_did"]

@@ -43,7 +43,6 @@ effect in the trimmed population, which the result states.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -54,7 +53,7 @@ import pandas as pd
 from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
-from evaluate.errors import DataError, DesignError, SmallSampleWarning, SpecError
+from evaluate.errors import DataError, DesignError, SpecError
 from evaluate.estimators._renamed import renamed_options
 from evaluate.estimators.observational._methods import (
     _bootstrap,
@@ -63,6 +62,19 @@ from evaluate.estimators.observational._methods import (
     logit_fit,
     sandwich,
 )
+from evaluate.estimators.observational._words import (
+    _ESS,
+    _ESTIMATE,
+    _GROUPS,
+    _LABELS,
+    _OUT_CONTROLS,
+    _OUT_TREATED,
+    _SE,
+    _SHARE,
+    estimand_text,
+    matching_label,
+    notes_for,
+)
 from evaluate.estimators.trials._trial_inference import _welch_dim
 from evaluate.inference.distributions import Empirical, Normal, StudentT
 from evaluate.limits import check_count
@@ -70,6 +82,7 @@ from evaluate.sensitivity_observational import (
     e_value_scale,
     observational_sensitivity,
 )
+from evaluate.text import Num, Text, say
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -78,13 +91,6 @@ Method = Literal["difference", "regression", "ipw", "aipw", "matching"]
 Estimand = Literal["att", "ate"]
 MatchOn = Literal["propensity", "covariates"]
 _METHODS = ("difference", "regression", "ipw", "aipw", "matching")
-_LABELS = {
-    "difference": "Unadjusted difference in means",
-    "regression": "Regression adjustment (imputation from a linear outcome model)",
-    "ipw": "Inverse probability weighting (logit propensity score, Hájek weights)",
-    "aipw": "Doubly robust augmented IPW (logit propensity + linear outcome model)",
-    "matching": "Nearest-neighbour matching with replacement",
-}
 
 
 # --------------------------------------------------------------------------- result
@@ -132,11 +138,24 @@ class ObservationalResult(EffectResult):
         bins = np.linspace(0, 1, 41)
         for k, (label, group) in enumerate(self.scores.groupby("group", sort=False)):
             ax.hist(
-                group["score"], bins=bins, density=True, alpha=0.5, color=palette[k], label=label
+                group["score"],
+                bins=bins,
+                density=True,
+                alpha=0.5,
+                color=palette[k],
+                label=say(_GROUPS.get(label, label)),
             )
-        ax.set_xlabel("propensity score")
-        ax.set_ylabel("density")
-        ax.set_title(f"{self.name}: overlap of propensity scores")
+        ax.set_xlabel(say(Text("observational.plot_score", "propensity score")))
+        ax.set_ylabel(say(Text("observational.plot_density", "density")))
+        ax.set_title(
+            say(
+                Text(
+                    "observational.plot_title",
+                    "{name}: overlap of propensity scores",
+                    name=self.name,
+                )
+            )
+        )
         ax.legend(frameon=False)
         return ax
 
@@ -184,14 +203,31 @@ def _overlap(score, d, keep, weights) -> tuple[pd.DataFrame, dict[str, Diagnosti
     w = weights if weights is not None else s0 / (1 - s0)
     ess = float(w.sum() ** 2 / np.sum(w**2))
     diags = {
-        "treated outside common support": Diagnostic(
-            "share", out_t, passed=out_t == 0, note="treated with a score beyond every control's"
+        _OUT_TREATED: Diagnostic(
+            _SHARE,
+            out_t,
+            passed=out_t == 0,
+            note=Text(
+                "observational.treated_outside_note", "treated with a score beyond every control's"
+            ),
         ),
-        "controls outside common support": Diagnostic(
-            "share", out_c, note="controls with a score beyond every treated's (weight ~0 for ATT)"
+        _OUT_CONTROLS: Diagnostic(
+            _SHARE,
+            out_c,
+            note=Text(
+                "observational.controls_outside_note",
+                "controls with a score beyond every treated's (weight ~0 for ATT)",
+            ),
         ),
-        "effective sample size of controls": Diagnostic(
-            "ESS", ess, passed=ess >= 30, note=f"(Σw)²/Σw² of the control weights; of {n0} controls"
+        _ESS: Diagnostic(
+            "ESS",
+            ess,
+            passed=ess >= 30,
+            note=Text(
+                "observational.ess_note",
+                "(Σw)²/Σw² of the control weights; of {n} controls",
+                n=n0,
+            ),
         ),
     }
     return pd.DataFrame(rows), diags
@@ -307,30 +343,48 @@ def observational(
     if method == "difference":
         v1, v0 = y[d == 1].var(ddof=1), y[d == 0].var(ddof=1)
         pooled = ((n1 - 1) * v1 + (n0 - 1) * v0) / (n1 + n0 - 2)
-        diagnostics["classical (pooled-variance) SE"] = Diagnostic(
-            "SE", math.sqrt(pooled * (1 / n1 + 1 / n0)), note="as printed in older studies"
+        diagnostics[Text("observational.pooled_se", "classical (pooled-variance) SE")] = Diagnostic(
+            _SE,
+            math.sqrt(pooled * (1 / n1 + 1 / n0)),
+            note=Text("observational.pooled_se_note", "as printed in older studies"),
         )
         _, _, welch_df = _welch_dim(y[d == 1], y[d == 0])
         dist: Any = StudentT(fit.estimate, fit.se, welch_df)
-        inference = "Welch (unequal-variance) SE, Welch-Satterthwaite df"
+        inference: Any = Text(
+            "observational.inference_welch", "Welch (unequal-variance) SE, Welch-Satterthwaite df"
+        )
     elif method == "matching":
         dist = Normal(fit.estimate, fit.se)
-        inference = "Abadie-Imbens (2006) SE (propensity score treated as known)"
+        inference = Text(
+            "observational.inference_matching",
+            "Abadie-Imbens (2006) SE (propensity score treated as known)",
+        )
     else:
         dist = Normal(fit.estimate, fit.se)
-        inference = "sandwich SE of the stacked estimating equations (nuisance models included)"
+        inference = Text(
+            "observational.inference_sandwich",
+            "sandwich SE of the stacked estimating equations (nuisance models included)",
+        )
     if bootstrap:
         samples = _bootstrap(y, d, X, spec)
-        diagnostics["analytic SE"] = Diagnostic("SE", fit.se, note=inference)
+        diagnostics[Text("observational.analytic_se", "analytic SE")] = Diagnostic(
+            _SE, fit.se, note=inference
+        )
         dist = Empirical(fit.estimate, samples)
-        inference = (
-            f"bootstrap, {bootstrap} replications resampled within groups (seed {seed}), "
-            "percentile interval"
+        inference = Text(
+            "observational.inference_bootstrap",
+            "bootstrap, {n} replications resampled within groups (seed {seed}), "
+            "percentile interval",
+            n=int(bootstrap),
+            seed=str(seed),
         )
         if method == "matching":
             notes.append(
-                "The bootstrap is not valid for nearest-neighbour matching (Abadie & Imbens "
-                "2008); prefer the analytic Abadie-Imbens SE (bootstrap=0)."
+                Text(
+                    "observational.note_bootstrap_matching",
+                    "The bootstrap is not valid for nearest-neighbour matching (Abadie & "
+                    "Imbens 2008); prefer the analytic Abadie-Imbens SE (bootstrap=0).",
+                )
             )
     keep = fit.keep
     overlap = pd.DataFrame()
@@ -341,12 +395,23 @@ def observational(
         diagnostics.update(overlap_diags)
         scores = pd.DataFrame({"group": np.where(d == 1, "treated", "control"), "score": fit.score})
     else:
-        diagnostics["overlap"] = NotApplicable("no covariates: no propensity score")
+        diagnostics[Text("observational.overlap", "overlap")] = NotApplicable(
+            Text("observational.no_score", "no covariates: no propensity score")
+        )
     balance = _smd_table(raw, d, fit, list(covariates), method) if covariates else pd.DataFrame()
     if "smd_after" in balance:
         worst = float(np.nanmax(np.abs(balance["smd_after"])))
-        diagnostics["largest |SMD| after adjustment"] = Diagnostic(
-            "SMD", worst, passed=worst < 0.1, note="below 0.1 is conventionally balanced"
+        diagnostics[Text("observational.largest_smd", "largest |SMD| after adjustment")] = (
+            Diagnostic(
+                "SMD",
+                worst,
+                passed=worst < 0.1,
+                note=Text(
+                    "observational.largest_smd_note",
+                    "below {limit} is conventionally balanced",
+                    limit=Num(0.1, decimals=1),
+                ),
+            )
         )
     diagnostics.update(
         observational_sensitivity(
@@ -376,23 +441,13 @@ def observational(
         }
     )
     counts["used"] = counts["n"] - counts["trimmed"] - counts["unmatched"]
-    notes += _notes(spec, n_trim, fit, diagnostics, n1)
-    target = "the treated (ATT)" if estimand == "att" else "everybody (ATE)"
-    if n_trim or fit.n_unmatched:
-        target += " in the trimmed / matched sample"
-    what = f"average effect of {treatment} on {outcome} for {target}"
-    if method == "difference":
-        what = (
-            f"difference in mean {outcome}, {treatment} = 1 minus {treatment} = 0 (unadjusted: "
-            "the ATT only if the groups are comparable)"
-        )
-    label = _LABELS[method]
-    if method == "matching":
-        on = (
-            "the logit propensity score" if match_on == "propensity" else "covariates (Mahalanobis)"
-        )
-        label += f" on {on}, {neighbours} neighbour(s)"
-        label += f", caliper {caliper:g}" if caliper is not None else ""
+    notes += notes_for(spec, n_trim, fit, diagnostics, n1)
+    what = estimand_text(
+        method, estimand, treatment, outcome, trimmed=bool(n_trim or fit.n_unmatched)
+    )
+    label = (
+        _LABELS[method] if method != "matching" else matching_label(match_on, neighbours, caliper)
+    )
     return ObservationalResult(
         name=name or outcome,
         estimand=what,
@@ -433,11 +488,22 @@ def _placebo_checks(
     options["drop_missing"] = drop_missing
     out: dict[str, Diagnostic | NotApplicable] = {}
     for column in outcomes:
-        out[f"placebo outcome {column}"] = placebo_outcome(
-            data, placebo=column, outcome=spec["outcome"], treatment=spec["treatment"], **options
+        out[Text("observational.placebo_outcome", "placebo outcome {column}", column=column)] = (
+            placebo_outcome(
+                data,
+                placebo=column,
+                outcome=spec["outcome"],
+                treatment=spec["treatment"],
+                **options,
+            )
         )
     if pseudo is not None:
-        out[f"pseudo-treatment {pseudo} among the untreated"] = placebo_treatment(
+        key = Text(
+            "observational.pseudo_treatment",
+            "pseudo-treatment {column} among the untreated",
+            column=pseudo,
+        )
+        out[key] = placebo_treatment(
             data,
             pseudo_treatment=pseudo,
             outcome=spec["outcome"],
@@ -473,40 +539,6 @@ def _check_options(method, estimand, covariates, trim, neighbours, caliper, boot
         raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
 
 
-def _notes(spec, n_trim, fit: _Fit, diagnostics, n1) -> list[str]:
-    notes = [
-        "Without randomization the estimate is causal only if, given the covariates, "
-        "treatment is unrelated to the untreated outcome (no unmeasured confounding) and "
-        "every treated unit has comparable controls (overlap)."
-    ]
-    if spec["method"] == "difference":
-        notes.append("No adjustment: differences in who was treated are part of this number.")
-    if n_trim:
-        notes.append(
-            f"{n_trim} units with propensity scores outside [{spec['trim']}, "
-            f"{1 - spec['trim']}] were trimmed; the estimate describes the remaining population."
-        )
-    if fit.n_unmatched:
-        notes.append(
-            f"{fit.n_unmatched} of {n1} treated had no control within the caliper and are "
-            "excluded: the estimate is the effect on the matched treated only."
-        )
-    ess = diagnostics.get("effective sample size of controls")
-    if isinstance(ess, Diagnostic) and ess.value < 30 and spec["method"] in ("ipw", "aipw"):
-        notes.append(
-            f"The weighted controls are worth only {ess.value:.0f} units (effective sample "
-            "size): a few controls carry the estimate."
-        )
-        warnings.warn(f"Effective sample size {ess.value:.0f} < 30.", SmallSampleWarning, 3)
-    out_t = diagnostics.get("treated outside common support")
-    if isinstance(out_t, Diagnostic) and out_t.value > 0:
-        notes.append(
-            f"{out_t.value:.1%} of the treated have propensity scores beyond every control's: "
-            "for them the comparison rests on extrapolation."
-        )
-    return notes
-
-
 # --------------------------------------------------------------------------- placebo checks
 def placebo_outcome(
     data: pd.DataFrame, *, placebo: str, outcome: str, **options: Any
@@ -519,11 +551,15 @@ def placebo_outcome(
         )
     res = observational(data, outcome=placebo, **options)
     return Diagnostic(
-        "estimate",
+        _ESTIMATE,
         res.estimate,
         p_value=res.p_value,
         passed=res.p_value >= res.alpha,
-        note=f"effect on {placebo!r}, which treatment cannot have changed: should be 0",
+        note=Text(
+            "observational.placebo_outcome_note",
+            "effect on '{column}', which treatment cannot have changed: should be 0",
+            column=placebo,
+        ),
     )
 
 
@@ -537,11 +573,15 @@ def placebo_treatment(
     untreated = data[data[treatment] == 0]
     res = observational(untreated, treatment=pseudo_treatment, **options)
     return Diagnostic(
-        "estimate",
+        _ESTIMATE,
         res.estimate,
         p_value=res.p_value,
         passed=res.p_value >= res.alpha,
-        note=f"{pseudo_treatment!r} = 1 vs 0 among the untreated: both untreated, should be 0",
+        note=Text(
+            "observational.pseudo_treatment_note",
+            "'{column}' = 1 vs 0 among the untreated: both untreated, should be 0",
+            column=pseudo_treatment,
+        ),
     )
 
 

@@ -10,7 +10,10 @@ effect per period during the intervention and ``A`` the average after its end,
 are linear in the model's parameters (or in the per-period effects), so their
 ratio's standard error is the delta method's, ``g = (c_A - p c_D) / D`` with
 ``c_A, c_D`` the two averages' contrasts, read from a t reference with the
-contrast's Satterthwaite df under AR(1) errors (normal otherwise).  The delta
+contrast's Satterthwaite df under AR(1) errors (normal otherwise).  A model
+forecast whose interval comes from simulated future paths (ETS) takes the ratio
+path by path instead, and its interval is the percentiles of those ratios
+(``interval="paths"``); the notes say which of the two was used.  The delta
 method wants ``D`` well away from zero: a persistence of an effect that is not
 distinguishable from zero says nothing, and a note says so.
 
@@ -49,7 +52,9 @@ class Persistence:
     """The effect after ``end`` as a share of the effect during the intervention.
 
     ``during`` and ``after`` are the average effects per period (``n_during`` and
-    ``n_after`` periods), ``share`` their ratio with its delta-method reference.
+    ``n_after`` periods), ``share`` their ratio with its reference: the delta
+    method's (``interval="delta"``) or the ratios over simulated future paths
+    (``interval="paths"``, an :class:`~evaluate.inference.distributions.Empirical`).
     """
 
     end: Any
@@ -59,6 +64,11 @@ class Persistence:
     n_during: int
     n_after: int
     alpha: float = 0.05
+    interval: Literal["delta", "paths"] = "delta"
+
+    def __post_init__(self) -> None:
+        if self.interval not in ("delta", "paths"):
+            raise SpecError(f"interval must be 'delta' or 'paths', got {self.interval!r}.")
 
     def _value(self, bound: Bound) -> float:
         if bound == "estimate":
@@ -138,19 +148,31 @@ class Persistence:
         return rows
 
     def note(self) -> Text:
+        """The persistence with its interval, naming how the interval was had."""
         low, high = self.share.interval(self.alpha)
-        text = Text(
+        values = {
+            "end": TextPeriod(self.end),
+            "after": self.n_after,
+            "share": Pct(self.share.estimate),
+            "level": Pct(1 - self.alpha),
+            "low": Pct(low),
+            "high": Pct(high),
+        }
+        if self.interval == "paths":
+            return Text(
+                "note.persistence_paths",
+                "The intervention ended in {end}: over the {after} periods after it the "
+                "effect is {share} of the effect during it ({level} CI {low} to {high}; "
+                "percentiles of the ratio over {paths} simulated future paths of the model).",
+                paths=len(getattr(self.share, "samples", ())),
+                **values,
+            )
+        return Text(
             "note.persistence",
             "The intervention ended in {end}: over the {after} periods after it the effect "
             "is {share} of the effect during it ({level} CI {low} to {high}; delta method).",
-            end=TextPeriod(self.end),
-            after=self.n_after,
-            share=Pct(self.share.estimate),
-            level=Pct(1 - self.alpha),
-            low=Pct(low),
-            high=Pct(high),
+            **values,
         )
-        return text
 
     def notes(self) -> list[Text]:
         """What a result's notes say about persistence: the share, and a warning when

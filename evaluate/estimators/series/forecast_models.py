@@ -65,6 +65,8 @@ from evaluate.estimators.series._persistence import (
     ratio,
 )
 from evaluate.inference.distributions import Empirical, Normal
+from evaluate.text import Num, Pct, Text, Unit
+from evaluate.text import Period as TextPeriod
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -309,17 +311,24 @@ def _fit(spec, frame, times, start_p, end_p, after, y, post, backtest, n_dropped
     if fc.path_errors is not None:
         draws_d = fc.path_errors[during].mean(axis=0)
         distribution: Any = Empirical(avg, avg - draws_d)
-        inference = f"{N_PATHS} simulated future paths of the fitted model (parameters fixed)"
+        inference = Text(
+            "model_forecast.inference_paths",
+            "{n} simulated future paths of the fitted model (parameters fixed)",
+            n=N_PATHS,
+        )
         if after is not None:
             a = float(effect[~during].mean())
             draws_a = fc.path_errors[~during].mean(axis=0)
             share = Empirical(a / avg, (a - draws_a) / (avg - draws_d))
             persistence = Persistence(end_p, distribution, Empirical(a, a - draws_a), share,
-                                      m, h - m, spec.alpha)  # fmt: skip
+                                      m, h - m, spec.alpha, interval="paths")  # fmt: skip
     else:
         cov = fc.error_cov(w)
         distribution = Normal(avg, math.sqrt(cov[0, 0]))
-        inference = "exact forecast-error variance of the average (state space; parameters fixed)"
+        inference = Text(
+            "model_forecast.inference_exact",
+            "exact forecast-error variance of the average (state space; parameters fixed)",
+        )
         if after is not None:
             e = np.eye(2)
             dists = ratio(float(effect[~during].mean()), avg, e[1], e[0], cov,
@@ -360,29 +369,51 @@ def _fit(spec, frame, times, start_p, end_p, after, y, post, backtest, n_dropped
         if spec.model == "ets"
         else f"SARIMAX{spec.order}x{spec.seasonal_order}, trend {spec.trend!r}"
     )
-    notes = [
-        "The counterfactual is the model's forecast from the pre-period; its intervals "
-        "ignore the uncertainty of the estimated parameters (as statsmodels' do), so they "
-        "are somewhat narrow. The back-test shows how well the model forecast the "
-        "pre-period."
+    notes: list[Any] = [
+        Text(
+            "model_forecast.note_parameters",
+            "The counterfactual is the model's forecast from the pre-period; its intervals "
+            "ignore the uncertainty of the estimated parameters (as statsmodels' do), so they "
+            "are somewhat narrow. The back-test shows how well the model forecast the "
+            "pre-period.",
+        )
     ]
     if persistence is not None:
         notes += persistence.notes()
     if simulated:
-        notes.append("The series is SIMULATED, not observed data.")
+        notes.append(Text("note.simulated_series", "The series is SIMULATED, not observed data."))
+    estimand = (
+        Text(
+            "model_forecast.estimand",
+            "average effect per period on {outcome} from {start} on, against the {model} forecast",
+            outcome=name,
+            start=TextPeriod(start_p),
+            model=label,
+        )
+        if end_p is None
+        else Text(
+            "model_forecast.estimand_end",
+            "average effect per period on {outcome} from {start} to {end}, against the "
+            "{model} forecast",
+            outcome=name,
+            start=TextPeriod(start_p),
+            end=TextPeriod(end_p),
+            model=label,
+        )
+    )
     return ModelForecastResult(
         name=name,
-        estimand=f"average effect per period on {name} from {start_p} "
-        + ("on" if end_p is None else f"to {end_p}")
-        + f", against the {label} forecast",
+        estimand=estimand,
         distribution=distribution,
-        method=f"Model forecast: {label} fitted on the pre-period",
+        method=Text(
+            "model_forecast.method", "Model forecast: {model} fitted on the pre-period", model=label
+        ),
         inference=inference,
         unit=unit,
         population=population,
         alpha=spec.alpha,
         periods=periods,
-        diagnostics={"back-test (placebo in time)": bt_diag},
+        diagnostics={Text("model_forecast.backtest", "back-test (placebo in time)"): bt_diag},
         provenance=Provenance(
             spec=spec.__dict__,
             data_hash=hash_frame(frame),
@@ -405,7 +436,9 @@ def _fit(spec, frame, times, start_p, end_p, after, y, post, backtest, n_dropped
 def _backtest(y_pre, h, spec, rng, times) -> tuple[pd.DataFrame, Any]:
     cols = ["period", "observed", "forecast", "pi_low", "pi_high", "error", "inside"]
     if h == 0:
-        return pd.DataFrame(columns=cols), NotApplicable("not requested (backtest=0)")
+        return pd.DataFrame(columns=cols), NotApplicable(
+            Text("model_forecast.backtest_off", "not requested (backtest=0)")
+        )
     fc = _fit_forecast(y_pre[:-h], h, spec, rng)
     held = y_pre[-h:]
     err = held - fc.mean
@@ -429,13 +462,20 @@ def _backtest(y_pre, h, spec, rng, times) -> tuple[pd.DataFrame, Any]:
         p = Normal(avg, fc.average_se).p_value(0.0)
     share = float(inside.mean())
     return table, Diagnostic(
-        f"back-test RMSE over the last {h} pre-periods",
+        Text("model_forecast.backtest_rmse", "back-test RMSE over the last {h} pre-periods", h=h),
         rmse,
         p_value=p,
         passed=bool(p >= 0.05 and share >= 1 - spec.alpha - 2 * math.sqrt(spec.alpha / h)),
-        note=f"{int(inside.sum())} of {h} held-out observations inside the "
-        f"{1 - spec.alpha:.0%} prediction intervals; average placebo effect {avg:.4g} "
-        f"(MAE {float(np.mean(np.abs(err))):.4g}); should be near 0",
+        note=Text(
+            "model_forecast.backtest_note",
+            "{inside} of {h} held-out observations inside the {level} prediction intervals; "
+            "average placebo effect {avg} (MAE {mae}); should be near 0",
+            inside=int(inside.sum()),
+            h=h,
+            level=Pct(1 - spec.alpha),
+            avg=Num(avg, sig=4),
+            mae=Num(float(np.mean(np.abs(err))), sig=4),
+        ),
     )
 
 
@@ -452,7 +492,6 @@ class ModelForecastResult(EndsMixin, EffectResult):
     end: Any = None
     persistence: Persistence | None = None
 
-
     @property
     def cumulative(self):
         """The effect summed over the post-period."""
@@ -462,7 +501,8 @@ class ModelForecastResult(EndsMixin, EffectResult):
         cum = self.cumulative
         low, high = cum.interval(self.alpha)
         rows = [
-            {"term": f"{self.name}: cumulative over {self.n_post} periods",
+            {"term": Text("term.cumulative", "{name}: cumulative over {n} periods",
+                          name=self.name, n=self.n_post),
              "estimate": cum.estimate, "std_error": cum.std_error, "ci_low": low,
              "ci_high": high, "p_value": cum.p_value(0.0), "unit": self.unit}
         ]  # fmt: skip
@@ -484,8 +524,8 @@ class ModelForecastResult(EndsMixin, EffectResult):
             self.series,
             start=self.start,
             title=f"{self.name}: {self.model_label}",
-            ylabel=self.unit,
-            band_label=f"{1 - self.alpha:.0%} prediction interval",
+            ylabel=Unit(self.unit),
+            band_label=Text("plot.band", "{level} prediction interval", level=Pct(1 - self.alpha)),
             ax=ax,
         )
 

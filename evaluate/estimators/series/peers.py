@@ -56,6 +56,7 @@ from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance, hash_frame
 from evaluate.errors import DataError, DesignError, SmallSampleWarning, SpecError
 from evaluate.inference.distributions import Normal, StudentT
+from evaluate.text import Pct, Text, say
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -237,16 +238,20 @@ def _fit(frame, spec, chosen, distance, n_dropped, num_label, comp_label, name, 
     if spec.uncertainty == "binomial":
         se_gap = math.sqrt(var_f + var_p_binom)
         dist_gap: Any = Normal(gap, se_gap)
-        inference = (
+        inference: Any = Text(
+            "peers.inference_binomial",
             "binomial counts with known denominators (delta method): Var = r(1-r)/d for the "
-            "focal unit plus the same for the peers' level; peers' differences are ignored"
+            "focal unit plus the same for the peers' level; peers' differences are ignored",
         )
     else:
         se_gap = math.sqrt(var_f + spread**2 / k)
         dist_gap = StudentT(gap, se_gap, k - 1)
-        inference = (
-            f"spread across the {k} peers: SD of their rates / sqrt({k}), plus the focal "
-            f"rate's binomial variance; t({k - 1})"
+        inference = Text(
+            "peers.inference_spread",
+            "spread across the {k} peers: SD of their rates / sqrt({k}), plus the focal "
+            "rate's binomial variance; t({df})",
+            k=k,
+            df=k - 1,
         )
     if k < 5:
         warnings.warn(
@@ -257,29 +262,55 @@ def _fit(frame, spec, chosen, distance, n_dropped, num_label, comp_label, name, 
     persons = dist_gap.scaled(d_f)
     excess = persons.estimate
     above = excess > 0
-    also = f", i.e. {abs(excess):,.0f} {'more' if above else 'fewer'} {comp_label}"
-    sentence = (
-        f"At the peers' level ({r_p:.1%}) {spec.focal} would have {abs(excess):,.0f} "
-        f"{'fewer' if above else 'more'} {num_label}{also if comp_label else ''} "
-        f"(its own rate is {r_f:.1%} of {d_f:,.0f})."
+    n_excess = round(abs(excess))
+    also = (
+        Text(
+            f"peers.also_{'more' if above else 'fewer'}",
+            f", i.e. {{n}} {'more' if above else 'fewer'} {{label}}",
+            n=n_excess,
+            label=comp_label,
+        )
+        if comp_label
+        else ""
+    )
+    sentence = Text(
+        f"peers.sentence_{'fewer' if above else 'more'}",
+        f"At the peers' level ({{peer}}) {{focal}} would have {{n}} "
+        f"{'fewer' if above else 'more'} {{label}}{{also}} (its own rate is {{own}} of {{d}}).",
+        peer=Pct(r_p, 1),
+        focal=str(spec.focal),
+        n=n_excess,
+        label=num_label,
+        also=also,
+        own=Pct(r_f, 1),
+        d=round(d_f),
     )
     z = (r_f - float(peers["rate"].mean())) / spread if spread > 0 else math.nan
     rank = int((peers["rate"] < r_f).sum())
     diagnostics: dict[str, Diagnostic | NotApplicable] = {
-        "focal among peers": Diagnostic(
-            "z-score of the focal rate among peer rates",
+        Text("peers.focal_among", "focal among peers"): Diagnostic(
+            Text("peers.z_score", "z-score of the focal rate among peer rates"),
             z,
             passed=bool(abs(z) <= 2) if np.isfinite(z) else None,
-            note=f"{rank} of {k} peers have a lower rate; peer rates "
-            f"{peers['rate'].min():.1%} to {peers['rate'].max():.1%}",
+            note=Text(
+                "peers.z_score_note",
+                "{rank} of {k} peers have a lower rate; peer rates {low} to {high}",
+                rank=rank,
+                k=k,
+                low=Pct(float(peers["rate"].min()), 1),
+                high=Pct(float(peers["rate"].max()), 1),
+            ),
         ),
-        "peer heterogeneity": Diagnostic(
-            "SD of peer rates / binomial SD",
+        Text("peers.heterogeneity", "peer heterogeneity"): Diagnostic(
+            Text("peers.heterogeneity_ratio", "SD of peer rates / binomial SD"),
             spread / math.sqrt(r_p * (1 - r_p) / float(peers["denominator"].mean()))
             if 0 < r_p < 1
             else math.nan,
-            note="near 1: peers differ by chance only; far above 1: real differences, "
-            "so uncertainty='spread' is the honest choice",
+            note=Text(
+                "peers.heterogeneity_note",
+                "near 1: peers differ by chance only; far above 1: real differences, "
+                "so uncertainty='spread' is the honest choice",
+            ),
         ),
     }
     if spec.match_on:
@@ -291,27 +322,44 @@ def _fit(frame, spec, chosen, distance, n_dropped, num_label, comp_label, name, 
                 "all units mean": cov.mean(),
             }  # fmt: skip
         )
-        diagnostics["covariate balance"] = Diagnostic(
-            "largest |focal - peer mean| in SDs",
+        diagnostics[Text("peers.balance", "covariate balance")] = Diagnostic(
+            Text("peers.balance_name", "largest |focal - peer mean| in SDs"),
             float(((bal["focal"] - bal["peer mean"]).abs() / cov.std(ddof=1)).max()),
-            note=f"nearest {k} neighbours on {', '.join(spec.match_on)}",
+            note=Text(
+                "peers.balance_note",
+                "nearest {k} neighbours on {columns}",
+                k=k,
+                columns=", ".join(spec.match_on),
+            ),
         )
     else:
         bal = pd.DataFrame()
-    notes = [
+    notes: list[Any] = [
         sentence,
-        "A benchmark, not a causal effect: the gap says how far the unit is from its peers, "
-        "not what a change in practice would achieve.",
+        Text(
+            "peers.note_benchmark",
+            "A benchmark, not a causal effect: the gap says how far the unit is from its "
+            "peers, not what a change in practice would achieve.",
+        ),
     ]
     if simulated:
-        notes.append("The data are SIMULATED, not observed.")
+        notes.append(Text("note.simulated_data", "The data are SIMULATED, not observed."))
     return PeerResult(
         name=name or f"{spec.numerator} / {spec.denominator}",
-        estimand=f"{spec.focal}'s {num_label} above (+) or below (-) the count at the "
-        f"peers' {spec.peer_level} rate",
+        estimand=Text(
+            f"peers.estimand_{spec.peer_level}",
+            "{focal}'s {label} above (+) or below (-) the count at the peers' "
+            f"{spec.peer_level} rate",
+            focal=str(spec.focal),
+            label=num_label,
+        ),
         distribution=persons,
-        method=f"Peer benchmark ({k} peers, {spec.peer_level} rate"
-        + (", nearest neighbours)" if spec.match_on else ")"),
+        method=Text(
+            f"peers.method_{spec.peer_level}" + ("_nearest" if spec.match_on else ""),
+            f"Peer benchmark ({{k}} peers, {spec.peer_level} rate"
+            + (", nearest neighbours)" if spec.match_on else ")"),
+            k=k,
+        ),
         inference=inference,
         unit="persons",
         population=population,
@@ -362,13 +410,17 @@ class PeerResult(EffectResult):
         pp = self.gap.scaled(100.0)
         low, high = pp.interval(self.alpha)
         return [
-            {"term": f"{self.name}: gap to peers", "estimate": pp.estimate,
+            {"term": Text("peers.term_gap", "{name}: gap to peers", name=self.name),
+             "estimate": pp.estimate,
              "std_error": pp.std_error, "ci_low": low, "ci_high": high,
              "p_value": pp.p_value(0.0), "unit": "percentage points"},
-            {"term": f"{self.name}: {self.focal} rate", "estimate": self.focal_rate,
+            {"term": Text("peers.term_focal", "{name}: {focal} rate", name=self.name,
+                          focal=str(self.focal)),
+             "estimate": self.focal_rate,
              "std_error": math.nan, "ci_low": math.nan, "ci_high": math.nan,
              "p_value": math.nan, "unit": "share"},
-            {"term": f"{self.name}: peers' rate", "estimate": self.peer_rate,
+            {"term": Text("peers.term_peers", "{name}: peers' rate", name=self.name),
+             "estimate": self.peer_rate,
              "std_error": math.nan, "ci_low": math.nan, "ci_high": math.nan,
              "p_value": math.nan, "unit": "share"},
         ]  # fmt: skip
@@ -390,9 +442,20 @@ class PeerResult(EffectResult):
         ax = _axes(ax, figsize=(7.0, max(3.0, 0.25 * len(shown) + 1.0)))
         colors = ["black" if u == self.focal else "C0" for u in shown.index]
         ax.barh([str(u) for u in shown.index], shown["rate"] * 100, color=colors)
-        ax.axvline(self.peer_rate * 100, color="C1", linestyle="--", label="peers' level")
-        ax.set_xlabel("rate (%)")
-        ax.set_title(f"{self.focal} vs {int(self.table['peer'].sum())} peers")
+        ax.axvline(
+            self.peer_rate * 100,
+            color="C1",
+            linestyle="--",
+            label=say(Text("peers.plot_level", "peers' level")),
+        )
+        ax.set_xlabel(say(Text("peers.plot_rate", "rate (%)")))
+        title = Text(
+            "peers.plot_title",
+            "{focal} vs {k} peers",
+            focal=str(self.focal),
+            k=int(self.table["peer"].sum()),
+        )
+        ax.set_title(say(title))
         ax.legend(frameon=False)
         return ax
 

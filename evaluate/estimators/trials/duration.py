@@ -45,6 +45,7 @@ from evaluate.errors import DataError, DesignError, SpecError
 from evaluate.estimators._renamed import renamed_options
 from evaluate.estimators.trials.trial import _NO_CONTROL, _resolve_arms
 from evaluate.inference.distributions import Distribution, Normal
+from evaluate.text import Num, Pct, Text, Unit, say
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -224,7 +225,18 @@ class DurationResult(EffectResult):
 
     def _extra_terms(self) -> list[dict[str, Any]]:
         rows = [
-            tidy_row(f"{self.name} [{label} vs {self.control}]", dist, self.alpha, self.unit)
+            tidy_row(
+                Text(
+                    "duration.term_arm",
+                    "{name} [{arm} vs {control}]",
+                    name=self.name,
+                    arm=str(label),
+                    control=self.control,
+                ),
+                dist,
+                self.alpha,
+                self.unit,
+            )
             for label, dist in self.arm_distributions[1:]
         ]
         for row in self.arm_table.itertuples():
@@ -232,7 +244,12 @@ class DurationResult(EffectResult):
                 continue
             rows.append(
                 {
-                    "term": f"hazard ratio of leaving [{row.arm} vs {self.control}]",
+                    "term": Text(
+                        "duration.term_hazard_ratio",
+                        "hazard ratio of leaving [{arm} vs {control}]",
+                        arm=str(row.arm),
+                        control=self.control,
+                    ),
                     "estimate": row.hazard_ratio,
                     "std_error": math.nan,
                     "ci_low": row.hr_ci_low,
@@ -280,8 +297,8 @@ class DurationResult(EffectResult):
             ax.fill_between(t, lo, hi, step="post", color=color, alpha=0.15)
         ax.axvline(self.horizon, color="0.4", linewidth=0.8, linestyle="--")
         ax.set_ylim(0, 1.02)
-        ax.set_xlabel(f"time ({self.unit})")
-        ax.set_ylabel("share still on benefit")
+        ax.set_xlabel(say(Text("duration.plot_time", "time ({unit})", unit=Unit(self.unit))))
+        ax.set_ylabel(say(Text("duration.plot_share", "share still on benefit")))
         ax.set_title(self.name)
         ax.legend(frameon=False)
         return ax
@@ -403,8 +420,15 @@ def duration(
 
     diagnostics: dict[str, Diagnostic | NotApplicable] = {}
     chi2, p_all, df = logrank(t, e, codes)
-    diagnostics["log-rank test (all arms)"] = Diagnostic(
-        "log-rank", chi2, p_all, note=f"chi-square, {df} df: equal exit curves in all arms"
+    diagnostics[Text("duration.logrank", "log-rank test (all arms)")] = Diagnostic(
+        "log-rank",
+        chi2,
+        p_all,
+        note=Text(
+            "duration.logrank_note",
+            "chi-square, {df} df: equal exit curves in all arms",
+            df=int(df),
+        ),
     )
     try:
         cox = _cox(t, e, codes, len(others), alpha)
@@ -416,7 +440,11 @@ def duration(
             columns=["log_hr", "log_hr_se", "hazard_ratio", "hr_ci_low", "hr_ci_high"]
             + ["hr_p_value"],
         )
-        diagnostics["Cox model"] = NotApplicable(str(err))
+        diagnostics[Text("duration.cox", "Cox model")] = NotApplicable(
+            Text(
+                "duration.cox_failed", "the Cox model could not be fitted: {error}", error=str(err)
+            )
+        )
         cox_ok = False
     ctrl = rmst_rows[0]
     dists, rows = [], []
@@ -444,31 +472,51 @@ def duration(
             }
         )
         if cox_ok:
-            diagnostics[f"Cox hazard ratio: {label}"] = Diagnostic(
-                "hazard ratio",
+            key = Text("duration.cox_arm", "Cox hazard ratio: {arm}", arm=str(label))
+            diagnostics[key] = Diagnostic(
+                Text("duration.hazard_ratio", "hazard ratio"),
                 float(cox["hazard_ratio"].iloc[k - 1]),
                 float(cox["hr_p_value"].iloc[k - 1]),
-                note=(
-                    f"{1 - alpha:.0%} CI [{cox['hr_ci_low'].iloc[k - 1]:.3g}, "
-                    f"{cox['hr_ci_high'].iloc[k - 1]:.3g}]; > 1 = leaves benefit faster "
-                    "(assumes proportional hazards)"
+                note=Text(
+                    "duration.cox_note",
+                    "{level} CI [{low}, {high}]; > 1 = leaves benefit faster "
+                    "(assumes proportional hazards)",
+                    level=Pct(1 - alpha),
+                    low=Num(float(cox["hr_ci_low"].iloc[k - 1]), sig=3),
+                    high=Num(float(cox["hr_ci_high"].iloc[k - 1]), sig=3),
                 ),
             )
-    notes = [
-        f"Restricted mean time: the average number of {outcome_unit} on benefit within the "
-        f"first {horizon:g} {outcome_unit} (area under the Kaplan-Meier curve). A negative "
-        f"difference is {outcome_unit} saved per person over that horizon; time after "
-        f"{horizon:g} is not counted.",
+    tau = _horizon(horizon)
+    notes: list[Any] = [
+        Text(
+            "duration.note_rmst",
+            "Restricted mean time: the average number of {unit} on benefit within the "
+            "first {horizon} {unit} (area under the Kaplan-Meier curve). A negative "
+            "difference is {unit} saved per person over that horizon; time after "
+            "{horizon} is not counted.",
+            unit=Unit(outcome_unit),
+            horizon=tau,
+        ),
     ]
     share_censored = 1 - e.mean()
     if share_censored > 0.5:
         notes.append(
-            f"{share_censored:.0%} of spells are censored (still on benefit at the end of "
-            "follow-up); curves late in follow-up rest on few people."
+            Text(
+                "duration.note_censored",
+                "{share} of spells are censored (still on benefit at the end of "
+                "follow-up); curves late in follow-up rest on few people.",
+                share=Pct(float(share_censored)),
+            )
         )
     small = [r["arm"] for r in rmst_rows if r["events"] < 10]
     if small:
-        notes.append(f"Arm(s) {small} have fewer than 10 exits: curves and RMST are imprecise.")
+        notes.append(
+            Text(
+                "duration.note_few_exits",
+                "Arm(s) {arms} have fewer than 10 exits: curves and RMST are imprecise.",
+                arms=", ".join(small),
+            )
+        )
     spec = {
         "time": time,
         "event": event,
@@ -481,14 +529,22 @@ def duration(
     first = others[0]
     return DurationResult(
         name=name or time,
-        estimand=(
-            f"difference in restricted mean {outcome_unit} until {event} within {horizon:g} "
-            f"{outcome_unit}, "
-            f"arm {first!r} minus control {control!r}"
+        estimand=Text(
+            "duration.estimand",
+            "difference in restricted mean {unit} until {event} within {horizon} {unit}, "
+            "arm '{arm}' minus control '{control}'",
+            unit=Unit(outcome_unit),
+            event=event,
+            horizon=tau,
+            arm=str(first),
+            control=str(control),
         ),
         distribution=dists[0][1],
-        method="Kaplan-Meier restricted mean time (RMST) difference",
-        inference="Greenwood-type RMST variance (Klein & Moeschberger), normal reference",
+        method=Text("duration.method", "Kaplan-Meier restricted mean time (RMST) difference"),
+        inference=Text(
+            "duration.inference",
+            "Greenwood-type RMST variance (Klein & Moeschberger), normal reference",
+        ),
         unit=outcome_unit,
         population=population,
         alpha=alpha,
@@ -509,6 +565,11 @@ def duration(
         rmst_table=rmst_table,
         curves=curve_frame,
     )
+
+
+def _horizon(horizon: float) -> int | Num:
+    """The horizon as a count when whole (78 weeks), else a number (26.5)."""
+    return int(horizon) if float(horizon).is_integer() else Num(float(horizon), sig=4)
 
 
 def _median(km: pd.DataFrame) -> float:

@@ -17,7 +17,7 @@ import pytest
 from evaluate.errors import DesignError, SpecError
 from evaluate.estimators.series._persistence import Persistence
 from evaluate.estimators.series.forecast import trend_forecast
-from evaluate.estimators.series.forecast_models import _error_cov, model_forecast
+from evaluate.estimators.series.forecast_models import N_PATHS, _error_cov, model_forecast
 from evaluate.estimators.series.its import its
 from evaluate.inference.distributions import Normal
 
@@ -149,6 +149,28 @@ def test_model_forecast_persistence_sarimax_and_ets():
                          backtest=0)  # fmt: skip
     low, high = ets.persistence.share.interval(0.05)
     assert low < ets.persistence.share.estimate < high
+
+
+def test_persistence_note_names_the_method_of_its_interval():
+    # SARIMAX and trend forecasts: delta method; ETS: percentiles over simulated paths,
+    # and the note's interval is the one the result's persistence row shows.
+    frame = _series(np.random.default_rng(7), phi=0.0)
+    sar = model_forecast(frame, outcome="y", time="month", start=START, end=END,
+                         model="sarimax", order=(0, 1, 1), trend="c", backtest=0)  # fmt: skip
+    trend = trend_forecast(frame, outcome="y", time="month", start=START, end=END)
+    ets = model_forecast(frame, outcome="y", time="month", start=START, end=END, seed=1,
+                         backtest=0)  # fmt: skip
+    for fit in (sar, trend):
+        (note,) = [n for n in fit.notes if "The intervention ended" in n]
+        assert note.key == "note.persistence" and "delta method" in note
+    (note,) = [n for n in ets.notes if "The intervention ended" in n]
+    assert note.key == "note.persistence_paths"
+    assert "delta" not in note and f"{N_PATHS:,} simulated future paths" in note
+    low, high = ets.persistence.share.interval(0.05)
+    assert f"{low:.0%} to {high:.0%}" in note
+    with pytest.raises(SpecError, match="interval must be"):
+        Persistence("2020-06", Normal(-10, 1), Normal(-5, 1), Normal(0.5, 0.1), 12, 12,
+                    interval="bootstrap")  # fmt: skip
 
 
 def test_error_cov_matches_statsmodels_forecast_variances():
