@@ -26,6 +26,30 @@ import numpy as np
 from numba import njit
 
 
+@njit(nogil=True, cache=True, inline="always")
+def clock_step(on_support, i, off, episode, clock, pstart, window_weeks, reset_weeks, cum_off):
+    """One week ``i`` of the refusion clock (the rule above); returns ``(off, episode, clock)``.
+
+    ``off`` counts self-supporting weeks since the person's first row ``pstart`` and
+    ``cum_off`` keeps it per row, so the look-back over the window is O(1).  Shared by
+    the in-memory kernel and the streaming pass (:mod:`evaluate.data._stream_numba`).
+    """
+    if on_support:
+        if episode < 0:
+            episode = i
+        clock += 1
+    else:
+        off += 1
+        if episode >= 0:
+            lo = max(i - window_weeks, episode)  # exclusive lower end of the window
+            before = cum_off[lo] if lo >= pstart else 0
+            if off - before >= reset_weeks:
+                clock = 0
+                episode = -1
+    cum_off[i] = off
+    return off, episode, clock
+
+
 def _kernel(
     person: np.ndarray,
     week: np.ndarray,
@@ -99,19 +123,9 @@ def _kernel(
             if per_row:
                 prev_out[i] = benefit[i - 1]
                 end_out[i - 1] = changed
-        if public[b]:
-            if episode < 0:
-                episode = i
-            clock += 1
-        else:
-            off += 1
-            if episode >= 0:
-                lo = max(i - window_weeks, episode)  # exclusive lower end of the window
-                before = cum_off[lo] if lo >= pstart else 0
-                if off - before >= reset_weeks:
-                    clock = 0
-                    episode = -1
-        cum_off[i] = off
+        off, episode, clock = clock_step(
+            public[b], i, off, episode, clock, pstart, window_weeks, reset_weeks, cum_off
+        )
         ppm = table[min(clock, last)] if refund[b] else 0
         month = months[week[i] - w0]
         if per_row:

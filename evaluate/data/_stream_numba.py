@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from numba import njit
 
+from evaluate.data._kernel_numba import clock_step
+
 
 @njit(cache=True, nogil=True)
 def derive_clean(hp, hw, hs, hm, person, week, status, mun, stop, wlut, wlo, slut, slo, mlo,
@@ -92,19 +94,9 @@ def derive_clean(hp, hw, hs, hm, person, week, status, mun, stop, wlut, wlo, slu
             spell_week = w
         elif changed:
             spell_week = w
-        if public[b]:
-            if episode < 0:
-                episode = i
-            clock += 1
-        else:
-            off += 1
-            if episode >= 0:
-                lo = max(i - window_weeks, episode)  # exclusive lower end of the window
-                before = cum_off[lo] if lo >= pstart else 0
-                if off - before >= reset_weeks:
-                    clock = 0
-                    episode = -1
-        cum_off[i] = off
+        off, episode, clock = clock_step(
+            public[b], i, off, episode, clock, pstart, window_weeks, reset_weeks, cum_off
+        )
         ppm = table[min(clock, last)] if refund[b] else 0
         cell = (m * n_months + months[w - w0]) * n_ben + b
         cell_weeks[cell] += sign
