@@ -173,7 +173,7 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
     cohorts, never, n_blank = adoption_periods(frame[spec.group], spec.group, times)
     group_v = np.where(never, 0.0, cohorts)  # 0 = never treated from here on
     _integer_valued(times, spec.time)
-    _integer_valued(group_v, spec.group)
+    _integer_valued(pd.unique(group_v), spec.group)  # distinct values, in row order
     if len(times) < 2:
         raise DesignError(f"Column {spec.time!r} has a single period; DiD needs at least two.")
     step = np.diff(times)
