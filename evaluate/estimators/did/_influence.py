@@ -25,14 +25,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from evaluate.estimators.did._staggered_prepare import _Cells
+
+class _Cells(Protocol):
+    """What :func:`difference_in_means` reads of ``_staggered_prepare._Cells`` (not
+    imported: that module sits above this one)."""
+
+    t_idx: np.ndarray
+    b_idx: np.ndarray
+    g_code: np.ndarray
+    control: np.ndarray
+    reference: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
