@@ -87,7 +87,7 @@ def adoption_periods(
         )
     g = raw.to_numpy(dtype=float, na_value=np.nan)
     blank = np.isnan(g)
-    check_magnitude(pd.Series(g, index=values.index)[~blank], column, allow_inf=True)
+    check_magnitude(pd.Series(g, index=values.index), column, allow_inf=True)  # NaN passes
     if np.any(g == -np.inf):
         raise DataError(
             f"Column {column!r} holds -inf; code never-treated units as blank, 0 or inf."
@@ -132,8 +132,8 @@ def sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             if values.dtype.kind == "f":
                 offset = values - lo
             else:  # in int64: a narrow type could overflow in the subtraction
-                offset = values.astype(np.int64) - np.int64(lo)
-            k = offset.astype(np.intp)
+                offset = values.astype(np.int64, copy=False) - np.int64(lo)
+            k = offset.astype(np.intp, copy=False)
             if values.dtype.kind != "f" or np.array_equal(k, offset):
                 present = np.zeros(int(span) + 1, dtype=bool)
                 present[k] = True

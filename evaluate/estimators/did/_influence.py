@@ -28,6 +28,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -105,10 +106,11 @@ class CohortAffineInfluence:
     def combine(self, weights: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """``IF @ weights + w * alpha[cohort]`` (``n x P``), cohort by cohort."""
         out = np.empty((self.y.shape[0], weights.shape[1]))
-        for c, rows, w in self._blocks():
-            block = self.y[rows] @ (self.slope[c] @ weights)
-            block += self.offset[c] @ weights + alpha[c]
-            out[rows] = block if w is None else block * w[:, None]
+        with threadpool_limits(limits=1):  # skinny products: BLAS threads only add overhead
+            for c, rows, w in self._blocks():
+                block = self.y[rows] @ (self.slope[c] @ weights)
+                block += self.offset[c] @ weights + alpha[c]
+                out[rows] = block if w is None else block * w[:, None]
         return out
 
     @cached_property
@@ -122,6 +124,12 @@ class CohortAffineInfluence:
         """
         n_c, _, k = self.slope.shape
         out = np.zeros((k + n_c, k + n_c))
+        with threadpool_limits(limits=1):
+            self._add_moments(out)
+        return out
+
+    def _add_moments(self, out: np.ndarray) -> None:
+        n_c, _, k = self.slope.shape
         for c, rows, w in self._blocks():
             y = self.y[rows]
             if y.shape[0] == 0:
@@ -140,7 +148,6 @@ class CohortAffineInfluence:
             out[k + c, :k] = su_a + sv * b
             out[:k, k + c] = out[k + c, :k]
             out[k + c, k + c] = sv
-        return out
 
 
 Influence = DenseInfluence | CohortAffineInfluence

@@ -168,8 +168,8 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
     frame = data[cols]
     frame, _ = drop_missing(frame, [spec.outcome, *spec.covariates], allow=True, stacklevel=4)
     n_input = len(data)
-    time_v = frame[spec.time].to_numpy(dtype=float)
-    times, t_idx = sorted_codes(time_v)  # linear in rows, unlike np.unique
+    times, t_idx = sorted_codes(frame[spec.time].to_numpy())  # linear, unlike np.unique
+    times = times.astype(float)
     cohorts, never, n_blank = adoption_periods(frame[spec.group], spec.group, times)
     group_v = np.where(never, 0.0, cohorts)  # 0 = never treated from here on
     _integer_valued(times, spec.time)
@@ -192,7 +192,10 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
         u_labels, u_codes = sorted_codes(frame[spec.unit].to_numpy())
         n_units, n_t = len(u_labels), len(times)
         cell = u_codes.astype(np.int64) * n_t + t_idx
-        if np.bincount(cell, minlength=n_units * n_t).max() > 1:
+        # rows sorted by unit and period, every unit in every period: no duplicates,
+        # balanced, and the wide panel is a reshape (the common layout, checked in one pass)
+        in_order = len(cell) == n_units * n_t and bool(np.all(cell == np.arange(len(cell))))
+        if not in_order and np.bincount(cell, minlength=n_units * n_t).max() > 1:
             check_no_duplicates(frame, [spec.unit, spec.time])
         g_min = np.empty(n_units)
         g_min[u_codes] = group_v  # one of each unit's values; all equal if constant
@@ -208,7 +211,7 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
                 "first treated period; treatment that switches off is not a staggered "
                 "adoption design (recode to the first adoption period or drop such units)."
             )
-        observed = np.bincount(u_codes, minlength=n_units)
+        observed = np.full(n_units, n_t) if in_order else np.bincount(u_codes, minlength=n_units)
         balanced = bool(np.all(observed == n_t))
         unbalanced = spec.allow_unbalanced_panel and not balanced
         structure = "unbalanced panel" if unbalanced else "balanced panel"
@@ -295,10 +298,11 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
     values, codes = sorted_codes(cohort[units])
     order = units[np.argsort(codes.astype(np.int16), kind="stable")]  # cohort, then unit
     index = np.sort(codes)
-    y = _wide(frame[spec.outcome].to_numpy(dtype=float), cell, n_units, n_t, order, period_keep)
+    slots = None if in_order else cell
+    y = _wide(frame[spec.outcome].to_numpy(dtype=float), slots, n_units, n_t, order, period_keep)
     x = None
     if spec.covariates:
-        x = _wide(frame[list(spec.covariates)].to_numpy(dtype=float), cell, n_units, n_t,
+        x = _wide(frame[list(spec.covariates)].to_numpy(dtype=float), slots, n_units, n_t,
                   order, period_keep)  # fmt: skip
     w = None
     if spec.weights is not None:
@@ -319,7 +323,7 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
 
 def _wide(
     values: np.ndarray,
-    cell: np.ndarray,
+    cell: np.ndarray | None,
     n_units: int,
     n_t: int,
     order: np.ndarray,
@@ -327,13 +331,13 @@ def _wide(
 ) -> np.ndarray:
     """Long column(s) to ``units x periods (x columns)``, units in ``order``.
 
-    ``cell`` is each row's ``unit * n_t + period`` slot.  Every row is written into
-    a table of all units and periods (one linear scatter; none when the rows come
-    sorted by unit and period), then the kept units are gathered in ``order``: no
-    sort and no per-unit or per-period copies of the panel.
+    ``cell`` is each row's ``unit * n_t + period`` slot (``None``: the rows are
+    already in that order).  Every row is written into a table of all units and
+    periods (one linear scatter), then the kept units are gathered in ``order``:
+    no sort and no per-unit or per-period copies of the panel.
     """
     tail = values.shape[1:]
-    if len(cell) == n_units * n_t and np.array_equal(cell, np.arange(len(cell))):
+    if cell is None:
         table = values.reshape(n_units, n_t, *tail)  # a view of the caller's column
     else:
         table = np.empty((n_units * n_t, *tail))
