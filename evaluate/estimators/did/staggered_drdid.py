@@ -37,6 +37,12 @@ def covariate_cells(panel: _Panel, cells: _Cells, spec: CSSpec) -> tuple[np.ndar
     """
     n, n_k = panel.y.shape[0], len(cells.group)
     static = bool(np.all(panel.x == panel.x[:, :1, :]))  # covariates constant over time
+    # Covariates centred and scaled per period, once: every DRDID estimator (and the
+    # logit's fitted scores) is invariant to this affine change, and it keeps X'X
+    # well conditioned for the normal equations in _drdid.
+    raw = panel.x[:, :1, :] if static else panel.x
+    spread = raw.std(axis=0)
+    design = (raw - raw.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
     groups: dict[tuple[int, bytes, int], list[int]] = {}
     for j in range(n_k):
         member = cells.control[:, j].copy()
@@ -47,7 +53,7 @@ def covariate_cells(panel: _Panel, cells: _Cells, spec: CSSpec) -> tuple[np.ndar
     influence = np.zeros((n, n_k), order="F")  # columns written one group at a time
     with threadpool_limits(limits=1):  # skinny products: BLAS threads only add overhead
         for key, cols in groups.items():
-            att[cols] = _fit_group(key, cols, influence, panel, cells, spec)
+            att[cols] = _fit_group(key, cols, influence, design, panel, cells, spec)
     return att, influence
 
 
@@ -55,6 +61,7 @@ def _fit_group(
     key: tuple[int, bytes, int],
     cols: list[int],
     influence: np.ndarray,
+    design: np.ndarray,
     panel: _Panel,
     cells: _Cells,
     spec: CSSpec,
@@ -65,14 +72,7 @@ def _fit_group(
     member = np.frombuffer(member_bytes, dtype=bool)
     rows = np.flatnonzero(member[panel.cohort_index])
     d = (panel.cohort_index[rows] == g_code).astype(float)
-    # Centred and scaled covariates: every DRDID estimator (and the logit's fitted
-    # scores) is invariant to this affine change, and it keeps X'X well conditioned
-    # for the normal equations below.
-    cov = panel.x[rows, early, :]
-    scale = cov.std(axis=0)
-    x = np.column_stack(
-        [np.ones(len(rows)), (cov - cov.mean(axis=0)) / np.where(scale > 0, scale, 1.0)]
-    )
+    x = np.column_stack([np.ones(len(rows)), design[rows, early, :]])
     j, n1 = cols[0], len(rows)
     if min(d.sum(), n1 - d.sum()) < x.shape[1] + 1:
         raise DesignError(
@@ -80,9 +80,10 @@ def _fit_group(
             f"{int(d.sum())} treated and {int(n1 - d.sum())} control units are too few "
             f"for {x.shape[1]} covariate coefficients. Use fewer covariates or none."
         )
-    y = panel.y[rows]
-    dy = y[:, cells.t_idx[cols]] - y[:, cells.b_idx[cols]]
-    att, inf = _drdid(dy, d, x, spec.method, (cells.group[j], cells.time[j]))
+    at = rows[:, None]
+    dy = panel.y[at, cells.t_idx[cols]] - panel.y[at, cells.b_idx[cols]]
+    logit = None if spec.method == "reg" else _logit(x, d, (cells.group[j], cells.time[j]))
+    att, inf = _drdid(dy, d, x, spec.method, logit)
     influence[np.ix_(rows, cols)] = (n / n1) * inf
     return att
 
@@ -116,12 +117,17 @@ def _logit(
 
 
 def _drdid(
-    dy: np.ndarray, d: np.ndarray, x: np.ndarray, method: Method, where: tuple[float, float]
+    dy: np.ndarray,
+    d: np.ndarray,
+    x: np.ndarray,
+    method: Method,
+    logit: tuple[np.ndarray, np.ndarray] | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """ATTs and influence functions of DRDID's panel estimators (unit weights).
 
     ``dy`` holds one outcome change per column (cells sharing units ``d`` and
-    covariates ``x``, first column the intercept); returns the ``J`` ATTs and the
+    covariates ``x``, first column the intercept; ``logit`` their propensity-score
+    fit from :func:`_logit`, None for ``reg``); returns the ``J`` ATTs and the
     ``m x J`` influence functions.  ``reg``: ``reg_did_panel``; ``ipw``:
     ``std_ipw_did_panel``; ``dr``: ``drdid_panel`` (Sant'Anna & Zhao 2020, improved
     locally efficient), each with DRDID's trimming of control propensity scores
@@ -145,7 +151,7 @@ def _drdid(
     if method == "reg":
         w_t = w_c = d
     else:
-        p, xwx = _logit(x, d, where)
+        p, xwx = logit  # the propensity-score fit (_logit)
         p = np.minimum(p, 1 - 1e-6)
         trim = np.where(ctrl > 0, p < _TRIM, True)
         w_t, w_c = trim * d, trim * p * ctrl / (1 - p)
