@@ -3,7 +3,7 @@
 Run from the repository root::
 
     python benchmarks/bench_staggered.py            # full run, writes results/staggered.md
-    python benchmarks/bench_staggered.py --quick    # 0.1M and 0.2M rows, one repeat (< 1 min)
+    python benchmarks/bench_staggered.py --quick    # 0.1M and 0.2M rows, 1 repeat, no memory
 
 Both tools fit the doubly robust estimator with never-treated controls and
 analytic standard errors, followed by the dynamic (event-time) aggregation
@@ -14,9 +14,10 @@ scenarios: no covariates, one covariate (constant within unit) and two (the seco
 varying over time).  At each size and scenario the two tools alternate
 (ours, csdid, ours, csdid, ...; the order flips every repeat) after a warm-up, and
 the median is reported with every run; csdid's repeats at the largest size can be
-cut with ``--big-repeats``.  Peak memory is the growth of the process's peak RSS
-during a call (Linux ``VmHWM``, reset before each call through
-``/proc/self/clear_refs``).  The two tools' overall dynamic ATTs are compared to
+cut with ``--big-repeats``.  Peak memory is measured apart, one fit per tool, size
+and scenario in a fresh subprocess: the growth of its peak RSS during the fit over
+the RSS before it (Linux ``VmHWM``, reset through ``/proc/self/clear_refs`` after
+the panel is built).  The two tools' overall dynamic ATTs are compared to
 check they estimate the same thing.  A last section times the multiplier
 bootstrap (999 draws) at 1M rows.  The load average is recorded at start and end.
 """
@@ -26,9 +27,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -84,15 +87,35 @@ def _rss(key: str) -> float:
     return float("nan")
 
 
-def _measure(fn, *args) -> tuple[float, float, float]:
-    """Wall time (s), peak RSS growth (MB) and the value of ``fn(*args)``."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS counter
-    base = _rss("VmRSS:")
+def _measure(fn, *args) -> tuple[float, float]:
+    """Wall time (s) and the value of ``fn(*args)``."""
     start = time.perf_counter()
     value = fn(*args)
-    elapsed = time.perf_counter() - start
-    return elapsed, _rss("VmHWM:") - base, value
+    return time.perf_counter() - start, value
+
+
+def _peak_child(n_rows: int, scenario: str, tool: str) -> None:
+    """In a fresh process: build the panel, reset the peak-RSS counter, fit once,
+    print the growth of the peak (MB) over the RSS before the fit."""
+    data = simulate(n_rows // 10)
+    fn = {"ours": ours, "csdid": csdid}[tool]
+    fn(simulate(2_000), SCENARIOS[scenario])  # imports and first-call costs
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")  # peak RSS := current RSS
+    base = _rss("VmRSS:")
+    fn(data, SCENARIOS[scenario])
+    print(f"{_rss('VmHWM:') - base:.1f}")
+
+
+def peak_memory(n_rows: int, scenario: str, tool: str) -> float:
+    """Peak RSS growth of one fit, measured alone in a subprocess (freed memory a
+    process keeps would hide it in this one)."""
+    cmd = [sys.executable, __file__, "--peak-child", f"{n_rows},{scenario},{tool}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    try:
+        return float(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return float("nan")
 
 
 def ours(data: pd.DataFrame, covariates: list[str]) -> float:
@@ -120,7 +143,7 @@ def _have_csdid() -> bool:
     return True
 
 
-def run_sizes(sizes, scenarios, repeats, big_repeats, with_csdid):
+def run_sizes(sizes, scenarios, repeats, big_repeats, with_csdid, memory):
     """Alternating timings; one dict per (size, scenario, tool)."""
     tools = {"ours": ours, **({"csdid": csdid} if with_csdid else {})}
     warm = simulate(2_000)
@@ -139,20 +162,19 @@ def run_sizes(sizes, scenarios, repeats, big_repeats, with_csdid):
                 for name in order:
                     if name == "csdid" and n_rows == max(sizes) and rep >= big_repeats:
                         continue
-                    seconds, peak, est = _measure(tools[name], data, cov)
-                    runs[name].append((seconds, peak))
+                    seconds, est = _measure(tools[name], data, cov)
+                    runs[name].append(seconds)
                     estimates[name] = est
-                    print(f"{n_rows:>9} {scenario:>4} {name:>5}: {seconds:7.3f} s, "
-                          f"peak +{peak:6.0f} MB", flush=True)  # fmt: skip
+                    print(f"{n_rows:>9} {scenario:>4} {name:>5}: {seconds:7.3f} s", flush=True)
             for name, got in runs.items():
                 rows.append(
                     {
                         "rows": n_rows,
                         "scenario": scenario,
                         "tool": name,
-                        "median": statistics.median(s for s, _ in got),
-                        "runs": [s for s, _ in got],
-                        "peak": max(p for _, p in got),
+                        "median": statistics.median(got),
+                        "runs": got,
+                        "peak": peak_memory(n_rows, scenario, name) if memory else math.nan,
                         "estimate": estimates[name],
                     }
                 )
@@ -192,7 +214,7 @@ def run_bootstrap(repeats: int, with_csdid: bool) -> list[tuple[str, float, list
 
 
 def _markdown(rows, boot, args, loads, duration, with_csdid) -> str:
-    command = "python benchmarks/bench_staggered.py" + (" --quick" if args.quick else "")
+    command = " ".join(["python benchmarks/bench_staggered.py", *sys.argv[1:]])
     lines = [
         "# Callaway-Sant'Anna benchmark: ours vs csdid 0.4.3",
         "",
@@ -205,8 +227,13 @@ def _markdown(rows, boot, args, loads, duration, with_csdid) -> str:
         "panels of rows/10 units x 10 periods, 27 ATT(g,t) cells. Scenarios: `none` (no "
         "covariates), `one` (x1, constant within unit), `two` (x1 and the time-varying x2). "
         f"Tools alternate at each size; median of {args.repeats} runs"
-        + (f" ({args.big_repeats} for csdid at the largest size)" if with_csdid else "")
-        + " after a warm-up. Peak MB: growth of the process's peak RSS during one call.",
+        + (
+            f" ({min(args.big_repeats, args.repeats)} for csdid at the largest size)"
+            if with_csdid
+            else ""
+        )
+        + " after a warm-up. Peak MB: growth of peak RSS during one fit, measured alone in a "
+        "fresh subprocess.",
         "",
         "| rows | scenario | tool | median s | runs (s) | ns per row | peak MB | ratio "
         "csdid/ours | overall ATT |",
@@ -262,22 +289,31 @@ def _markdown(rows, boot, args, loads, duration, with_csdid) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="0.1M and 0.2M rows, 1 repeat")
+    parser.add_argument("--quick", action="store_true", help="0.1M, 0.2M rows; < 1 min")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--big-repeats", type=int, default=2, help="csdid at the largest size")
     parser.add_argument("--sizes", type=str, default="500000,1000000,2000000,5000000")
     parser.add_argument("--scenarios", type=str, default="none,one,two")
     parser.add_argument("--no-bootstrap", action="store_true")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-RSS runs")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--peak-child", type=str, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.peak_child:
+        rows, scenario, tool = args.peak_child.split(",")
+        _peak_child(int(rows), scenario, tool)
+        return
     if args.quick:
-        args.sizes, args.repeats, args.big_repeats, args.no_bootstrap = "100000,200000", 1, 1, True
+        args.sizes, args.repeats, args.big_repeats = "100000,200000", 1, 1
+        args.no_bootstrap = args.no_memory = True
     sizes = [int(s) for s in args.sizes.split(",")]
     scenarios = args.scenarios.split(",")
     with_csdid = _have_csdid()
     loads = [" ".join(f"{v:.2f}" for v in os.getloadavg())]
     start = time.perf_counter()
-    rows = run_sizes(sizes, scenarios, args.repeats, args.big_repeats, with_csdid)
+    rows = run_sizes(
+        sizes, scenarios, args.repeats, args.big_repeats, with_csdid, not args.no_memory
+    )
     boot = [] if args.no_bootstrap else run_bootstrap(args.repeats, with_csdid)
     loads.append(" ".join(f"{v:.2f}" for v in os.getloadavg()))
     text = _markdown(rows, boot, args, loads, time.perf_counter() - start, with_csdid)
