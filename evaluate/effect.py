@@ -116,9 +116,7 @@ def hash_frame(frame: pd.DataFrame) -> str:
         if pd.api.types.is_numeric_dtype(column.dtype) and not isinstance(
             column.dtype, pd.CategoricalDtype
         ):
-            values = np.ascontiguousarray(column.to_numpy())
-            # the array's buffer itself (same bytes as tobytes(), without the copy)
-            digest.update(values if values.dtype.kind != "O" else values.tobytes())
+            digest.update(np.ascontiguousarray(column.to_numpy()).tobytes())
         else:
             digest.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
     index = frame.index

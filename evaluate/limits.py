@@ -92,13 +92,8 @@ def check_magnitude(values: object, column: str, *, allow_inf: bool = False) -> 
     series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
     if not (pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series)):
         return
-    bound = limit("abs_value")
-    raw = series.to_numpy()
-    if raw.dtype.kind in "iuf" and raw.size:  # fast path: two reductions, no copies
-        low, high = float(raw.min()), float(raw.max())  # NaN or inf: checked in full below
-        if np.isfinite(low) and np.isfinite(high) and max(-low, high) <= bound:
-            return
     arr = series.to_numpy(dtype=float, na_value=np.nan)
+    bound = limit("abs_value")
     with np.errstate(invalid="ignore"):
         bad = (np.abs(arr) > bound) & ~(allow_inf & np.isinf(arr))
     if not bad.any():
