@@ -80,7 +80,7 @@ class _Panel:
     """Balanced wide panel, units sorted by cohort."""
 
     y: np.ndarray  # n x T
-    x: np.ndarray | None  # n x T x k
+    x: np.ndarray | None  # n x T x k, or n x 1 x k if constant within units
     times: np.ndarray  # T
     cohort_index: np.ndarray  # n, index into cohort_values
     cohort_values: np.ndarray  # C, 0 = never treated, sorted
@@ -303,7 +303,7 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
     x = None
     if spec.covariates:
         x = _wide(frame[list(spec.covariates)].to_numpy(dtype=float), slots, n_units, n_t,
-                  order, period_keep)  # fmt: skip
+                  order, period_keep, static=True)  # fmt: skip
     w = None
     if spec.weights is not None:
         w_wide = np.full((n_units, n_t), np.nan)
@@ -328,8 +328,14 @@ def _wide(
     n_t: int,
     order: np.ndarray,
     period_keep: np.ndarray,
+    *,
+    static: bool = False,
 ) -> np.ndarray:
     """Long column(s) to ``units x periods (x columns)``, units in ``order``.
+
+    With ``static``, values that do not change over time within any unit are kept
+    for the first period only (``units x 1 x columns``): covariates usually don't,
+    and the cell estimators then read one period instead of all.
 
     ``cell`` is each row's ``unit * n_t + period`` slot (``None``: the rows are
     already in that order).  Every row is written into a table of all units and
@@ -343,6 +349,8 @@ def _wide(
         table = np.empty((n_units * n_t, *tail))
         table[cell] = values
         table = table.reshape(n_units, n_t, *tail)
+    if static and bool(np.all(table[:, 1:] == table[:, :1])):
+        table, period_keep = table[:, :1], np.ones(1, dtype=bool)
     if len(order) != n_units or np.any(order != np.arange(n_units)):
         table = table[order]
     if not period_keep.all():

@@ -66,25 +66,46 @@ def _fit_group(
     cells: _Cells,
     spec: CSSpec,
 ) -> np.ndarray:
-    """ATTs of the cells ``cols`` sharing units and covariates; writes their IF columns."""
+    """ATTs of the cells ``cols`` sharing units and covariates; writes their IF columns.
+
+    Units are sorted by cohort, so the cells' units are a few runs of rows: they
+    are read and written by slices, not by index arrays.
+    """
     g_code, member_bytes, early = key
     n = influence.shape[0]
-    member = np.frombuffer(member_bytes, dtype=bool)
-    rows = np.flatnonzero(member[panel.cohort_index])
-    d = (panel.cohort_index[rows] == g_code).astype(float)
-    x = np.column_stack([np.ones(len(rows)), design[rows, early, :]])
-    j, n1 = cols[0], len(rows)
+    starts = np.searchsorted(panel.cohort_index, np.arange(len(cells.control) + 1))
+    runs: list[tuple[int, int]] = []
+    for c in np.flatnonzero(np.frombuffer(member_bytes, dtype=bool)):
+        if runs and runs[-1][1] == starts[c]:
+            runs[-1] = (runs[-1][0], int(starts[c + 1]))
+        else:
+            runs.append((int(starts[c]), int(starts[c + 1])))
+
+    def take(values: np.ndarray) -> np.ndarray:
+        return (
+            np.concatenate([values[a:b] for a, b in runs])
+            if len(runs) > 1
+            else values[runs[0][0] : runs[0][1]]
+        )
+
+    d = (take(panel.cohort_index) == g_code).astype(float)
+    x = np.column_stack([np.ones(len(d)), take(design[:, early, :])])
+    j, n1 = cols[0], len(d)
     if min(d.sum(), n1 - d.sum()) < x.shape[1] + 1:
         raise DesignError(
             f"Cohort {_num(cells.group[j])} at period {_num(cells.time[j])}: "
             f"{int(d.sum())} treated and {int(n1 - d.sum())} control units are too few "
             f"for {x.shape[1]} covariate coefficients. Use fewer covariates or none."
         )
-    at = rows[:, None]
-    dy = panel.y[at, cells.t_idx[cols]] - panel.y[at, cells.b_idx[cols]]
+    y = take(panel.y)
+    dy = y[:, cells.t_idx[cols]] - y[:, cells.b_idx[cols]]
     logit = None if spec.method == "reg" else _logit(x, d, (cells.group[j], cells.time[j]))
     att, inf = _drdid(dy, d, x, spec.method, logit)
-    influence[np.ix_(rows, cols)] = (n / n1) * inf
+    inf *= n / n1
+    offset = 0
+    for a, b in runs:
+        influence[a:b, cols] = inf[offset : offset + b - a]
+        offset += b - a
     return att
 
 
