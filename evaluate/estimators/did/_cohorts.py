@@ -87,12 +87,12 @@ def adoption_periods(
         )
     g = raw.to_numpy(dtype=float, na_value=np.nan)
     blank = np.isnan(g)
-    check_magnitude(pd.Series(g, index=values.index)[~blank], column, allow_inf=True)
+    check_magnitude(pd.Series(g, index=values.index), column, allow_inf=True)  # NaN passes
     if np.any(g == -np.inf):
         raise DataError(
             f"Column {column!r} holds -inf; code never-treated units as blank, 0 or inf."
         )
-    periods = np.unique(np.asarray(times, dtype=float))
+    periods = np.sort(pd.unique(np.asarray(times, dtype=float).ravel()))  # hashing: O(n)
     codes = {0.0, *(float(c) for c in never_treated)}
     for code in sorted(codes):
         if np.any(g == code) and np.any(periods[1:] == code):
@@ -114,4 +114,34 @@ def adoption_periods(
     return np.where(never, np.nan, g), never, int(blank.sum())
 
 
-__all__ = ["adoption_periods"]
+def sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` in linear time (no missing values).
+
+    ``np.unique`` sorts all ``n`` values: a second at 5M rows, the largest cost of a
+    Callaway-Sant'Anna fit before this existed.  Whole numbers spanning a range not
+    much wider than ``n`` (periods, integer unit ids) are coded through a table of
+    the range instead; anything else (text labels, wide or fractional values) by
+    pandas' hash-based ``factorize(sort=True)``.  Same values, same codes.
+    """
+    values = np.asarray(values)
+    n = len(values)
+    if n and values.dtype.kind in "iuf":
+        lo, hi = values.min(), values.max()
+        span = float(hi) - float(lo)
+        if np.isfinite(span) and span <= 4 * n + 1024:
+            if values.dtype.kind == "f":
+                offset = values - lo
+            else:  # in int64: a narrow type could overflow in the subtraction
+                offset = values.astype(np.int64, copy=False) - np.int64(lo)
+            k = offset.astype(np.intp, copy=False)
+            if values.dtype.kind != "f" or np.array_equal(k, offset):
+                present = np.zeros(int(span) + 1, dtype=bool)
+                present[k] = True
+                lookup = np.cumsum(present) - 1
+                uniques = (np.flatnonzero(present) + lo).astype(values.dtype)
+                return uniques, lookup[k]
+    codes, uniques = pd.factorize(values, sort=True)
+    return np.asarray(uniques), codes.astype(np.intp)
+
+
+__all__ = ["adoption_periods", "sorted_codes"]

@@ -27,7 +27,7 @@ from evaluate.errors import (
     SmallSampleWarning,
     SpecError,
 )
-from evaluate.estimators.did._cohorts import adoption_periods
+from evaluate.estimators.did._cohorts import adoption_periods, sorted_codes
 from evaluate.estimators.did.staggered_aggregate import BootstrapWeights
 
 Control = Literal["never", "notyet"]
@@ -80,7 +80,7 @@ class _Panel:
     """Balanced wide panel, units sorted by cohort."""
 
     y: np.ndarray  # n x T
-    x: np.ndarray | None  # n x T x k
+    x: np.ndarray | None  # n x T x k, or n x 1 x k if constant within units
     times: np.ndarray  # T
     cohort_index: np.ndarray  # n, index into cohort_values
     cohort_values: np.ndarray  # C, 0 = never treated, sorted
@@ -168,12 +168,12 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
     frame = data[cols]
     frame, _ = drop_missing(frame, [spec.outcome, *spec.covariates], allow=True, stacklevel=4)
     n_input = len(data)
-    time_v = frame[spec.time].to_numpy(dtype=float)
-    cohorts, never, n_blank = adoption_periods(frame[spec.group], spec.group, time_v)
+    times, t_idx = sorted_codes(frame[spec.time].to_numpy())  # linear, unlike np.unique
+    times = times.astype(float)
+    cohorts, never, n_blank = adoption_periods(frame[spec.group], spec.group, times)
     group_v = np.where(never, 0.0, cohorts)  # 0 = never treated from here on
-    _integer_valued(time_v, spec.time)
-    _integer_valued(group_v, spec.group)
-    times, t_idx = np.unique(time_v, return_inverse=True)
+    _integer_valued(times, spec.time)
+    _integer_valued(pd.unique(group_v), spec.group)  # distinct values, in row order
     if len(times) < 2:
         raise DesignError(f"Column {spec.time!r} has a single period; DiD needs at least two.")
     step = np.diff(times)
@@ -189,16 +189,20 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
     if n_blank:
         notes.append(f"{n_blank} rows with a blank {spec.group!r} are never treated.")
     if spec.panel:
-        u_codes, u_labels = pd.factorize(frame[spec.unit], sort=True)
+        u_labels, u_codes = sorted_codes(frame[spec.unit].to_numpy())
         n_units, n_t = len(u_labels), len(times)
         cell = u_codes.astype(np.int64) * n_t + t_idx
-        if np.bincount(cell, minlength=n_units * n_t).max() > 1:
+        # rows sorted by unit and period, every unit in every period: no duplicates,
+        # balanced, and the wide panel is a reshape (the common layout, checked in one pass)
+        in_order = len(cell) == n_units * n_t and bool(np.all(cell == np.arange(len(cell))))
+        if not in_order and np.bincount(cell, minlength=n_units * n_t).max() > 1:
             check_no_duplicates(frame, [spec.unit, spec.time])
-        g_min = np.full(n_units, np.inf)
-        g_max = np.full(n_units, -np.inf)
-        np.minimum.at(g_min, u_codes, group_v)
-        np.maximum.at(g_max, u_codes, group_v)
-        if np.any(g_min != g_max):
+        g_min = np.empty(n_units)
+        g_min[u_codes] = group_v  # one of each unit's values; all equal if constant
+        if np.any(g_min[u_codes] != group_v):
+            g_min, g_max = np.full(n_units, np.inf), np.full(n_units, -np.inf)
+            np.minimum.at(g_min, u_codes, group_v)
+            np.maximum.at(g_max, u_codes, group_v)
             i = int(np.flatnonzero(g_min != g_max)[0])
             raise DataError(
                 f"Column {spec.group!r} is not constant within unit {_item(u_labels[i])!r} "
@@ -207,7 +211,7 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
                 "first treated period; treatment that switches off is not a staggered "
                 "adoption design (recode to the first adoption period or drop such units)."
             )
-        observed = np.bincount(u_codes, minlength=n_units)
+        observed = np.full(n_units, n_t) if in_order else np.bincount(u_codes, minlength=n_units)
         balanced = bool(np.all(observed == n_t))
         unbalanced = spec.allow_unbalanced_panel and not balanced
         structure = "unbalanced panel" if unbalanced else "balanced panel"
@@ -280,25 +284,26 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
         )
     if not np.any(cohort[keep] > 0) or period_keep.sum() < 2:
         raise DesignError("No treated cohort with a pre-treatment period remains to estimate.")
-    rows_keep = keep[ids] & period_keep[t_idx]
-    used = frame.loc[rows_keep]
+    all_rows = bool(keep.all() and period_keep.all())
+    rows_keep = None if all_rows else keep[ids] & period_keep[t_idx]
+    used = frame if all_rows else frame.loc[rows_keep]  # same rows, same hash: no copy
     n_dropped = n_input - len(used)  # missing values, unbalanced, early cohorts, trimmed periods
     times_kept = times[period_keep]
     t_map = np.cumsum(period_keep) - 1
     if structure != "balanced panel":
-        return rc_panel(used, spec, ids[rows_keep], cohort, t_map[t_idx[rows_keep]],
+        rows = slice(None) if rows_keep is None else rows_keep
+        return rc_panel(used, spec, ids[rows], cohort, t_map[t_idx[rows]],
                         times_kept, n_dropped, notes, structure)  # fmt: skip
     units = np.flatnonzero(keep)
-    order = units[np.lexsort((units, cohort[units]))]
-    remap = np.full(len(cohort), -1)
-    remap[order] = np.arange(len(order))
-    y = np.empty((len(order), len(times_kept)))
-    r_u, r_t = remap[ids[rows_keep]], t_map[t_idx[rows_keep]]
-    y[r_u, r_t] = used[spec.outcome].to_numpy(dtype=float)
+    values, codes = sorted_codes(cohort[units])
+    order = units[np.argsort(codes.astype(np.int16), kind="stable")]  # cohort, then unit
+    index = np.sort(codes)
+    slots = None if in_order else cell
+    y = _wide(frame[spec.outcome].to_numpy(dtype=float), slots, n_units, n_t, order, period_keep)
     x = None
     if spec.covariates:
-        x = np.empty((len(order), len(times_kept), len(spec.covariates)))
-        x[r_u, r_t] = used[list(spec.covariates)].to_numpy(dtype=float)
+        x = _wide(frame[list(spec.covariates)].to_numpy(dtype=float), slots, n_units, n_t,
+                  order, period_keep, static=True)  # fmt: skip
     w = None
     if spec.weights is not None:
         w_wide = np.full((n_units, n_t), np.nan)
@@ -312,9 +317,47 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
                 "panel weights must be constant per unit (R did takes them so)."
             )
         w = w_unit[order] / w_unit[order].mean()
-    values, index = np.unique(cohort[order], return_inverse=True)
     warn_single_unit_cohorts(values, np.bincount(index), "consist of a single unit")
     return _Panel(y, x, times_kept, index, values, used, n_dropped, tuple(notes), w)
+
+
+def _wide(
+    values: np.ndarray,
+    cell: np.ndarray | None,
+    n_units: int,
+    n_t: int,
+    order: np.ndarray,
+    period_keep: np.ndarray,
+    *,
+    static: bool = False,
+) -> np.ndarray:
+    """Long column(s) to ``units x periods (x columns)``, units in ``order``.
+
+    With ``static``, values that do not change over time within any unit are kept
+    for the first period only (``units x 1 x columns``): covariates usually don't,
+    and the cell estimators then read one period instead of all.
+
+    ``cell`` is each row's ``unit * n_t + period`` slot (``None``: the rows are
+    already in that order).  Every row is written into a table of all units and
+    periods (one linear scatter), then the kept units are gathered in ``order``:
+    no sort and no per-unit or per-period copies of the panel.
+    """
+    tail = values.shape[1:]
+    if cell is None:
+        table = values.reshape(n_units, n_t, *tail)  # a view of the caller's column
+    else:
+        table = np.empty((n_units * n_t, *tail))
+        table[cell] = values
+        table = table.reshape(n_units, n_t, *tail)
+    if static and bool(np.all(table[:, 1:] == table[:, :1])):
+        table, period_keep = table[:, :1], np.ones(1, dtype=bool)
+    if len(order) != n_units or np.any(order != np.arange(n_units)):
+        table = table[order]
+    if not period_keep.all():
+        table = table[:, period_keep]
+    if np.may_share_memory(table, values):
+        table = table.copy()  # never hand out (or write into) the caller's data
+    return np.ascontiguousarray(table)
 
 
 def rc_panel(

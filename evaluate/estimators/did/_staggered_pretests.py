@@ -28,7 +28,7 @@ def pretest_wald(gt: GroupTimeEffects) -> Diagnostic | NotApplicable:
     ``W = att_pre' V_pre^{-1} att_pre`` with ``V = IF'IF / n^2``, chi-squared with as
     many degrees of freedom as pre-period cells; cells fixed at 0 are left out.
     """
-    se = gt.std_errors(gt.influence)
+    se = gt.cell_std_errors()
     pre = np.flatnonzero((gt.group > gt.time) & np.isfinite(se))
     if pre.size == 0:
         return NotApplicable(
@@ -37,8 +37,7 @@ def pretest_wald(gt: GroupTimeEffects) -> Diagnostic | NotApplicable:
                 "no pre-treatment ATT(g,t) to test (no cohort has two pre-periods)",
             )
         )
-    inf = gt.influence[:, pre]
-    cov = inf.T @ inf / gt.n**2
+    cov = gt.covariance(np.eye(len(gt.att))[:, pre])
     if np.linalg.cond(cov) > 1 / np.finfo(float).eps:
         return NotApplicable(
             Text("staggered.singular", "covariance of the pre-treatment ATT(g,t) is singular")
@@ -73,11 +72,11 @@ def pretest_leads(gt: GroupTimeEffects) -> Diagnostic | NotApplicable:
     ]
     if not parts:
         return NotApplicable("no pre-period event time to test (no cohort has two pre-periods)")
-    est, infl, se = evaluate_parts(gt, [p for _, p in parts])
+    est, cov, se = evaluate_parts(gt, [p for _, p in parts])
     keep = np.isfinite(se)
     if not keep.any():
         return NotApplicable("every pre-period event-time effect is fixed at 0")
-    cov = infl[:, keep].T @ infl[:, keep] / gt.n**2
+    cov = cov[np.ix_(keep, keep)]
     if np.linalg.cond(cov) > 1 / np.finfo(float).eps:
         return NotApplicable("covariance of the pre-period event-time effects is singular")
     k, df = int(keep.sum()), small_sample_df(gt)

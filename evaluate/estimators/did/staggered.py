@@ -12,8 +12,9 @@ errors follow R ``did`` 2.5.0 (``att_gt`` with ``bstrap=FALSE``), which this
 module reproduces on ``mpdta`` to 1e-10.
 
 Without covariates the three methods coincide (a difference of mean changes) and
-every cell is computed at once from cohort sums: 100k units x 10 periods take a
-fraction of a second.  Aggregation and the multiplier bootstrap live in
+every cell is computed at once from cohort sums, with an influence function held
+compactly (:mod:`~evaluate.estimators.did._influence`): the fit is linear in rows,
+a fraction of a second at 1M rows.  Aggregation and the multiplier bootstrap live in
 :mod:`evaluate.estimators.did.staggered_aggregate`, covariate cells in ``staggered_drdid``
 and the checks and reshaping of the input below in ``_staggered_prepare``.
 
@@ -58,6 +59,7 @@ from evaluate.data.validate import check_frame
 from evaluate.effect import DesignTable, Diagnostic, EffectResult, Provenance, Unit, hash_frame
 from evaluate.errors import DesignError, PreTrendWarning, SpecError
 from evaluate.estimators._renamed import renamed_options
+from evaluate.estimators.did._influence import DenseInfluence, difference_in_means
 from evaluate.estimators.did._staggered_prepare import (
     BasePeriod,
     Control,
@@ -82,13 +84,14 @@ from evaluate.estimators.did.staggered_aggregate import (
     multiplier_draws,
     plot_bands,
 )
-from evaluate.estimators.did.staggered_drdid import covariate_cell
+from evaluate.estimators.did.staggered_drdid import covariate_cells
 from evaluate.inference.distributions import Normal
 from evaluate.limits import check_count
 from evaluate.text import Text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+
 
 # --------------------------------------------------------------------------- front door
 @renamed_options("effect_unit")
@@ -267,15 +270,20 @@ def fit_group_time(panel: _Panel | _RCPanel, spec: CSSpec) -> tuple[GroupTimeEff
     """All ATT(g,t) and their ``n x K`` influence function (R's ``inffunc``)."""
     cells = _cells(panel, spec)
     if isinstance(panel, _RCPanel):  # repeated cross-sections / unbalanced panel
-        att, influence = fit_rc(panel, cells, spec)
+        att, matrix = fit_rc(panel, cells, spec)
+    elif panel.x is None:  # every cell a difference of means: compact influence function
+        att, influence = difference_in_means(panel.y, panel.cohort_index, cells, panel.w)
+        matrix = None
     else:
-        att, influence = _fit_panel(panel, cells, spec)
+        att, matrix = covariate_cells(panel, cells, spec)
     att[cells.reference] = 0.0
-    influence[:, cells.reference] = 0.0
+    if matrix is not None:
+        matrix[:, cells.reference] = 0.0
+        influence = DenseInfluence(matrix, panel.cohort_index, len(panel.cohort_values), panel.w)
     boot_cells = boot_cohort = None
     if spec.bootstrap:
         boot_cells, boot_cohort = multiplier_draws(
-            influence,
+            influence.matrix,
             panel.cohort_index,
             len(panel.cohort_values),
             draws=spec.bootstrap,
@@ -287,7 +295,7 @@ def fit_group_time(panel: _Panel | _RCPanel, spec: CSSpec) -> tuple[GroupTimeEff
         att=att,
         group=cells.group,
         time=cells.time,
-        influence=influence,
+        influence_function=influence,
         cohort_index=panel.cohort_index,
         cohort_values=panel.cohort_values,
         boot_cells=boot_cells,
@@ -295,56 +303,6 @@ def fit_group_time(panel: _Panel | _RCPanel, spec: CSSpec) -> tuple[GroupTimeEff
         unit_weights=panel.w,
     )
     return gt, cells
-
-
-def _fit_panel(panel: _Panel, cells: _Cells, spec: CSSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Balanced panel: each unit's outcome change ``Y_t - Y_base`` for every cell."""
-    n, k = panel.y.shape[0], len(cells.group)
-    influence = panel.y[:, cells.t_idx] - panel.y[:, cells.b_idx]
-    if panel.x is None:
-        return _difference_in_means(influence, panel.cohort_index, cells, n, panel.w), influence
-    att = np.empty(k)
-    for j in range(k):
-        att[j] = covariate_cell(influence, j, panel, cells, spec)
-    return att, influence
-
-
-def _difference_in_means(
-    delta: np.ndarray,
-    cohort_index: np.ndarray,
-    cells: _Cells,
-    n: int,
-    w: np.ndarray | None = None,
-) -> np.ndarray:
-    """ATT = mean change of the cohort - mean change of the controls, in place IF.
-
-    Turns ``delta`` (``n x K`` outcome changes, units sorted by cohort) into the
-    influence function ``n/n_g (dY - m_g)`` for the cohort's units,
-    ``-n/n_C (dY - m_C)`` for the controls and 0 otherwise: DRDID's IF with an
-    intercept only (dr, ipw and reg coincide), rescaled by ``n/n1`` as in R did.
-    With weights ``w`` the means are weighted and a unit's IF is ``n w_i / W_g (dY -
-    m_g)`` (DRDID's ``reg_did_panel`` with ``i.weights``; ``W_g`` the cohort's weight).
-    """
-    n_c = len(cells.control)
-    starts = np.searchsorted(cohort_index, np.arange(n_c))
-    sizes = np.bincount(cohort_index, minlength=n_c)
-    counts = sizes.astype(float) if w is None else np.add.reduceat(w, starts)
-    weighted = delta if w is None else delta * w[:, None]
-    sums = np.add.reduceat(weighted, starts, axis=0)  # C x K
-    k = np.arange(delta.shape[1])
-    n_g = counts[cells.g_code]
-    mean_g = sums[cells.g_code, k] / n_g
-    ctrl = cells.control.astype(float)
-    n_ctrl = counts @ ctrl
-    mean_c = np.einsum("ck,ck->k", sums, ctrl) / n_ctrl
-    treated = np.arange(n_c)[:, None] == cells.g_code[None, :]  # C x K
-    shift = np.where(treated, mean_g, mean_c)
-    scale = np.where(treated, n / n_g, np.where(cells.control, -n / n_ctrl, 0.0))
-    for c in range(n_c):
-        block = slice(starts[c], starts[c] + int(sizes[c]))
-        delta[block] -= shift[c]
-        delta[block] *= scale[c] if w is None else scale[c] * w[block, None]
-    return mean_g - mean_c
 
 
 # --------------------------------------------------------------------------- result
@@ -485,7 +443,7 @@ def _build_result(
     unit: Unit,
     population: str,
 ) -> StaggeredResult:
-    se = gt.std_errors(gt.influence)
+    se = gt.cell_std_errors()
     boot = gt.boot_cells
     table, crit, _ = effects_frame(np.arange(len(gt.att)), gt.att, se, spec.alpha, boot)
     counts = gt.cohort_counts
@@ -553,8 +511,8 @@ def _build_result(
         "notes": tuple(notes),
     }
     base["method"], base["inference"], structure = describe_structure(panel.structure, spec, base)
-    simple = make_aggregate(gt, "simple", alpha=spec.alpha, base=dict(base))
-    dynamic = make_aggregate(gt, "dynamic", alpha=spec.alpha, base=dict(base))
+    simple = make_aggregate(gt, "simple", alpha=spec.alpha, base=dict(base), influence=False)
+    dynamic = make_aggregate(gt, "dynamic", alpha=spec.alpha, base=dict(base), influence=False)
     return StaggeredResult(
         estimand=Text(
             "staggered.simple",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -27,6 +28,7 @@ from scipy import stats
 
 from evaluate.effect import EffectResult
 from evaluate.errors import SpecError
+from evaluate.estimators.did._influence import Influence
 from evaluate.text import Num, Text
 
 if TYPE_CHECKING:
@@ -44,17 +46,21 @@ _CHUNK = 128  # bootstrap draws per block: B x n float32 block stays ~50 MB at n
 class GroupTimeEffects:
     """ATT(g,t) estimates with everything aggregation needs (internal container).
 
-    ``influence`` is ``n x K``: unit ``i``'s influence on cell ``k`` (R's
-    ``inffunc``), rows sorted by cohort; ``cohort_index[i]`` indexes
-    ``cohort_values`` (0 = never treated).  ``boot_cells`` (``B x K``) and
-    ``boot_cohort`` (``B x C``) are the bootstrap deviations ``mean_i(v_i * IF_i)``
-    and ``mean_i(v_i * 1{cohort_i = c})``, or ``None`` without bootstrap.
+    ``influence_function`` holds the ``n x K`` influence function (R's
+    ``inffunc``; unit ``i``'s influence on cell ``k``), dense or compact
+    (:mod:`~evaluate.estimators.did._influence`); ``influence`` is the dense array.
+    ``cohort_index[i]`` indexes ``cohort_values`` (0 = never treated).
+    ``boot_cells`` (``B x K``) and ``boot_cohort`` (``B x C``) are the bootstrap
+    deviations ``mean_i(v_i * IF_i)`` and ``mean_i(v_i * 1{cohort_i = c})``, or
+    ``None`` without bootstrap.  Every analytic covariance is a quadratic form in
+    the Gram matrix of the influence function and the cohort indicators
+    (:meth:`covariance`).
     """
 
     att: np.ndarray
     group: np.ndarray
     time: np.ndarray
-    influence: np.ndarray
+    influence_function: Influence
     cohort_index: np.ndarray
     cohort_values: np.ndarray
     boot_cells: np.ndarray | None = None
@@ -63,13 +69,18 @@ class GroupTimeEffects:
 
     @property
     def n(self) -> int:
-        return int(self.influence.shape[0])
+        return int(len(self.cohort_index))
 
-    @property
+    @cached_property
+    def influence(self) -> np.ndarray:
+        """The dense ``n x K`` influence function (built on first use)."""
+        return self.influence_function.matrix
+
+    @cached_property
     def cohort_counts(self) -> np.ndarray:
         return np.bincount(self.cohort_index, minlength=len(self.cohort_values))
 
-    @property
+    @cached_property
     def cohort_mass(self) -> np.ndarray:
         """Units per cohort, weighted (R's ``n * pg``); the counts without weights."""
         if self.unit_weights is None:
@@ -78,18 +89,31 @@ class GroupTimeEffects:
             self.cohort_index, weights=self.unit_weights, minlength=len(self.cohort_values)
         )
 
-    def cohort_terms(self, alpha: np.ndarray) -> np.ndarray:
-        """Per-unit influence of the estimated cohort shares, ``w_i * alpha[cohort_i]``
-        (with weights the indicator of R's ``wif`` becomes ``w_i 1{G_i = g}``)."""
-        out = alpha[self.cohort_index]
-        if self.unit_weights is not None:
-            out = out * self.unit_weights.reshape((-1,) + (1,) * (out.ndim - 1))
-        return out
+    def combine(self, weights: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """Influence functions (``n x P``) of aggregates ``IF @ weights + w_i alpha[cohort_i]``
+        (the ``alpha`` term is the influence of the estimated cohort shares, R's ``wif``)."""
+        return self.influence_function.combine(weights, alpha)
 
-    def std_errors(self, influence: np.ndarray) -> np.ndarray:
+    def covariance(self, weights: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
+        """``IF_P' IF_P / n^2`` of those aggregates (``P x P``), from the Gram matrix."""
+        if alpha is None:
+            alpha = np.zeros((len(self.cohort_values), weights.shape[1]))
+        m = np.vstack([weights, alpha])
+        return m.T @ self.influence_function.gram @ m / self.n**2
+
+    def std_errors(self, weights: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
         """R's ``getSE``: ``sqrt(mean(IF^2) / n)``; tiny SEs (fixed cells) are NaN."""
-        se = np.sqrt(np.einsum("ij,ij->j", influence, influence) / self.n**2)
-        return np.where(se <= _SE_FLOOR, np.nan, se)
+        return standard_errors(self.covariance(weights, alpha))
+
+    def cell_std_errors(self) -> np.ndarray:
+        """Standard error of every ATT(g,t)."""
+        return self.std_errors(np.eye(len(self.att)))
+
+
+def standard_errors(cov: np.ndarray) -> np.ndarray:
+    """Square roots of the diagonal; tiny ones (cells fixed at 0) are NaN, as R did."""
+    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    return np.where(se <= _SE_FLOOR, np.nan, se)
 
 
 # --------------------------------------------------------------------------- bootstrap
@@ -302,15 +326,27 @@ def aggregate_parts(
     )
 
 
+def _stack(parts: list[_Linear]) -> tuple[np.ndarray, np.ndarray]:
+    return (
+        np.column_stack([p.weights for p in parts]),
+        np.column_stack([p.cohort_term for p in parts]),
+    )
+
+
 def evaluate_parts(
     gt: GroupTimeEffects, parts: list[_Linear]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Estimates, influence functions (``n x P``) and analytic SEs of linear aggregates."""
-    w = np.column_stack([p.weights for p in parts])
-    alpha = np.column_stack([p.cohort_term for p in parts])
-    estimate = gt.att @ w
-    influence = gt.influence @ w + gt.cohort_terms(alpha)
-    return estimate, influence, gt.std_errors(influence)
+    """Estimates, covariance (``P x P``, ``IF'IF / n^2``) and analytic SEs of linear
+    aggregates, from the Gram matrix of the influence function (no ``n x P`` array)."""
+    w, alpha = _stack(parts)
+    cov = gt.covariance(w, alpha)
+    return gt.att @ w, cov, standard_errors(cov)
+
+
+def part_influence(gt: GroupTimeEffects, part: _Linear) -> np.ndarray:
+    """The influence function of one linear aggregate (one value per unit)."""
+    w, alpha = _stack([part])
+    return gt.combine(w, alpha)[:, 0]
 
 
 def boot_parts(gt: GroupTimeEffects, parts: list[_Linear]) -> np.ndarray | None:
@@ -516,22 +552,24 @@ def make_aggregate(
     min_e: float = -math.inf,
     max_e: float = math.inf,
     base: dict[str, Any],
+    influence: bool = True,
 ) -> StaggeredAggregate:
-    """Build the :class:`StaggeredAggregate` of ``kind`` (``base``: shared result fields)."""
+    """Build the :class:`StaggeredAggregate` of ``kind`` (``base``: shared result fields;
+    ``influence=False`` skips the per-unit influence function, for internal use)."""
     from evaluate.inference.distributions import Normal
 
     overall, parts = aggregate_parts(gt, kind, min_e=min_e, max_e=max_e)
-    est, infl, se = evaluate_parts(gt, [overall])
+    est, _, se = evaluate_parts(gt, [overall])
     periods, crit, crit_pre, vcov = None, math.nan, math.nan, None
     if parts:
-        p_est, p_infl, p_se = evaluate_parts(gt, [p for _, p in parts])
+        p_est, p_cov, p_se = evaluate_parts(gt, [p for _, p in parts])
         label = np.array([lab for lab, _ in parts])
         periods, crit, crit_pre = effects_frame(
             label, p_est, p_se, alpha, boot_parts(gt, [p for _, p in parts]),
             df=small_sample_df(gt), split=kind == "dynamic",
         )  # fmt: skip
         index = pd.Index(label, name="period")
-        vcov = pd.DataFrame(p_infl.T @ p_infl / gt.n**2, index=index, columns=index)
+        vcov = pd.DataFrame(p_cov, index=index, columns=index)
     universal = base.pop("base_period", "varying") == "universal"
     boot = boot_parts(gt, [overall])
     notes = list(base.pop("notes", ()))
@@ -552,7 +590,7 @@ def make_aggregate(
         periods=periods,
         critical_value=crit,
         critical_value_pre=crit_pre,
-        influence=infl[:, 0],
+        influence=part_influence(gt, overall) if influence else np.empty(0),
         vcov=vcov,
         reference=-1 if kind == "dynamic" and universal else None,
         notes=tuple(notes),

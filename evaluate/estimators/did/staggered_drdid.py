@@ -4,7 +4,7 @@ The DRDID panel estimators (Sant'Anna & Zhao 2020; R ``DRDID``): outcome
 regression (``reg_did_panel``), stabilised IPW (``std_ipw_did_panel``) and the
 improved locally efficient doubly robust estimator (``drdid_panel``), each with its
 influence function, plus the Newton-Raphson logit they share.  Kept apart from
-:mod:`evaluate.estimators.did.staggered`, which only calls :func:`covariate_cell`
+:mod:`evaluate.estimators.did.staggered`, which only calls :func:`covariate_cells`
 when covariates are given (without them every cell is a difference of means).
 """
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import expit
+from threadpoolctl import threadpool_limits
 
 from evaluate.errors import DesignError
 from evaluate.estimators.did._staggered_prepare import _num
@@ -24,25 +25,87 @@ if TYPE_CHECKING:
 _TRIM = 0.995  # DRDID's trim.level: controls with a propensity score above it get weight 0
 
 
-def covariate_cell(delta: np.ndarray, j: int, panel: _Panel, cells: _Cells, spec: CSSpec) -> float:
-    """One cell with covariates (DRDID panel estimators); writes column ``j`` of the IF."""
-    member = cells.control[:, j].copy()
-    member[cells.g_code[j]] = True
-    rows = np.flatnonzero(member[panel.cohort_index])
-    d = (panel.cohort_index[rows] == cells.g_code[j]).astype(float)
-    early = min(cells.t_idx[j], cells.b_idx[j])  # covariates of the earlier period, as R
-    x = np.column_stack([np.ones(len(rows)), panel.x[rows, early, :]])
-    n1, n = len(rows), delta.shape[0]
+def covariate_cells(panel: _Panel, cells: _Cells, spec: CSSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Every ATT(g,t) with covariates (DRDID panel estimators) and the ``n x K`` IF.
+
+    Cells that compare the same units on the same covariates share one propensity
+    score and one outcome-regression design: the post-treatment cells of a cohort
+    (all take covariates from the base period ``g - 1``), and every cell of a
+    cohort when the covariates do not change over time.  Such cells are fitted
+    together, their outcome changes as the columns of one matrix; the numbers
+    are those of fitting each cell alone (R ``did`` fits each cell alone).
+    """
+    n, n_k = panel.y.shape[0], len(cells.group)
+    static = bool(np.all(panel.x == panel.x[:, :1, :]))  # covariates constant over time
+    # Covariates centred and scaled per period, once: every DRDID estimator (and the
+    # logit's fitted scores) is invariant to this affine change, and it keeps X'X
+    # well conditioned for the normal equations in _drdid.
+    raw = panel.x[:, :1, :] if static else panel.x
+    spread = raw.std(axis=0)
+    design = (raw - raw.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+    groups: dict[tuple[int, bytes, int], list[int]] = {}
+    for j in range(n_k):
+        member = cells.control[:, j].copy()
+        member[cells.g_code[j]] = True
+        early = 0 if static else min(cells.t_idx[j], cells.b_idx[j])  # as R: earlier period
+        groups.setdefault((int(cells.g_code[j]), member.tobytes(), int(early)), []).append(j)
+    att = np.empty(n_k)
+    influence = np.zeros((n, n_k), order="F")  # columns written one group at a time
+    with threadpool_limits(limits=1):  # skinny products: BLAS threads only add overhead
+        for key, cols in groups.items():
+            att[cols] = _fit_group(key, cols, influence, design, panel, cells, spec)
+    return att, influence
+
+
+def _fit_group(
+    key: tuple[int, bytes, int],
+    cols: list[int],
+    influence: np.ndarray,
+    design: np.ndarray,
+    panel: _Panel,
+    cells: _Cells,
+    spec: CSSpec,
+) -> np.ndarray:
+    """ATTs of the cells ``cols`` sharing units and covariates; writes their IF columns.
+
+    Units are sorted by cohort, so the cells' units are a few runs of rows: they
+    are read and written by slices, not by index arrays.
+    """
+    g_code, member_bytes, early = key
+    n = influence.shape[0]
+    starts = np.searchsorted(panel.cohort_index, np.arange(len(cells.control) + 1))
+    runs: list[tuple[int, int]] = []
+    for c in np.flatnonzero(np.frombuffer(member_bytes, dtype=bool)):
+        if runs and runs[-1][1] == starts[c]:
+            runs[-1] = (runs[-1][0], int(starts[c + 1]))
+        else:
+            runs.append((int(starts[c]), int(starts[c + 1])))
+
+    def take(values: np.ndarray) -> np.ndarray:
+        return (
+            np.concatenate([values[a:b] for a, b in runs])
+            if len(runs) > 1
+            else values[runs[0][0] : runs[0][1]]
+        )
+
+    d = (take(panel.cohort_index) == g_code).astype(float)
+    x = np.column_stack([np.ones(len(d)), take(design[:, early, :])])
+    j, n1 = cols[0], len(d)
     if min(d.sum(), n1 - d.sum()) < x.shape[1] + 1:
         raise DesignError(
             f"Cohort {_num(cells.group[j])} at period {_num(cells.time[j])}: "
-            f"{int(d.sum())} treated and {int(n1 - d.sum())} control units are too few for "
-            f"{x.shape[1]} covariate coefficients. Use fewer covariates or none."
+            f"{int(d.sum())} treated and {int(n1 - d.sum())} control units are too few "
+            f"for {x.shape[1]} covariate coefficients. Use fewer covariates or none."
         )
-    dy = delta[rows, j]
-    att, inf = _drdid(dy, d, x, spec.method, (cells.group[j], cells.time[j]))
-    delta[:, j] = 0.0
-    delta[rows, j] = (n / n1) * inf
+    y = take(panel.y)
+    dy = y[:, cells.t_idx[cols]] - y[:, cells.b_idx[cols]]
+    logit = None if spec.method == "reg" else _logit(x, d, (cells.group[j], cells.time[j]))
+    att, inf = _drdid(dy, d, x, spec.method, logit)
+    inf *= n / n1
+    offset = 0
+    for a, b in runs:
+        influence[a:b, cols] = inf[offset : offset + b - a]
+        offset += b - a
     return att
 
 
@@ -51,6 +114,8 @@ def _logit(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Maximum-likelihood logit by Newton-Raphson: fitted scores and ``X'WX``."""
     beta = np.zeros(x.shape[1])
+    share = d.mean()
+    beta[0] = np.log(share / (1 - share))  # the intercept-only fit: fewer Newton steps
     for _ in range(100):
         p = expit(x @ beta)
         hess = (x * (p * (1 - p))[:, None]).T @ x
@@ -73,49 +138,68 @@ def _logit(
 
 
 def _drdid(
-    dy: np.ndarray, d: np.ndarray, x: np.ndarray, method: Method, where: tuple[float, float]
-) -> tuple[float, np.ndarray]:
-    """ATT and influence function of DRDID's panel estimators (unit weights).
+    dy: np.ndarray,
+    d: np.ndarray,
+    x: np.ndarray,
+    method: Method,
+    logit: tuple[np.ndarray, np.ndarray] | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """ATTs and influence functions of DRDID's panel estimators (unit weights).
 
-    ``reg``: ``reg_did_panel``; ``ipw``: ``std_ipw_did_panel``; ``dr``:
-    ``drdid_panel`` (Sant'Anna & Zhao 2020, improved locally efficient), each with
-    DRDID's trimming of control propensity scores above 0.995.
+    ``dy`` holds one outcome change per column (cells sharing units ``d`` and
+    covariates ``x``, first column the intercept; ``logit`` their propensity-score
+    fit from :func:`_logit`, None for ``reg``); returns the ``J`` ATTs and the
+    ``m x J`` influence functions.  ``reg``: ``reg_did_panel``; ``ipw``:
+    ``std_ipw_did_panel``; ``dr``: ``drdid_panel`` (Sant'Anna & Zhao 2020, improved
+    locally efficient), each with DRDID's trimming of control propensity scores
+    above 0.995.
+
+    DRDID's formulas, rearranged so that ``dy`` is read three times whatever the
+    method: every weighted mean and moment of it comes from one product
+    ``A' dy``, and the influence function is ``dy * s + G @ H``, with ``s`` (``m``),
+    ``G`` (``m x q``) and ``H`` (``q x J``) built from small matrices.  With the
+    control-outcome regression ``r = dy - x beta`` and its linear representation
+    ``lin_ols @ v = (1 - d) r (x (X'X/m)^-1 v)``:
+
+    * ``reg``: ``IF = [r (d - (1 - d) q) - d ATT] / mean(d)``, ``q = x (X'X/m)^-1 mean(d x)``;
+    * ``ipw``: ``IF = dy (w_t/mean(w_t) - w_c/mean(w_c)) - w_t eta_t/mean(w_t)
+      + w_c eta_c/mean(w_c) - lin_ps m2 / mean(w_c)``;
+    * ``dr``: as ``ipw`` with ``r`` for ``dy`` and the OLS terms
+      ``(1 - d) r (q_c/mean(w_c) - q_t/mean(w_t))`` added to the multiplier of ``r``.
     """
-    n1 = len(d)
-    ctrl = d == 0
-    if method in ("reg", "dr"):
-        beta = np.linalg.lstsq(x[ctrl], dy[ctrl], rcond=None)[0]
-        resid_all = dy - x @ beta
-        xpx_inv = np.linalg.inv((x[ctrl].T @ x[ctrl]) / n1)
-        lin_ols = ((1 - d) * resid_all)[:, None] * x @ xpx_inv  # OLS asymptotic linear rep.
+    m, k = x.shape
+    ctrl = 1.0 - d
     if method == "reg":
-        w = d
-        eta_t = np.mean(w * dy) / np.mean(w)
-        eta_c = np.mean(w * (dy - resid_all)) / np.mean(w)
-        inf_t = (w * dy - w * eta_t) / np.mean(w)
-        inf_c = w * (dy - resid_all) - w * eta_c + lin_ols @ np.mean(w[:, None] * x, axis=0)
-        return float(eta_t - eta_c), inf_t - inf_c / np.mean(w)
-    p, xwx = _logit(x, d, where)
-    p = np.minimum(p, 1 - 1e-6)
-    trim = np.where(ctrl, p < _TRIM, True)
-    lin_ps = ((d - p)[:, None] * x) @ (np.linalg.inv(xwx) * n1)
-    w_t = trim * d
-    w_c = trim * p * (1 - d) / (1 - p)
-    if method == "ipw":
-        eta_t = np.mean(w_t * dy) / np.mean(w_t)
-        eta_c = np.mean(w_c * dy) / np.mean(w_c)
-        inf_t = (w_t * dy - w_t * eta_t) / np.mean(w_t)
-        m2 = np.mean((w_c * (dy - eta_c))[:, None] * x, axis=0)
-        inf_c = (w_c * dy - w_c * eta_c + lin_ps @ m2) / np.mean(w_c)
-        return float(eta_t - eta_c), inf_t - inf_c
-    eta_t = np.mean(w_t * resid_all) / np.mean(w_t)
-    eta_c = np.mean(w_c * resid_all) / np.mean(w_c)
-    inf_t = w_t * resid_all - w_t * eta_t - lin_ols @ np.mean(w_t[:, None] * x, axis=0)
-    inf_t /= np.mean(w_t)
-    m2 = np.mean((w_c * (resid_all - eta_c))[:, None] * x, axis=0)
-    m3 = np.mean(w_c[:, None] * x, axis=0)
-    inf_c = (w_c * resid_all - w_c * eta_c + lin_ps @ m2 - lin_ols @ m3) / np.mean(w_c)
-    return float(eta_t - eta_c), inf_t - inf_c
+        w_t = w_c = d
+    else:
+        p, xwx = logit  # the propensity-score fit (_logit)
+        p = np.minimum(p, 1 - 1e-6)
+        trim = np.where(ctrl > 0, p < _TRIM, True)
+        w_t, w_c = trim * d, trim * p * ctrl / (1 - p)
+    moments = np.column_stack([x * ctrl[:, None], w_t, w_c, x * w_c[:, None]]).T @ dy
+    sum_t, sum_c = w_t.sum(), w_c.sum()
+    beta = np.zeros((k, dy.shape[1]))
+    if method != "ipw":
+        xtx = (x * ctrl[:, None]).T @ x
+        beta = np.linalg.solve(xtx, moments[:k])  # OLS of dy on x among the controls
+        ols = x @ np.linalg.inv(xtx / m)  # its asymptotic linear representation
+    eta_t = (moments[k] - (w_t @ x) @ beta) / sum_t  # weighted means of r (or dy)
+    if method == "reg":
+        q = ols @ (d @ x / m)
+        scale = (d - ctrl * q) / (sum_t / m)
+        att = eta_t  # mean of the treated's r: their change minus its prediction
+        g_mat = np.column_stack([x * scale[:, None], d / (sum_t / m)])
+        return att, dy * scale[:, None] - g_mat @ np.vstack([beta, att])
+    eta_c = (moments[k + 1] - (w_c @ x) @ beta) / sum_c
+    m2 = (moments[k + 2 :] - ((x * w_c[:, None]).T @ x) @ beta - np.outer(w_c @ x, eta_c)) / m
+    lin_ps = ((d - p)[:, None] * x) @ (np.linalg.inv(xwx) * m)
+    mean_t, mean_c = sum_t / m, sum_c / m
+    scale = w_t / mean_t - w_c / mean_c
+    if method == "dr":
+        scale += ctrl * (ols @ (w_c @ x / m) / mean_c - ols @ (w_t @ x / m) / mean_t)
+    g_mat = np.column_stack([x * scale[:, None], w_t / mean_t, w_c / mean_c, lin_ps / mean_c])
+    h_mat = np.vstack([-beta, -eta_t, eta_c, -m2])
+    return eta_t - eta_c, dy * scale[:, None] + g_mat @ h_mat
 
 
-__all__ = ["covariate_cell"]
+__all__ = ["covariate_cells"]
