@@ -230,9 +230,9 @@ def stream_section(results: list[dict], prepared: list[dict], meta: dict) -> lis
     lines = [
         STREAM_HEADER,
         "",
-        f"**Preliminary, shared machine** (load average {meta['load_start']:.1f} at the start, "
-        f"{meta['load_end']:.1f} at the end; 2 cores shared with other jobs, so times are "
-        "noisy).  Command:",
+        f"Load average {meta['load_start']:.1f} at the start and {meta['load_end']:.1f} at "
+        "the end (the run's own two workers count in it; above 2 means other jobs shared "
+        "the machine and the times are noisy).  Command:",
         "",
         f"    {meta['command']}",
         "",

@@ -5,7 +5,7 @@ default now.
 A setting's ``replicate(rng, method)`` simulates one data set with a known effect,
 fits it with ``method`` and returns ``(covered, width)`` for the 95 % interval.
 The same code feeds the light CI tests (``tests/known_truth/test_coverage.py``), the
-heavy ``-m slow`` ones and ``benchmarks/coverage.py``.
+heavy ``-m slow`` ones and ``benchmarks/bench_coverage.py``.
 """
 
 from __future__ import annotations

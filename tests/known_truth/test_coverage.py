@@ -7,7 +7,7 @@ three Monte Carlo standard errors at 95 % (``tolerance``): 4.6 points at 200
 replications, 1.5 at 2,000.  A default that truly covers 95 % fails a test with
 probability 0.3 %; one that covers 90 % fails the light test with probability
 about 0.4 and the heavy one almost surely.  The intervals the defaults replaced
-are measured, not tested, in ``benchmarks/coverage.py``.
+are measured, not tested, in ``benchmarks/bench_coverage.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Coverage table: known-truth simulations of every interval issue 18 concerns.
 
-Run ``python benchmarks/coverage.py [--reps 1000] [--only NAME ...]``; writes
+Run ``python benchmarks/bench_coverage.py [--reps 1000] [--only NAME ...]``; writes
 ``benchmarks/results/coverage.md``: per setting and interval method, the share
 of replications whose 95 % interval covered the true effect, its Monte Carlo
 standard error ``sqrt(c (1 - c) / reps)``, and the mean interval width.  The
@@ -35,7 +35,7 @@ def main() -> None:
     lines = [
         "# Coverage of 95 % intervals (known-truth simulations)",
         "",
-        "Regenerate with `python benchmarks/coverage.py --reps N [--only SETTING ...]`; "
+        "Regenerate with `python benchmarks/bench_coverage.py --reps N [--only SETTING ...]`; "
         "settings in "
         "`tests/known_truth/coverage_settings.py`.  Coverage is the share of replications whose "
         "95 % interval holds the true effect, with its Monte Carlo standard error; a 95 % "
