@@ -56,8 +56,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-# This checkout's evaluate, and not benchmarks/ first (its coverage.py would shadow
-# the coverage package numba imports).
+# This checkout's evaluate (the repository first on sys.path, not benchmarks/).
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from evaluate.data.derive import derive_register, summary_kernel  # noqa: E402

@@ -32,8 +32,8 @@ import time
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
-# Running this file puts benchmarks/ first on sys.path, where coverage.py would shadow
-# the coverage package (numba imports it); use the repository's evaluate instead.
+# Running this file puts benchmarks/ first on sys.path; put the repository there
+# instead, so the workers import this checkout's evaluate.
 if sys.path and Path(sys.path[0] or ".").resolve() == _HERE:
     sys.path[0] = str(_HERE.parent)
 
