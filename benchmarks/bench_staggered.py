@@ -219,7 +219,7 @@ def _markdown(rows, boot, args, loads, duration, with_csdid) -> str:
         "# Callaway-Sant'Anna benchmark: ours vs csdid 0.4.3",
         "",
         f"Command: `{command}` (from the repository root; full run {duration / 60:.1f} min).",
-        f"Preliminary, shared machine: load average {loads[0]} at start, {loads[1]} at end; "
+        f"Load average {loads[0]} at start, {loads[1]} at end; "
         f"{platform.machine()}, {os.cpu_count()} cores, CPython {platform.python_version()}, "
         f"numpy {np.__version__}, pandas {pd.__version__}.",
         "",
