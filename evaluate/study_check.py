@@ -76,28 +76,8 @@ def _read(source: DataSource, base: Path) -> tuple[pd.DataFrame, str, tuple[str,
 
         frame = getattr(bundled, source.dataset)()
         return frame, hashlib.sha256(bundled.raw_bytes(source.dataset)).hexdigest(), ()
-    path = base / source.path
-    try:
-        table = read_table(path, **source.read_options())
-    except DataError:
-        raise
-    except pd.errors.EmptyDataError:
-        raise DataError("is empty: no header and no rows") from None
-    except (ValueError, OSError, KeyError, ImportError, EOFError) as err:
-        # pandas' and pyarrow's parser errors are ValueErrors; a broken xlsx a zip error
-        reason = " ".join(str(err).split())[:200] or type(err).__name__
-        raise DataError(
-            f"is not a readable {path.suffix.lstrip('.').upper()} file ({reason}). "
-            "Open it in the program that made it and save it again"
-        ) from None
-    except Exception as err:  # zipfile.BadZipFile, ArrowException: not ValueErrors
-        if type(err).__module__.split(".")[0] not in ("zipfile", "pyarrow"):
-            raise
-        reason = " ".join(str(err).split())[:200] or type(err).__name__
-        raise DataError(
-            f"is not a readable {path.suffix.lstrip('.').upper()} file ({reason}). "
-            "Open it in the program that made it and save it again"
-        ) from None
+    # read_table turns every parser failure into a DataError naming the file's problem
+    table = read_table(base / source.path, **source.read_options())
     return table.frame, table.sha256, table.read_as
 
 
