@@ -5,6 +5,7 @@ designs built on it."""
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from evaluate.errors import SpecError
 from evaluate.estimators.did._within import PanelIndex, WithinFit, group_mean
@@ -100,7 +101,8 @@ def panel_covariance(
         fe_nested=nested,
         weights=weights,
     )
-    return covariance(design, method)  # type: ignore[arg-type]
+    with threadpool_limits(limits=1):  # skinny products: BLAS threads only add overhead
+        return covariance(design, method)  # type: ignore[arg-type]
 
 
 def _weighted_cr2(
