@@ -5,9 +5,9 @@ designs built on it."""
 from __future__ import annotations
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from evaluate.errors import SpecError
+from evaluate.estimators.did._absorb import one_blas_thread
 from evaluate.estimators.did._within import PanelIndex, WithinFit, group_mean
 from evaluate.inference.covariance import (
     CovarianceEstimate,
@@ -101,7 +101,7 @@ def panel_covariance(
         fe_nested=nested,
         weights=weights,
     )
-    with threadpool_limits(limits=1):  # skinny products: BLAS threads only add overhead
+    with one_blas_thread():  # skinny products: BLAS threads only add overhead
         return covariance(design, method)  # type: ignore[arg-type]
 
 

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from threadpoolctl import threadpool_limits
 
 from evaluate.errors import DataError, DesignError, SpecError
-from evaluate.estimators.did._absorb import absorb
+from evaluate.estimators.did._absorb import absorb, one_blas_thread
 
 _EXACT_LIMIT = 500  # most levels of the non-absorbed fixed effects solved densely (m x m)
 _WEIGHTED_LIMIT = 2000  # largest fixed-effect dimension solved exactly with weights
@@ -228,7 +227,7 @@ def fit_within(
         raw = np.average(
             (x - np.average(x, axis=0, weights=weights)) ** 2, axis=0, weights=weights
         ) * weights.sum()
-    with threadpool_limits(limits=1):  # skinny products: BLAS threads only add overhead
+    with one_blas_thread():  # skinny products: BLAS threads only add overhead
         xtx = xw.T @ xd
         xty = xw.T @ yd
     scale = np.sqrt(np.maximum(np.diag(xtx), 1e-300))
