@@ -19,19 +19,22 @@ in the same passes (:mod:`evaluate.estimators.did._fe_kernels`).
 from __future__ import annotations
 
 import warnings
+from functools import cache
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from evaluate.estimators.did._fe_kernels import (
     cross_counts,
     demean_and_project,
-    fill_incidence,
     group_sums,
     incidence_times,
     nested_in,
     project_back,
     remove_fitted,
     schur_diagonal,
+    subtract_effects,
+    sums_and_incidence,
 )
 
 _EXACT_LIMIT = 500  # largest number of non-absorbed levels solved densely
@@ -43,38 +46,73 @@ def absorb(
     fes: list[tuple[np.ndarray, int]], x: np.ndarray, exact_limit: int | None = None
 ) -> np.ndarray:
     """Columns of ``x`` (n, q) minus their projection on the fixed effects ``fes``
-    (each ``(codes 0..L-1, L)``); returns a new C-ordered (n, q) array."""
+    (each ``(codes 0..L-1, L)``); returns a new (n, q) array in ``x``'s memory order
+    (C or Fortran: a Fortran ``x`` gives contiguous columns)."""
     limit = _EXACT_LIMIT if exact_limit is None else exact_limit
-    x = np.ascontiguousarray(x, dtype=float)
+    x = np.asarray(x, dtype=float)
+    if not (x.flags.c_contiguous or x.flags.f_contiguous):
+        x = np.ascontiguousarray(x)
     order = sorted(range(len(fes)), key=lambda j: -fes[j][1])
     big, n_big = fes[order[0]]
-    big_counts = np.bincount(big, minlength=n_big).astype(float)
     others = _spanning(big, n_big, [fes[j] for j in order[1:]])
-    unit_mean = group_sums(big, x, n_big) / big_counts[:, None]
     out = np.empty_like(x)
+    if others:
+        if len(others) == 1:
+            other = others[0][0][:, None]  # a view, no copy
+        else:
+            offsets = np.cumsum([0] + [lv for _, lv in others[:-1]])
+            other = np.empty((len(big), len(others)), dtype=np.intp)
+            for k, ((codes, _), off) in enumerate(zip(others, offsets, strict=True)):
+                np.add(codes, off, out=other[:, k])
+        m = sum(lv for _, lv in others)
+        if m <= limit and n_big * m <= max(2 * len(big), 1 << 22):
+            return _absorb_dense(big, n_big, other, m, x, out)
+    big_counts = np.bincount(big, minlength=n_big).astype(float)
+    unit_mean = group_sums(big, x, n_big) / big_counts[:, None]
     if not others:
         demean_and_project(big, np.zeros((len(big), 0), np.intp), x, unit_mean, out, 0)
         return out
-    if len(others) == 1:
-        other = others[0][0][:, None]  # a view, no copy
-    else:
-        offsets = np.cumsum([0] + [lv for _, lv in others[:-1]])
-        other = np.empty((len(big), len(others)), dtype=np.intp)
-        for k, ((codes, _), off) in enumerate(zip(others, offsets, strict=True)):
-            np.add(codes, off, out=other[:, k])
-    m = sum(lv for _, lv in others)
     level_counts = np.concatenate([np.bincount(c, minlength=lv) for c, lv in others]).astype(float)
     b = demean_and_project(big, other, x, unit_mean, out, m)
-    if m <= limit and n_big * m <= max(2 * len(big), 1 << 22):
-        gamma = _dense_solve(big, n_big, big_counts, other, m, level_counts) @ b
-    else:
-        # Rounding leaves ~1e-16 ||x|| in b (a column constant within units has
-        # nothing else): a hundred times that is solved enough.
-        floor = 1e-14 * np.sqrt((x * x).sum(axis=0))
-        gamma = _cg_solve(big, n_big, big_counts, other, m, level_counts, b, floor)
+    # Rounding leaves ~1e-16 ||x|| in b (a column constant within units has
+    # nothing else): a hundred times that is solved enough.
+    floor = 1e-14 * np.sqrt((x * x).sum(axis=0))
+    gamma = _cg_solve(big, n_big, big_counts, other, m, level_counts, b, floor)
     gamma_mean = incidence_times(big, other, gamma, n_big) / big_counts[:, None]
     remove_fitted(big, other, gamma, gamma_mean, out)
     return out
+
+
+def _absorb_dense(big, n_big, other, m, x, out) -> np.ndarray:
+    """The exact path in two passes over the rows: sums by unit and by level and the
+    dense unit x level incidence ``C`` in one, the residuals in the other; between
+    them only small products (``C' means``, ``C gamma``) and the ``m x m`` solve."""
+    c = np.zeros((n_big, m))
+    unit_sums, level_sums, big_counts, level_counts, shift = sums_and_incidence(
+        big, other, x, n_big, m, c
+    )
+    unit_mean = unit_sums / big_counts[:, None]
+    # Skinny products: BLAS threads only add overhead, and under load (the data
+    # hash runs in a thread beside the fit) their spin-waits cost seconds.
+    with one_blas_thread():
+        b = level_sums - c.T @ unit_mean  # Z' M_U x, with x shifted by its first row
+        gamma = _dense_pinv(c, big_counts, other, m, level_counts) @ b
+        unit_part = unit_mean - (c @ gamma) / big_counts[:, None]
+    del c
+    subtract_effects(big, other, x, shift, unit_part, gamma, out)
+    return out
+
+
+@cache
+def _controller() -> ThreadpoolController:
+    return ThreadpoolController()  # scans the loaded libraries once, not per call
+
+
+def one_blas_thread():
+    """Context limiting BLAS to one thread, for skinny products (n x k, k small):
+    threads only add overhead there, and under load their spin-waits cost seconds.
+    A cached controller makes entering it ~0.03 ms instead of ~4 ms."""
+    return _controller().limit(limits=1, user_api="blas")
 
 
 def _spanning(
@@ -93,16 +131,13 @@ def _spanning(
     return kept
 
 
-def _dense_solve(big, n_big, big_counts, other, m, level_counts) -> np.ndarray:
-    """Pseudo-inverse of the dense Schur complement ``S`` (m x m)."""
-    c = np.zeros((n_big, m))
-    fill_incidence(big, other, c)
+def _dense_pinv(c, big_counts, other, m, level_counts) -> np.ndarray:
+    """Pseudo-inverse of the dense Schur complement ``S = Z'Z - C' diag(1/n) C`` (m x m)."""
     gram = np.diag(level_counts) if other.shape[1] == 1 else cross_counts(other, m)
     step = max(1, (1 << 20) // m)
-    for a in range(0, n_big, step):
+    for a in range(0, c.shape[0], step):
         block = c[a : a + step]
         gram -= (block / big_counts[a : a + step, None]).T @ block
-    del c
     # Singular (one redundant level per connected set): pseudo-inverse with a
     # tolerance well above rounding noise, which is ~1e-12 relative here.
     vals, vecs = np.linalg.eigh(gram)
@@ -154,4 +189,4 @@ def _cg_solve(big, n_big, big_counts, other, m, level_counts, b, floor) -> np.nd
     return g
 
 
-__all__ = ["absorb"]
+__all__ = ["absorb", "one_blas_thread"]

@@ -184,12 +184,44 @@ def remove_fitted(unit, other, gamma, gamma_unit_mean, out):  # pragma: no cover
 
 
 @njit(cache=True, nogil=True)
-def fill_incidence(unit, other, c):  # pragma: no cover - compiled
-    """Dense unit x level counts ``c`` (zeroed by the caller)."""
+def sums_and_incidence(unit, other, x, n_units, m, c):  # pragma: no cover - compiled
+    """One pass for the dense solve: sums of ``x - x[0]`` (shifted, so that a large
+    common level does not cancel later) within each unit and each level of the other
+    effects, the row counts of both, and the unit x level counts ``c`` (zeroed by
+    the caller)."""
+    q = x.shape[1]
+    unit_sums = np.zeros((n_units, q))
+    level_sums = np.zeros((m, q))
+    unit_counts = np.zeros(n_units)
+    level_counts = np.zeros(m)
+    shift = np.empty(q)
+    for j in range(q):
+        shift[j] = x[0, j] if x.shape[0] else 0.0
     for i in range(unit.shape[0]):
         u = unit[i]
+        unit_counts[u] += 1.0
+        for j in range(q):
+            unit_sums[u, j] += x[i, j] - shift[j]
         for k in range(other.shape[1]):
-            c[u, other[i, k]] += 1.0
+            lv = other[i, k]
+            level_counts[lv] += 1.0
+            c[u, lv] += 1.0
+            for j in range(q):
+                level_sums[lv, j] += x[i, j] - shift[j]
+    return unit_sums, level_sums, unit_counts, level_counts, shift
+
+
+@njit(cache=True, nogil=True)
+def subtract_effects(unit, other, x, shift, unit_part, gamma, out):  # pragma: no cover
+    """``out = x - shift - unit_part[unit] - sum_k gamma[other[:, k]]`` in one pass."""
+    q = x.shape[1]
+    for i in range(unit.shape[0]):
+        u = unit[i]
+        for j in range(q):
+            g = x[i, j] - shift[j] - unit_part[u, j]
+            for k in range(other.shape[1]):
+                g -= gamma[other[i, k], j]
+            out[i, j] = g
 
 
 @njit(cache=True, nogil=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from evaluate.errors import SpecError
+from evaluate.estimators.did._absorb import one_blas_thread
 from evaluate.estimators.did._within import PanelIndex, WithinFit, group_mean
 from evaluate.inference.covariance import (
     CovarianceEstimate,
@@ -100,7 +101,8 @@ def panel_covariance(
         fe_nested=nested,
         weights=weights,
     )
-    return covariance(design, method)  # type: ignore[arg-type]
+    with one_blas_thread():  # skinny products: BLAS threads only add overhead
+        return covariance(design, method)  # type: ignore[arg-type]
 
 
 def _weighted_cr2(

@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import sparse
 
 from evaluate.errors import DataError, DesignError, SpecError
-from evaluate.estimators.did._absorb import absorb
+from evaluate.estimators.did._absorb import absorb, one_blas_thread
 
 _EXACT_LIMIT = 500  # most levels of the non-absorbed fixed effects solved densely (m x m)
 _WEIGHTED_LIMIT = 2000  # largest fixed-effect dimension solved exactly with weights
@@ -152,7 +152,7 @@ def within(
         return out
     fes = [(index.unit, index.n_units), (index.time, index.n_times)]
     fes += list(zip(index.extra, index.extra_levels, strict=True))
-    x = np.empty((index.n, len(cols)))
+    x = np.empty((index.n, len(cols)), order="F")  # contiguous columns in and out
     for j, c in enumerate(cols):
         x[:, j] = c
     return absorb(fes, x, _EXACT_LIMIT)
@@ -227,7 +227,9 @@ def fit_within(
         raw = np.average(
             (x - np.average(x, axis=0, weights=weights)) ** 2, axis=0, weights=weights
         ) * weights.sum()
-    xtx = xw.T @ xd
+    with one_blas_thread():  # skinny products: BLAS threads only add overhead
+        xtx = xw.T @ xd
+        xty = xw.T @ yd
     scale = np.sqrt(np.maximum(np.diag(xtx), 1e-300))
     bad = [n for n, s, r in zip(names, scale, raw, strict=True) if s**2 <= 1e-10 * max(r, 1e-300)]
     if bad or np.linalg.matrix_rank(xtx / np.outer(scale, scale)) < xd.shape[1]:
@@ -236,13 +238,16 @@ def fit_within(
             "and period effects (e.g. treatment constant within every unit, or collinear "
             "regressors). A TWFE regression needs units whose treatment changes over time."
         )
-    beta = np.linalg.solve(xtx, xw.T @ yd)
+    beta = np.linalg.solve(xtx, xty)
     if not np.all(np.isfinite(beta)):
         raise DataError(
             "The regression overflowed (an outcome or regressor near 1e308?): rescale the "
             "outcome, e.g. to thousands, and fit again."
         )
-    return WithinFit(beta=beta, resid=yd - xd @ beta, x=xd, y=yd)
+    resid = yd.copy()
+    for j in range(xd.shape[1]):  # column by column: no (n, k) temporaries, no BLAS threads
+        resid -= beta[j] * xd[:, j]
+    return WithinFit(beta=beta, resid=resid, x=xd, y=yd)
 
 
 def analytic_weights(frame: pd.DataFrame, column: str | None) -> np.ndarray | None:

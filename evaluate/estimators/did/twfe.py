@@ -314,7 +314,7 @@ def twfe(
     if not allow_switching and switches_off(index, d):
         check_absorbing(frame, d, treatment, unit, time)  # names the unit and period
     w = analytic_weights(frame, weights)
-    x = np.empty((index.n, 1 + len(covariates)))
+    x = np.empty((index.n, 1 + len(covariates)), order="F")  # contiguous columns
     x[:, 0] = d
     for j, c in enumerate(covariates, start=1):
         x[:, j] = frame[c].to_numpy(dtype=float)

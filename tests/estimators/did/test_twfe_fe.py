@@ -181,3 +181,16 @@ def test_fixed_effects_recorded_and_diagnostic_not_applicable():
     assert "fixed_effects" not in _fit(df, inference="CR1").provenance.spec
     (diag,) = res.diagnostics.values()
     assert "not with further fixed effects" in str(diag.reason)
+
+
+def test_unbalanced_large_level_outcome_matches_pyfixest():
+    """An outcome around 1e7 (counts, money): the exact path sums shifted values, so
+    the level does not cancel in the normal equations.  pyfixest at 1e-8 relative."""
+    pf = pytest.importorskip("pyfixest")
+    df = _panel(missing=0.15, seed=5).assign(y=lambda f: f.y + 1e7, x1=lambda f: f.x1 + 1e5)
+    res = _fit(df, covariates=("x1",), inference="CR1")
+    ref = pf.feols(
+        "y ~ d + x1 | unit + time", data=df, vcov={"CRV1": "unit"}, fixef_tol=1e-12
+    )
+    assert res.estimate == pytest.approx(float(ref.coef()["d"]), rel=RTOL)
+    assert res.std_error == pytest.approx(float(ref.se()["d"]), rel=RTOL)
