@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import expit
+from numba import njit
 from threadpoolctl import threadpool_limits
 
 from evaluate.errors import DesignError
@@ -51,9 +51,10 @@ def covariate_cells(panel: _Panel, cells: _Cells, spec: CSSpec) -> tuple[np.ndar
         groups.setdefault((int(cells.g_code[j]), member.tobytes(), int(early)), []).append(j)
     att = np.empty(n_k)
     influence = np.zeros((n, n_k), order="F")  # columns written one group at a time
+    fits: dict[int, np.ndarray] = {}  # a cohort's last logit: the next one's start
     with threadpool_limits(limits=1):  # skinny products: BLAS threads only add overhead
         for key, cols in groups.items():
-            att[cols] = _fit_group(key, cols, influence, design, panel, cells, spec)
+            att[cols] = _fit_group(key, cols, influence, design, panel, cells, spec, fits)
     return att, influence
 
 
@@ -65,8 +66,12 @@ def _fit_group(
     panel: _Panel,
     cells: _Cells,
     spec: CSSpec,
+    fits: dict[int, np.ndarray],
 ) -> np.ndarray:
     """ATTs of the cells ``cols`` sharing units and covariates; writes their IF columns.
+
+    ``fits`` holds each cohort's last propensity-score coefficients, the start of
+    its next logit (the same units, the covariates of another period).
 
     Units are sorted by cohort, so the cells' units are a few runs of rows: they
     are read and written by slices, not by index arrays.
@@ -99,7 +104,11 @@ def _fit_group(
         )
     y = take(panel.y)
     dy = y[:, cells.t_idx[cols]] - y[:, cells.b_idx[cols]]
-    logit = None if spec.method == "reg" else _logit(x, d, (cells.group[j], cells.time[j]))
+    logit = None
+    if spec.method != "reg":
+        where = (cells.group[j], cells.time[j])
+        p, xwx, fits[g_code] = _logit(x, d, where, fits.get(g_code))
+        logit = (p, xwx)
     att, inf = _drdid(dy, d, x, spec.method, logit)
     inf *= n / n1
     offset = 0
@@ -109,32 +118,69 @@ def _fit_group(
     return att
 
 
+@njit(cache=True, nogil=True)
+def _score_pass(x, d, beta):  # pragma: no cover - compiled
+    """One pass over the rows: fitted scores ``p``, ``X'WX`` and the score ``X'(d - p)``."""
+    m, k = x.shape
+    p = np.empty(m)
+    xwx = np.zeros((k, k))
+    grad = np.zeros(k)
+    for i in range(m):
+        eta = 0.0
+        for a in range(k):
+            eta += x[i, a] * beta[a]
+        pi = 1.0 / (1.0 + np.exp(-eta))
+        p[i] = pi
+        w = pi * (1.0 - pi)
+        r = d[i] - pi
+        for a in range(k):
+            xa = x[i, a]
+            grad[a] += xa * r
+            xaw = xa * w
+            for b in range(a + 1):
+                xwx[a, b] += xaw * x[i, b]
+    for a in range(k):
+        for b in range(a):
+            xwx[b, a] = xwx[a, b]
+    return p, xwx, grad
+
+
 def _logit(
-    x: np.ndarray, d: np.ndarray, where: tuple[float, float]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Maximum-likelihood logit by Newton-Raphson: fitted scores and ``X'WX``."""
-    beta = np.zeros(x.shape[1])
-    share = d.mean()
-    beta[0] = np.log(share / (1 - share))  # the intercept-only fit: fewer Newton steps
+    x: np.ndarray, d: np.ndarray, where: tuple[float, float], start: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Maximum-likelihood logit by Newton-Raphson: fitted scores, ``X'WX`` and the
+    coefficients.
+
+    Each Newton step is one compiled pass (:func:`_score_pass`: scores, Hessian and
+    gradient together), started from ``start`` (a neighbouring cell's fit) or the
+    intercept-only fit; it stops when a step moves no coefficient by 1e-11, and the
+    scores and ``X'WX`` returned are those of one more pass at the final
+    coefficients, as before.
+    """
+    if start is None:
+        start = np.zeros(x.shape[1])
+        share = d.mean()
+        start[0] = np.log(share / (1 - share))  # the intercept-only fit: fewer Newton steps
+    beta = start.copy()
+    x = np.ascontiguousarray(x)
     for _ in range(100):
-        p = expit(x @ beta)
-        hess = (x * (p * (1 - p))[:, None]).T @ x
-        step = np.linalg.lstsq(hess, x.T @ (d - p), rcond=None)[0]
+        p, hess, grad = _score_pass(x, d, beta)
+        step = np.linalg.lstsq(hess, grad, rcond=None)[0]
         beta += step
-        if np.max(np.abs(step)) < 1e-11:
+        if not np.all(np.isfinite(beta)):
             break
-    else:
-        raise DesignError(
-            f"Propensity-score logit for cohort {_num(where[0])}, period "
-            f"{_num(where[1])} did not converge (separation?); use method='reg'."
-        )
-    p = expit(x @ beta)
-    if p[d == 1].max() >= 0.999 or not np.isfinite(p).all():
-        raise DesignError(
-            f"Overlap fails for cohort {_num(where[0])} in period {_num(where[1])}: a propensity "
-            "score reaches 0.999. Use method='reg' or fewer covariates."
-        )
-    return p, (x * (p * (1 - p))[:, None]).T @ x
+        if np.max(np.abs(step)) < 1e-11:
+            p, hess, _ = _score_pass(x, d, beta)
+            if p[d == 1].max() >= 0.999 or not np.isfinite(p).all():
+                raise DesignError(
+                    f"Overlap fails for cohort {_num(where[0])} in period {_num(where[1])}: a "
+                    "propensity score reaches 0.999. Use method='reg' or fewer covariates."
+                )
+            return p, hess, beta
+    raise DesignError(
+        f"Propensity-score logit for cohort {_num(where[0])}, period "
+        f"{_num(where[1])} did not converge (separation?); use method='reg'."
+    )
 
 
 def _drdid(
