@@ -102,19 +102,14 @@ def _fit_group(
             f"{int(d.sum())} treated and {int(n1 - d.sum())} control units are too few "
             f"for {x.shape[1]} covariate coefficients. Use fewer covariates or none."
         )
-    y = take(panel.y)
-    dy = y[:, cells.t_idx[cols]] - y[:, cells.b_idx[cols]]
-    logit = None
+    rows = np.concatenate([np.arange(a, b) for a, b in runs])
+    t_idx, b_idx = cells.t_idx[cols], cells.b_idx[cols]
+    p = np.empty(0)
+    xwx = np.empty((0, 0))
     if spec.method != "reg":
         where = (cells.group[j], cells.time[j])
         p, xwx, fits[g_code] = _logit(x, d, where, fits.get(g_code))
-        logit = (p, xwx)
-    att, inf = _drdid(dy, d, x, spec.method, logit)
-    inf *= n / n1
-    offset = 0
-    for a, b in runs:
-        influence[a:b, cols] = inf[offset : offset + b - a]
-        offset += b - a
+    att = _drdid(panel.y, rows, t_idx, b_idx, d, x, spec.method, p, xwx, influence, cols, n / n1)
     return att
 
 
@@ -190,69 +185,156 @@ def _logit(
     )
 
 
+@njit(cache=True, nogil=True)
+def _weights(d, p, ipw):  # pragma: no cover - compiled
+    """DRDID's treated and control weights: ``d`` and ``p/(1-p)`` for the controls,
+    scores capped at ``1 - 1e-6`` and controls above 0.995 trimmed (``w_c = 0``
+    without a propensity score)."""
+    m = d.shape[0]
+    w_t = d.copy()
+    w_c = np.zeros(m)
+    if ipw:
+        for i in range(m):
+            pi = min(p[i], 1.0 - 1e-6)
+            if d[i] == 0.0 and pi < _TRIM:
+                w_c[i] = pi / (1.0 - pi)
+    return w_t, w_c
+
+
+@njit(cache=True, nogil=True)
+def _moments(y, rows, t_idx, b_idx, d, x, w_t, w_c):  # pragma: no cover - compiled
+    """One pass: ``[x (1-d), w_t, w_c, x w_c]' dy`` and the small matrices of ``x``.
+
+    ``dy[i, j] = y[rows[i], t_idx[j]] - y[rows[i], b_idx[j]]`` is read from ``y``,
+    not copied.  Returns that ``(2k+2) x J`` product, ``(x (1-d))' x``,
+    ``(x w_c)' x`` and the ``3 x k`` rows ``d' x``, ``w_t' x``, ``w_c' x``.
+    """
+    m, k = x.shape
+    n_j = t_idx.shape[0]
+    mom = np.zeros((2 * k + 2, n_j))
+    xtx = np.zeros((k, k))
+    xwx = np.zeros((k, k))
+    sums = np.zeros((3, k))
+    dy = np.empty(n_j)
+    for i in range(m):
+        r = rows[i]
+        for jj in range(n_j):
+            dy[jj] = y[r, t_idx[jj]] - y[r, b_idx[jj]]
+        c = 1.0 - d[i]
+        wt, wc = w_t[i], w_c[i]
+        for a in range(k):
+            xa = x[i, a]
+            xc, xw = xa * c, xa * wc
+            sums[0, a] += d[i] * xa
+            sums[1, a] += wt * xa
+            sums[2, a] += xw
+            for b in range(k):
+                xtx[a, b] += xc * x[i, b]
+                xwx[a, b] += xw * x[i, b]
+            for jj in range(n_j):
+                mom[a, jj] += xc * dy[jj]
+                mom[k + 2 + a, jj] += xw * dy[jj]
+        for jj in range(n_j):
+            mom[k, jj] += wt * dy[jj]
+            mom[k + 1, jj] += wc * dy[jj]
+    return mom, xtx, xwx, sums
+
+
+@njit(cache=True, nogil=True)
+def _write_influence(
+    out, cols, factor, y, rows, t_idx, b_idx, d, x, w_t, w_c, e, s_t, s_c, v, beta, c_t, c_c, q
+):  # pragma: no cover - compiled
+    """``out[rows[i], cols[j]] = factor * IF[i, j]`` with, per row,
+    ``IF = scale (dy - x beta) + w_t c_t + w_c c_c + e (x q)`` and
+    ``scale = s_t w_t + s_c w_c + (1 - d) (x v)``."""
+    m, k = x.shape
+    n_j = t_idx.shape[0]
+    for i in range(m):
+        r = rows[i]
+        xv = 0.0
+        for a in range(k):
+            xv += x[i, a] * v[a]
+        scale = s_t * w_t[i] + s_c * w_c[i] + (1.0 - d[i]) * xv
+        for jj in range(n_j):
+            fit = 0.0
+            lin = 0.0
+            for a in range(k):
+                fit += x[i, a] * beta[a, jj]
+                lin += x[i, a] * q[a, jj]
+            dy = y[r, t_idx[jj]] - y[r, b_idx[jj]]
+            val = scale * (dy - fit) + w_t[i] * c_t[jj] + w_c[i] * c_c[jj] + e[i] * lin
+            out[r, cols[jj]] = factor * val
+
+
 def _drdid(
-    dy: np.ndarray,
+    y: np.ndarray,
+    rows: np.ndarray,
+    t_idx: np.ndarray,
+    b_idx: np.ndarray,
     d: np.ndarray,
     x: np.ndarray,
     method: Method,
-    logit: tuple[np.ndarray, np.ndarray] | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """ATTs and influence functions of DRDID's panel estimators (unit weights).
+    p: np.ndarray,
+    xwx_ps: np.ndarray,
+    out: np.ndarray,
+    cols: list[int],
+    factor: float,
+) -> np.ndarray:
+    """ATTs of DRDID's panel estimators (unit weights); writes ``factor`` times their
+    influence functions into ``out[rows, cols]``.
 
-    ``dy`` holds one outcome change per column (cells sharing units ``d`` and
-    covariates ``x``, first column the intercept; ``logit`` their propensity-score
-    fit from :func:`_logit`, None for ``reg``); returns the ``J`` ATTs and the
-    ``m x J`` influence functions.  ``reg``: ``reg_did_panel``; ``ipw``:
-    ``std_ipw_did_panel``; ``dr``: ``drdid_panel`` (Sant'Anna & Zhao 2020, improved
-    locally efficient), each with DRDID's trimming of control propensity scores
-    above 0.995.
+    The cells share units ``rows`` (treated ``d``) and covariates ``x`` (first column
+    the intercept); cell ``j``'s outcome change is ``y[rows, t_idx[j]] - y[rows,
+    b_idx[j]]``.  ``p`` and ``xwx_ps`` are the propensity-score fit of :func:`_logit`
+    (unused for ``reg``).  ``reg``: ``reg_did_panel``; ``ipw``: ``std_ipw_did_panel``;
+    ``dr``: ``drdid_panel`` (Sant'Anna & Zhao 2020, improved locally efficient), each
+    with DRDID's trimming of control propensity scores above 0.995.
 
-    DRDID's formulas, rearranged so that ``dy`` is read three times whatever the
-    method: every weighted mean and moment of it comes from one product
-    ``A' dy``, and the influence function is ``dy * s + G @ H``, with ``s`` (``m``),
-    ``G`` (``m x q``) and ``H`` (``q x J``) built from small matrices.  With the
-    control-outcome regression ``r = dy - x beta`` and its linear representation
-    ``lin_ols @ v = (1 - d) r (x (X'X/m)^-1 v)``:
+    DRDID's formulas, rearranged so that the outcomes are read twice whatever the
+    method (two compiled passes, :func:`_moments` and :func:`_write_influence`):
+    every weighted mean and moment of ``dy`` comes from one product ``A' dy``, and
+    the influence function is ``scale (dy - x beta) + w_t c_t + w_c c_c + (d - p)
+    x q`` with small vectors and matrices.  With the control-outcome regression
+    ``r = dy - x beta`` and its linear representation ``(1 - d) r (x (X'X/m)^-1 v)``:
 
     * ``reg``: ``IF = [r (d - (1 - d) q) - d ATT] / mean(d)``, ``q = x (X'X/m)^-1 mean(d x)``;
     * ``ipw``: ``IF = dy (w_t/mean(w_t) - w_c/mean(w_c)) - w_t eta_t/mean(w_t)
-      + w_c eta_c/mean(w_c) - lin_ps m2 / mean(w_c)``;
+      + w_c eta_c/mean(w_c) - lin_ps m2 / mean(w_c)``, ``lin_ps = (d - p) x (X'WX/m)^-1``;
     * ``dr``: as ``ipw`` with ``r`` for ``dy`` and the OLS terms
       ``(1 - d) r (q_c/mean(w_c) - q_t/mean(w_t))`` added to the multiplier of ``r``.
     """
     m, k = x.shape
-    ctrl = 1.0 - d
-    if method == "reg":
-        w_t = w_c = d
-    else:
-        p, xwx = logit  # the propensity-score fit (_logit)
-        p = np.minimum(p, 1 - 1e-6)
-        trim = np.where(ctrl > 0, p < _TRIM, True)
-        w_t, w_c = trim * d, trim * p * ctrl / (1 - p)
-    moments = np.column_stack([x * ctrl[:, None], w_t, w_c, x * w_c[:, None]]).T @ dy
+    n_j = len(t_idx)
+    ipw = method != "reg"
+    w_t, w_c = _weights(d, p, ipw)
+    mom, xtx, xwcx, sums = _moments(y, rows, t_idx, b_idx, d, x, w_t, w_c)
+    d_x, wt_x, wc_x = sums
     sum_t, sum_c = w_t.sum(), w_c.sum()
-    beta = np.zeros((k, dy.shape[1]))
-    if method != "ipw":
-        xtx = (x * ctrl[:, None]).T @ x
-        beta = np.linalg.solve(xtx, moments[:k])  # OLS of dy on x among the controls
-        ols = x @ np.linalg.inv(xtx / m)  # its asymptotic linear representation
-    eta_t = (moments[k] - (w_t @ x) @ beta) / sum_t  # weighted means of r (or dy)
-    if method == "reg":
-        q = ols @ (d @ x / m)
-        scale = (d - ctrl * q) / (sum_t / m)
-        att = eta_t  # mean of the treated's r: their change minus its prediction
-        g_mat = np.column_stack([x * scale[:, None], d / (sum_t / m)])
-        return att, dy * scale[:, None] - g_mat @ np.vstack([beta, att])
-    eta_c = (moments[k + 1] - (w_c @ x) @ beta) / sum_c
-    m2 = (moments[k + 2 :] - ((x * w_c[:, None]).T @ x) @ beta - np.outer(w_c @ x, eta_c)) / m
-    lin_ps = ((d - p)[:, None] * x) @ (np.linalg.inv(xwx) * m)
     mean_t, mean_c = sum_t / m, sum_c / m
-    scale = w_t / mean_t - w_c / mean_c
+    beta = np.zeros((k, n_j))
+    v = np.zeros(k)
+    if method != "ipw":
+        beta = np.linalg.solve(xtx, mom[:k])  # OLS of dy on x among the controls
+        ols = np.linalg.inv(xtx / m)  # its asymptotic linear representation: x @ ols
+    eta_t = (mom[k] - wt_x @ beta) / sum_t  # weighted means of r (or dy)
+    zeros = np.zeros(n_j)
+    if method == "reg":
+        v = -(ols @ (d_x / m)) / mean_t
+        args = (1.0 / mean_t, 0.0, v, beta, -eta_t / mean_t, zeros, np.zeros((k, n_j)))
+        _write_influence(
+            out, np.asarray(cols), factor, y, rows, t_idx, b_idx, d, x, w_t, w_c, np.zeros(m), *args
+        )
+        return eta_t  # mean of the treated's r: their change minus its prediction
+    eta_c = (mom[k + 1] - wc_x @ beta) / sum_c
+    m2 = (mom[k + 2 :] - xwcx @ beta - np.outer(wc_x, eta_c)) / m
+    q = -(np.linalg.inv(xwx_ps) * m) @ m2 / mean_c
     if method == "dr":
-        scale += ctrl * (ols @ (w_c @ x / m) / mean_c - ols @ (w_t @ x / m) / mean_t)
-    g_mat = np.column_stack([x * scale[:, None], w_t / mean_t, w_c / mean_c, lin_ps / mean_c])
-    h_mat = np.vstack([-beta, -eta_t, eta_c, -m2])
-    return eta_t - eta_c, dy * scale[:, None] + g_mat @ h_mat
+        v = ols @ (wc_x / m) / mean_c - ols @ (wt_x / m) / mean_t
+    args = (1.0 / mean_t, -1.0 / mean_c, v, beta, -eta_t / mean_t, eta_c / mean_c, q)
+    _write_influence(
+        out, np.asarray(cols), factor, y, rows, t_idx, b_idx, d, x, w_t, w_c, d - p, *args
+    )
+    return eta_t - eta_c
 
 
 __all__ = ["covariate_cells"]
