@@ -10,6 +10,8 @@ when covariates are given (without them every cell is a difference of means).
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -51,10 +53,29 @@ def covariate_cells(panel: _Panel, cells: _Cells, spec: CSSpec) -> tuple[np.ndar
         groups.setdefault((int(cells.g_code[j]), member.tobytes(), int(early)), []).append(j)
     att = np.empty(n_k)
     influence = np.zeros((n, n_k), order="F")  # columns written one group at a time
-    fits: dict[int, np.ndarray] = {}  # a cohort's last logit: the next one's start
-    with threadpool_limits(limits=1):  # skinny products: BLAS threads only add overhead
-        for key, cols in groups.items():
+    by_cohort: dict[int, list[tuple[tuple[int, bytes, int], list[int]]]] = {}
+    for key, cols in groups.items():
+        by_cohort.setdefault(key[0], []).append((key, cols))
+
+    def fit_cohort(tasks: list[tuple[tuple[int, bytes, int], list[int]]]) -> None:
+        fits: dict[int, np.ndarray] = {}  # the cohort's last logit: the next one's start
+        for key, cols in tasks:
             att[cols] = _fit_group(key, cols, influence, design, panel, cells, spec, fits)
+
+    # Cohorts on parallel threads (the compiled passes release the GIL): each writes
+    # its own cells' columns and runs its fits in order, so the numbers do not
+    # depend on the scheduling.
+    workers = min(
+        len(by_cohort),
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+    )
+    with threadpool_limits(limits=1):  # skinny products: BLAS threads only add overhead
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(fit_cohort, by_cohort.values()))  # re-raises a cohort's error
+        else:
+            for tasks in by_cohort.values():
+                fit_cohort(tasks)
     return att, influence
 
 
