@@ -125,12 +125,12 @@ def _fit_group(
         )
     rows = np.concatenate([np.arange(a, b) for a, b in runs])
     t_idx, b_idx = cells.t_idx[cols], cells.b_idx[cols]
-    p = np.empty(0)
-    xwx = np.empty((0, 0))
+    where = (cells.group[j], cells.time[j])
+    beta_ps = np.zeros(x.shape[1])
     if spec.method != "reg":
-        where = (cells.group[j], cells.time[j])
-        p, xwx, fits[g_code] = _logit(x, d, where, fits.get(g_code))
-    att = _drdid(panel.y, rows, t_idx, b_idx, d, x, spec.method, p, xwx, influence, cols, n / n1)
+        beta_ps = fits[g_code] = _logit(x, d, where, fits.get(g_code))
+    fit = (panel.y, rows, t_idx, b_idx)
+    att = _drdid(fit, d, x, spec.method, beta_ps, where, influence, cols, n / n1)
     return att
 
 
@@ -163,16 +163,15 @@ def _score_pass(x, d, beta):  # pragma: no cover - compiled
 
 def _logit(
     x: np.ndarray, d: np.ndarray, where: tuple[float, float], start: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Maximum-likelihood logit by Newton-Raphson: fitted scores, ``X'WX`` and the
-    coefficients.
+) -> np.ndarray:
+    """Maximum-likelihood logit by Newton-Raphson: the coefficients.
 
     Each Newton step is one compiled pass (:func:`_score_pass`: scores, Hessian and
     gradient together), started from ``start`` (a neighbouring cell's fit) or the
     intercept-only fit; it stops when a step moves no coefficient by 1e-11, or
     when the quadratic rate predicts the next step below 1e-13 (the coefficients
-    then agree with the old 1e-11 stop to about that), and the scores and ``X'WX``
-    returned are those of one more pass at the final coefficients.
+    then agree with the old 1e-11 stop to about that).  The scores and ``X'WX`` at
+    the final coefficients come from the first pass of :func:`_moments`.
     """
     if start is None:
         start = np.zeros(x.shape[1])
@@ -192,13 +191,7 @@ def _logit(
         # the step is below 1e-11 or the next one would be below 1e-13, which
         # saves the pass that only confirms convergence.
         if size < 1e-11 or (size < 1e-4 and size**3 < 1e-13 * last**2):
-            p, hess, _ = _score_pass(x, d, beta)
-            if p[d == 1].max() >= 0.999 or not np.isfinite(p).all():
-                raise DesignError(
-                    f"Overlap fails for cohort {_num(where[0])} in period {_num(where[1])}: a "
-                    "propensity score reaches 0.999. Use method='reg' or fewer covariates."
-                )
-            return p, hess, beta
+            return beta
         last = size
     raise DesignError(
         f"Propensity-score logit for cohort {_num(where[0])}, period "
@@ -207,31 +200,24 @@ def _logit(
 
 
 @njit(cache=True, nogil=True)
-def _weights(d, p, ipw):  # pragma: no cover - compiled
-    """DRDID's treated and control weights: ``d`` and ``p/(1-p)`` for the controls,
-    scores capped at ``1 - 1e-6`` and controls above 0.995 trimmed (``w_c = 0``
-    without a propensity score)."""
-    m = d.shape[0]
-    w_t = d.copy()
-    w_c = np.zeros(m)
-    if ipw:
-        for i in range(m):
-            pi = min(p[i], 1.0 - 1e-6)
-            if d[i] == 0.0 and pi < _TRIM:
-                w_c[i] = pi / (1.0 - pi)
-    return w_t, w_c
+def _moments(y, rows, t_idx, b_idx, d, x, beta_ps, ipw):  # pragma: no cover - compiled
+    """One pass: the weights, ``[x (1-d), w_t, w_c, x w_c]' dy`` and small matrices.
 
-
-@njit(cache=True, nogil=True)
-def _moments(y, rows, t_idx, b_idx, d, x, w_t, w_c):  # pragma: no cover - compiled
-    """One pass: ``[x (1-d), w_t, w_c, x w_c]' dy`` and the small matrices of ``x``.
-
+    With ``ipw`` the propensity scores ``p`` at the logit's coefficients ``beta_ps``
+    and their ``X'WX`` are computed here (the logit's last pass), and the weights
+    are DRDID's: ``w_t = d``, ``w_c = p/(1-p)`` for the controls, scores capped at
+    ``1 - 1e-6`` and controls above 0.995 trimmed; without, ``w_c = 0``.
     ``dy[i, j] = y[rows[i], t_idx[j]] - y[rows[i], b_idx[j]]`` is read from ``y``,
     not copied.  Returns that ``(2k+2) x J`` product, ``(x (1-d))' x``,
-    ``(x w_c)' x`` and the ``3 x k`` rows ``d' x``, ``w_t' x``, ``w_c' x``.
+    ``(x w_c)' x``, the ``3 x k`` rows ``d' x``, ``w_t' x``, ``w_c' x``, then
+    ``p``, ``X'WX``, ``w_t`` and ``w_c``.
     """
     m, k = x.shape
     n_j = t_idx.shape[0]
+    p = np.zeros(m)
+    xwx_ps = np.zeros((k, k))
+    w_t = d.copy()
+    w_c = np.zeros(m)
     mom = np.zeros((2 * k + 2, n_j))
     xtx = np.zeros((k, k))
     xwx = np.zeros((k, k))
@@ -242,6 +228,20 @@ def _moments(y, rows, t_idx, b_idx, d, x, w_t, w_c):  # pragma: no cover - compi
         for jj in range(n_j):
             dy[jj] = y[r, t_idx[jj]] - y[r, b_idx[jj]]
         c = 1.0 - d[i]
+        if ipw:
+            eta = 0.0
+            for a in range(k):
+                eta += x[i, a] * beta_ps[a]
+            pi = 1.0 / (1.0 + np.exp(-eta))
+            p[i] = pi
+            w = pi * (1.0 - pi)
+            for a in range(k):
+                xaw = x[i, a] * w
+                for b in range(a + 1):
+                    xwx_ps[a, b] += xaw * x[i, b]
+            pi = min(pi, 1.0 - 1e-6)
+            if d[i] == 0.0 and pi < _TRIM:
+                w_c[i] = pi / (1.0 - pi)
         wt, wc = w_t[i], w_c[i]
         for a in range(k):
             xa = x[i, a]
@@ -258,7 +258,10 @@ def _moments(y, rows, t_idx, b_idx, d, x, w_t, w_c):  # pragma: no cover - compi
         for jj in range(n_j):
             mom[k, jj] += wt * dy[jj]
             mom[k + 1, jj] += wc * dy[jj]
-    return mom, xtx, xwx, sums
+    for a in range(k):
+        for b in range(a):
+            xwx_ps[b, a] = xwx_ps[a, b]
+    return mom, xtx, xwx, sums, p, xwx_ps, w_t, w_c
 
 
 @njit(cache=True, nogil=True)
@@ -288,15 +291,12 @@ def _write_influence(
 
 
 def _drdid(
-    y: np.ndarray,
-    rows: np.ndarray,
-    t_idx: np.ndarray,
-    b_idx: np.ndarray,
+    fit: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     d: np.ndarray,
     x: np.ndarray,
     method: Method,
-    p: np.ndarray,
-    xwx_ps: np.ndarray,
+    beta_ps: np.ndarray,
+    where: tuple[float, float],
     out: np.ndarray,
     cols: list[int],
     factor: float,
@@ -304,10 +304,12 @@ def _drdid(
     """ATTs of DRDID's panel estimators (unit weights); writes ``factor`` times their
     influence functions into ``out[rows, cols]``.
 
-    The cells share units ``rows`` (treated ``d``) and covariates ``x`` (first column
-    the intercept); cell ``j``'s outcome change is ``y[rows, t_idx[j]] - y[rows,
-    b_idx[j]]``.  ``p`` and ``xwx_ps`` are the propensity-score fit of :func:`_logit`
-    (unused for ``reg``).  ``reg``: ``reg_did_panel``; ``ipw``: ``std_ipw_did_panel``;
+    ``fit`` is ``(y, rows, t_idx, b_idx)``: the cells share units ``rows`` (treated
+    ``d``) and covariates ``x`` (first column the intercept); cell ``j``'s outcome
+    change is ``y[rows, t_idx[j]] - y[rows, b_idx[j]]``.  ``beta_ps`` are the
+    propensity-score coefficients of :func:`_logit` (unused for ``reg``); ``where``
+    (cohort, period) names the cell in errors.  ``reg``: ``reg_did_panel``; ``ipw``:
+    ``std_ipw_did_panel``;
     ``dr``: ``drdid_panel`` (Sant'Anna & Zhao 2020, improved locally efficient), each
     with DRDID's trimming of control propensity scores above 0.995.
 
@@ -324,11 +326,16 @@ def _drdid(
     * ``dr``: as ``ipw`` with ``r`` for ``dy`` and the OLS terms
       ``(1 - d) r (q_c/mean(w_c) - q_t/mean(w_t))`` added to the multiplier of ``r``.
     """
+    y, rows, t_idx, b_idx = fit
     m, k = x.shape
     n_j = len(t_idx)
     ipw = method != "reg"
-    w_t, w_c = _weights(d, p, ipw)
-    mom, xtx, xwcx, sums = _moments(y, rows, t_idx, b_idx, d, x, w_t, w_c)
+    mom, xtx, xwcx, sums, p, xwx_ps, w_t, w_c = _moments(y, rows, t_idx, b_idx, d, x, beta_ps, ipw)
+    if ipw and (p[d == 1].max() >= 0.999 or not np.isfinite(p).all()):
+        raise DesignError(
+            f"Overlap fails for cohort {_num(where[0])} in period {_num(where[1])}: a "
+            "propensity score reaches 0.999. Use method='reg' or fewer covariates."
+        )
     d_x, wt_x, wc_x = sums
     sum_t, sum_c = w_t.sum(), w_c.sum()
     mean_t, mean_c = sum_t / m, sum_c / m
