@@ -486,6 +486,19 @@ def test_too_few_units_for_covariates():
         callaway_santanna(df, **SIM, covariates=["x", "x2", "x3"], method="reg")
 
 
+@pytest.mark.parametrize(("shift", "message"), [(10.0, "did not converge"), (4.0, "Overlap fails")])
+def test_propensity_score_separation_and_overlap_are_design_errors(shift, message):
+    # A covariate that (nearly) reveals the treated cohort: the logit diverges
+    # (separation) or a treated unit's score reaches 0.999 (overlap); R DRDID stops too.
+    df = _panel(n=3000, periods=6, cohorts=(0, 4), seed=11)
+    noise = np.random.default_rng(3).normal(size=len(df))
+    df["x"] = (df["g"] == 4) * shift + noise
+    for method in ("dr", "ipw"):
+        with pytest.raises(DesignError, match=message):
+            callaway_santanna(df, **SIM, covariates=["x"], method=method)
+    callaway_santanna(df, **SIM, covariates=["x"], method="reg")  # no score: no error
+
+
 def test_does_not_mutate_input(data):
     before = data.copy()
     callaway_santanna(data, **KEYS, covariates=["lpop"], bootstrap=50, seed=1)
