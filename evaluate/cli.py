@@ -51,7 +51,13 @@ def terminal_text(text: object) -> str:
 
 
 def _say(text: object, *, file=None) -> None:  # noqa: ANN001 - a text stream
-    print(terminal_text(text), file=file or sys.stdout)
+    stream = file or sys.stdout
+    text = terminal_text(text)
+    # A Windows console redirected to a file or pipe writes cp1252 (or cp850), which
+    # has no "−" or "≥": replace what the stream cannot hold rather than crash.
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    text = text.encode(encoding, errors="replace").decode(encoding)
+    print(text, file=stream)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -148,7 +154,7 @@ def _new(data: Path, out: Path | None) -> str:
         raise EvaluateError(f"{out} exists; choose another --out or remove it first.")
     text = new_spec(data, spec_dir=out.parent)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    out.write_text(text, encoding="utf-8", newline="\n")
     return f"wrote {out}; check the lines marked GUESS, then: evaluate validate {out}"
 
 

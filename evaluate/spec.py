@@ -533,10 +533,13 @@ def load_spec(path: str | Path, *, allow_outside_data: bool = False) -> StudySpe
         what = "is a folder, not a spec file" if path.is_dir() else "not found"
         raise SpecError(f"Study spec {str(path)!r} {what}.")
     try:
-        text = path.read_bytes().decode("utf-8")
+        # utf-8-sig: Notepad's "UTF-8 with BOM" and PowerShell's Set-Content -Encoding
+        # UTF8 start the file with a byte-order mark, which TOML does not allow.
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise SpecError(
-            f"{path}: byte {err.start} is not UTF-8; save the spec as UTF-8 (TOML must be)."
+            f"{path}: byte {err.start} is not UTF-8; save the spec as UTF-8 (TOML must be; "
+            "in Notepad: Save as, Encoding UTF-8)."
         ) from None
     except OSError as err:
         raise SpecError(f"{path}: cannot be read ({err.strerror}).") from None

@@ -236,9 +236,12 @@ def new_spec(data: str | Path, *, spec_dir: str | Path = ".") -> str:
         raise DataError(f"{path}: the file has no rows.")
     cols = detect_columns(frame)
     design, options, check = suggest(frame, cols)
-    rel = Path(os.path.relpath(path.resolve(), Path(spec_dir).resolve())).as_posix()
+    try:
+        rel = Path(os.path.relpath(path.resolve(), Path(spec_dir).resolve())).as_posix()
+    except ValueError:  # Windows: the data and the spec are on different drives
+        rel = path.resolve().as_posix()
     where = "relative to this spec"
-    if rel.startswith("../"):
+    if rel.startswith("../") or Path(rel).is_absolute():
         where = "outside the spec's folder: move the file beside the spec"
     lines = [
         f"# A first study spec for {path.name}, written by `evaluate new`.",

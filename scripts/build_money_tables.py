@@ -493,7 +493,7 @@ def main() -> None:
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 stale.append(name)
         else:
-            path.write_text(text, encoding="utf-8")
+            path.write_text(text, encoding="utf-8", newline="\n")
             print(f"wrote {path.relative_to(DATA.parents[2])}: {len(frame)} rows")
     if stale:
         raise SystemExit(f"bundled tables differ from the build: {stale}")

@@ -14,16 +14,16 @@ manifest lists and the new report does not write is removed; every other file in
 ``out`` (the user's own) is carried over unchanged, as a hard link, into the new
 folder.  Symbolic links in ``out`` are carried over as links, never followed.
 
-A lock file beside ``out`` (``.<name>.lock``, held with ``flock``, so a killed
-run releases it) makes a second run into the same folder fail with an
-:class:`~evaluate.errors.OutputError` instead of mixing two reports.
+A lock file beside ``out`` (``.<name>.lock``) makes a second run into the same
+folder fail at once with an :class:`~evaluate.errors.OutputError` instead of mixing
+two reports.  It is an operating-system lock (``flock`` on POSIX, ``msvcrt.locking``
+on Windows), so a killed run releases it, and the file is removed after the run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import os
 import shutil
@@ -99,34 +99,102 @@ def read_manifest(folder: Path) -> set[str]:
 
 
 # --- lock -----------------------------------------------------------------------
+# A small shim rather than the `filelock` package: filelock leaves the lock file in
+# place on POSIX after release (by design), and a report folder's lock must go with
+# its run.  The platform modules are imported inside the functions, so this module
+# imports on every system.
+_WINDOWS = os.name == "nt"
+_HELD = frozenset({errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK, errno.EDEADLK})
+"""errno of a non-blocking lock that another process holds (msvcrt.locking gives
+EACCES, or EDEADLOCK, which is EDEADLK)."""
+
+
+def _try_lock(fd: int) -> bool:
+    """Lock the open file ``fd`` exclusively without waiting: False if it is held."""
+    try:
+        if _WINDOWS:
+            import msvcrt
+
+            os.lseek(fd, 0, os.SEEK_SET)  # msvcrt locks bytes from the file position
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as err:
+        if err.errno in _HELD:
+            return False
+        raise
+    return True
+
+
+def _unlock(fd: int) -> None:
+    """Release the lock on ``fd`` before it is closed (Windows releases the locks of a
+    closed file only "when resources allow"; flock ends with the descriptor)."""
+    if _WINDOWS:
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        with contextlib.suppress(OSError):
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+
+def _busy(out: Path, lock: Path) -> OutputError:
+    return OutputError(
+        f"Another run is writing a report to {str(out)!r} (lock {str(lock)!r}). "
+        "Wait for it to finish, or write to another --out folder."
+    )
+
+
 @contextlib.contextmanager
 def _locked(out: Path) -> Iterator[None]:
     lock = out.parent / f".{out.name}.lock"
     while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as err:
-            os.close(fd)
-            if err.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except PermissionError:  # another user's lock, or (Windows) one being deleted
             raise OutputError(
-                f"Another run is writing a report to {str(out)!r} (lock {str(lock)!r}). "
-                "Wait for it to finish, or write to another --out folder."
+                f"Cannot open the lock file {str(lock)!r} of --out {str(out)!r}: another "
+                "run may be finishing, or the file belongs to another user. Try again; if "
+                "no run is writing to that folder, delete the lock file."
             ) from None
+        try:
+            taken = _try_lock(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        if not taken:
+            os.close(fd)
+            raise _busy(out, lock)
+        if _WINDOWS:  # an open file cannot be removed there, so the path is still ours
+            break
         try:
             same = os.stat(lock).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:
             same = False
         if same:
             break
+        _unlock(fd)
         os.close(fd)  # the file was removed by the run that held it: lock the new one
     try:
         yield
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        # POSIX: unlink while holding the lock, so a run that opened the old file sees
+        # (by its inode check) that it is gone.  Windows cannot unlink an open file:
+        # close first, then unlink unless another run has opened it meanwhile (then
+        # the file stays, harmless: the next run locks it).
+        still_open = False
+        try:
             os.unlink(lock)
+        except FileNotFoundError:
+            pass
+        except PermissionError:
+            still_open = True
+        _unlock(fd)
         os.close(fd)
+        if still_open:
+            with contextlib.suppress(FileNotFoundError, PermissionError):
+                os.unlink(lock)
 
 
 # --- leftovers of killed runs ---------------------------------------------------
@@ -154,6 +222,12 @@ def _carry_over(old: Path, new: Path, owned: set[str]) -> None:
                 f"{str(Path(root, mounted[0]))!r} is a mount point inside --out; "
                 "write the report to a folder without one."
             )
+        joined = [d for d in dirs if _is_junction(Path(root, d))]
+        if joined:  # a Windows junction is not a symlink to os.walk: it would be entered
+            raise OutputError(
+                f"{str(Path(root, joined[0]))!r} is a junction inside --out; "
+                "write the report to a folder without one."
+            )
         for name in [*names, *[d for d in dirs if Path(root, d).is_symlink()]]:
             rel = (rel_root / name).as_posix()
             if rel in owned or rel == MANIFEST:
@@ -168,11 +242,11 @@ def _carry_over(old: Path, new: Path, owned: set[str]) -> None:
                 )
             target.parent.mkdir(parents=True, exist_ok=True)
             if source.is_symlink():
-                os.symlink(os.readlink(source), target)
+                _copy_link(source, target)
             else:
                 try:
                     os.link(source, target)
-                except OSError:
+                except OSError:  # FAT/exFAT sticks and some network shares have no hard links
                     shutil.copy2(source, target)
         dirs[:] = [d for d in dirs if not Path(root, d).is_symlink()]
     for root, dirs, _names in os.walk(old):
@@ -180,6 +254,22 @@ def _carry_over(old: Path, new: Path, owned: set[str]) -> None:
             path = Path(root, d)
             if not path.is_symlink() and not any(path.iterdir()):
                 (new / path.relative_to(old)).mkdir(parents=True, exist_ok=True)
+
+
+def _is_junction(path: Path) -> bool:
+    isjunction = getattr(os.path, "isjunction", None)  # Python 3.12+; only Windows has them
+    return bool(isjunction and isjunction(path))
+
+
+def _copy_link(source: Path, target: Path) -> None:
+    """Make ``target`` a symbolic link like ``source`` (never following it)."""
+    try:
+        os.symlink(os.readlink(source), target, target_is_directory=source.is_dir())
+    except OSError as err:  # Windows allows links only in Developer Mode or as administrator
+        raise OutputError(
+            f"{str(source)!r} is a link the report cannot carry over ({err.strerror}); "
+            "move it out of the --out folder."
+        ) from None
 
 
 def _umask_mode() -> int:
@@ -205,14 +295,21 @@ def publish(out: Path, write: Callable[[Path], None]) -> list[str]:
         try:
             write(staging)
             written = _files(staging)
-            (staging / MANIFEST).write_text(manifest_text(staging), encoding="utf-8")
+            (staging / MANIFEST).write_text(manifest_text(staging), encoding="utf-8", newline="\n")
             mode = stat.S_IMODE(out.stat().st_mode) if out.is_dir() else _umask_mode()
             os.chmod(staging, mode)
-            if out.is_dir():
-                _carry_over(out, staging, read_manifest(out) | set(written))
-                aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-                os.rename(out, aside / "previous")
-            os.rename(staging, out)
+            try:
+                if out.is_dir():
+                    _carry_over(out, staging, read_manifest(out) | set(written))
+                    aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+                    os.rename(out, aside / "previous")
+                os.rename(staging, out)
+            except PermissionError as err:
+                raise OutputError(
+                    f"Cannot replace the report in {str(out)!r} ({err.strerror}): on "
+                    "Windows a file in it that is open in another program (Excel, Word, "
+                    "a PDF viewer) blocks this. Close it and run again."
+                ) from None
         finally:
             if aside is not None and not out.exists():  # failed between the renames
                 os.rename(aside / "previous", out)

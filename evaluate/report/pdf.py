@@ -70,7 +70,8 @@ def pdf_bytes(html: str) -> bytes:
         raise EvaluateError(
             "report format 'pdf' needs the Pango library, which could not be loaded "
             f"({err}). Install it (Debian: apt-get install libpango-1.0-0 libpangoft2-1.0-0 "
-            "libharfbuzz-subset0 fonts-dejavu-core) or drop 'pdf' from [report] formats."
+            "libharfbuzz-subset0 fonts-dejavu-core; Windows and macOS: WeasyPrint's "
+            "installation notes) or drop 'pdf' from [report] formats."
         ) from err
 
     producer = pydyf.String(f"evaluate {evaluate.__version__}")

@@ -78,7 +78,8 @@ def write_snapshot(
         **(extra or {}),
     }
     side = sidecar_path(out)
-    side.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(meta, ensure_ascii=False, indent=2) + "\n"
+    side.write_text(text, encoding="utf-8", newline="\n")  # the same bytes on Windows
     return side
 
 

@@ -39,7 +39,6 @@ Run: ``python studies/data/make_register_caseload.py [--persons 1000000] [--chun
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 from pathlib import Path
 
@@ -174,9 +173,17 @@ def main() -> None:
     args = parser.parse_args()
     t = time.perf_counter()
     cells = build(args.persons, args.chunk)
-    cells.to_csv(args.out, index=False)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-    print(f"{len(cells)} cells, {time.perf_counter() - t:.0f} s, peak RSS {peak:.1f} GB")
+    cells.to_csv(args.out, index=False, lineterminator="\n")
+    print(f"{len(cells)} cells, {time.perf_counter() - t:.0f} s{_peak_rss()}")
+
+
+def _peak_rss() -> str:
+    """Peak memory of this process (Linux: ru_maxrss in kB); `resource` is POSIX only."""
+    try:
+        import resource
+    except ImportError:
+        return ""
+    return f", peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.1f} GB"
 
 
 if __name__ == "__main__":

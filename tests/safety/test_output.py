@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -155,7 +154,7 @@ def _run_and_kill(tmp_path: Path, spec: Path, out: Path, patch: str) -> None:
                 break
             time.sleep(0.1)
         assert signal_file.exists(), "the run never reached the point to kill it at"
-        process.send_signal(signal.SIGKILL)
+        process.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
     finally:
         process.wait()
 
