@@ -68,7 +68,7 @@ from evaluate.estimators.did.twfe import (
 )
 from evaluate.inference.covariance import FEW_CLUSTERS
 from evaluate.inference.distributions import Normal
-from evaluate.text import Text, Unit, say
+from evaluate.text import Text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -544,27 +544,14 @@ class ImputationResult(EffectResult):
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Event-time effects (and pre-trend leads) with pointwise confidence intervals."""
-        ax = plot_bands(
+        return plot_bands(
             self.periods,  # type: ignore[arg-type]
-            xlabel=say(Text("imputation.plot_event_time", "event time (periods since adoption)")),
+            xlabel=Text("plot.event_time", "event time (periods since adoption)"),
             unit=self.unit,
             title=self.name,
             event_time=True,
             ax=ax,
         )
-        # plot_bands labels in English; said here in the report's language.
-        ax.set_ylabel(say(Text("plot.effect_axis", "effect ({unit})", unit=Unit(self.unit))))
-        handles, labels = ax.get_legend_handles_labels()
-        ax.legend(
-            handles, [say(_BAND_LABELS.get(x, x)) for x in labels], frameon=False, fontsize="small"
-        )
-        return ax
-
-
-_BAND_LABELS = {
-    "post: pointwise CI": Text("imputation.plot_post", "post: pointwise CI"),
-    "pre: pointwise CI": Text("imputation.plot_pre", "pre: pointwise CI"),
-}
 
 
 __all__ = ["ImputationResult", "ImputationSpec", "TwoWaySolver", "imputation_did"]

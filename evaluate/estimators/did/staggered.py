@@ -425,7 +425,7 @@ class StaggeredResult(EffectResult):
             return super().plot(ax=ax)
         return plot_bands(
             self.periods,
-            xlabel="event time (periods since adoption)",
+            xlabel=Text("plot.event_time", "event time (periods since adoption)"),
             unit=self.unit,
             title=self.name,
             event_time=True,

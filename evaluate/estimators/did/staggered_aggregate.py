@@ -29,7 +29,7 @@ from scipy import stats
 from evaluate.effect import EffectResult
 from evaluate.errors import SpecError
 from evaluate.estimators.did._influence import Influence
-from evaluate.text import Num, Text
+from evaluate.text import Num, Text, Unit, say
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -419,7 +419,16 @@ _KIND_TEXT = {
         "ATT: average over calendar periods of the period's ATT across treated cohorts",
     ),
 }
-_PERIOD_NAME = {"group": "cohort", "dynamic": "event time", "calendar": "period"}
+_PERIOD_NAME = {
+    "group": Text("staggered.plot_cohort", "cohort (first treated period)"),
+    "dynamic": Text("plot.event_time", "event time (periods since adoption)"),
+    "calendar": Text("staggered.plot_period", "period"),
+}
+_PLOT_TITLE = {
+    "group": ("staggered.plot_title_group", "{name}: effects by cohort"),
+    "dynamic": ("staggered.plot_title_dynamic", "{name}: effects by event time"),
+    "calendar": ("staggered.plot_title_calendar", "{name}: effects by period"),
+}
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -471,7 +480,7 @@ class StaggeredAggregate(EffectResult):
             self.periods,
             xlabel=_PERIOD_NAME[self.kind],
             unit=self.unit,
-            title=f"{self.name}: {self.kind} aggregation",
+            title=Text(*_PLOT_TITLE[self.kind], name=self.name),
             event_time=self.kind == "dynamic",
             ax=ax,
         )
@@ -484,16 +493,18 @@ def _fmt(value: float) -> str:
 def plot_bands(
     frame: pd.DataFrame,
     *,
-    xlabel: str,
+    xlabel: str | Text,
     unit: str,
-    title: str = "",
+    title: str | Text = "",
     event_time: bool = False,
     ax: Axes | None = None,
 ) -> Axes:
     """Coefficient plot: pointwise CI as error bars, the sup-t band as a shaded bar.
 
     With ``event_time``, pre-treatment effects (``period < 0``) are drawn in a
-    second colour and a dashed line marks treatment onset.
+    second colour and a dashed line marks treatment onset.  Every label is said
+    in the language being spoken (:func:`evaluate.text.say`), so the figure of a
+    Danish report is Danish.
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
@@ -514,9 +525,14 @@ def plot_bands(
             width=0.35,
             color=palette[7],
             alpha=0.35,
-            label="uniform (sup-t) band",
+            label=say(Text("plot.band_uniform", "uniform (sup-t) band")),
         )
-    for mask, colour, label in ((~pre, palette[0], "post"), (pre, palette[1], "pre")):
+    labels = (
+        (_BAND_LABELS["post"], _BAND_LABELS["pre"])
+        if event_time
+        else (_BAND_LABELS["pointwise"],) * 2
+    )
+    for mask, colour, label in ((~pre, palette[0], labels[0]), (pre, palette[1], labels[1])):
         if not mask.any():
             continue
         low = frame["ci_low"].to_numpy(dtype=float)[mask]
@@ -529,19 +545,26 @@ def plot_bands(
             fmt="o",
             color=colour,
             capsize=4,
-            label=f"{label}: pointwise CI" if event_time else "pointwise CI",
+            label=say(label),
         )
     ax.axhline(0.0, color="0.4", linewidth=0.8, linestyle="--")
     if event_time:
         ax.axvline(-0.5, color="0.6", linewidth=0.8, linestyle=":")
     ax.set_xticks(x)
     ax.set_xticklabels([_fmt(v) for v in x])
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(f"effect ({unit})")
+    ax.set_xlabel(say(xlabel))
+    ax.set_ylabel(say(Text("plot.effect_axis", "effect ({unit})", unit=Unit(unit))))
     if title:
-        ax.set_title(title)
+        ax.set_title(say(title))
     ax.legend(frameon=False, fontsize="small")
     return ax
+
+
+_BAND_LABELS = {
+    "post": Text("plot.band_post", "post: pointwise CI"),
+    "pre": Text("plot.band_pre", "pre: pointwise CI"),
+    "pointwise": Text("plot.band_pointwise", "pointwise CI"),
+}
 
 
 def make_aggregate(
