@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from evaluate.errors import DataError, DroppedRowsWarning
@@ -66,6 +67,11 @@ def check_no_duplicates(data: pd.DataFrame, keys: Sequence[str]) -> None:
         )
 
 
+def _may_miss(column: pd.Series) -> bool:
+    """Whether ``column`` can hold a missing value (numpy integers and booleans cannot)."""
+    return not (isinstance(column.dtype, np.dtype) and column.dtype.kind in "iub")
+
+
 def drop_missing(
     data: pd.DataFrame, columns: Sequence[str], *, allow: bool, stacklevel: int = 3
 ) -> tuple[pd.DataFrame, int]:
@@ -75,11 +81,11 @@ def drop_missing(
     first row; with ``allow=True`` the rows are dropped, counted and warned about
     with a :class:`~evaluate.errors.DroppedRowsWarning`.
     """
+    if not any(_may_miss(data[c]) and data[c].hasnans for c in dict.fromkeys(columns)):
+        return data, 0  # column by column: a frame-wide isna() costs a 2-D pass
     missing = data[list(columns)].isna()
     bad = missing.any(axis=1)
     n_bad = int(bad.sum())
-    if n_bad == 0:
-        return data, 0
     per_column = {c: int(n) for c, n in missing.sum().items() if n}
     if not allow:
         first = data.index[bad.to_numpy()][0]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -89,8 +90,8 @@ class RegressionDesign:
     def p(self) -> int:
         return int(self.x.shape[1])
 
-    @property
-    def n_clusters(self) -> int:
+    @cached_property
+    def n_clusters(self) -> int:  # read by every small-sample factor: one pass, kept
         return 0 if self.clusters is None else int(self.clusters.max()) + 1
 
     @property

@@ -35,6 +35,7 @@ from evaluate.estimators.did._fe_kernels import (
     schur_diagonal,
     subtract_effects,
     sums_and_incidence,
+    weighted_incidence_gram,
 )
 
 _EXACT_LIMIT = 500  # largest number of non-absorbed levels solved densely
@@ -76,7 +77,7 @@ def absorb(
     b = demean_and_project(big, other, x, unit_mean, out, m)
     # Rounding leaves ~1e-16 ||x|| in b (a column constant within units has
     # nothing else): a hundred times that is solved enough.
-    floor = 1e-14 * np.sqrt((x * x).sum(axis=0))
+    floor = 1e-14 * np.sqrt(np.einsum("ij,ij->j", x, x))  # column norms, no n x q temporary
     gamma = _cg_solve(big, n_big, big_counts, other, m, level_counts, b, floor)
     gamma_mean = incidence_times(big, other, gamma, n_big) / big_counts[:, None]
     remove_fitted(big, other, gamma, gamma_mean, out)
@@ -134,10 +135,7 @@ def _spanning(
 def _dense_pinv(c, big_counts, other, m, level_counts) -> np.ndarray:
     """Pseudo-inverse of the dense Schur complement ``S = Z'Z - C' diag(1/n) C`` (m x m)."""
     gram = np.diag(level_counts) if other.shape[1] == 1 else cross_counts(other, m)
-    step = max(1, (1 << 20) // m)
-    for a in range(0, c.shape[0], step):
-        block = c[a : a + step]
-        gram -= (block / big_counts[a : a + step, None]).T @ block
+    gram -= weighted_incidence_gram(c, big_counts)
     # Singular (one redundant level per connected set): pseudo-inverse with a
     # tolerance well above rounding noise, which is ~1e-12 relative here.
     vals, vecs = np.linalg.eigh(gram)

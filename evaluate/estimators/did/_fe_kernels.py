@@ -247,3 +247,111 @@ def nested_in(a, b, n_a):  # pragma: no cover - compiled
         elif s != b[i]:
             return False
     return True
+
+
+@njit(cache=True, nogil=True)
+def weighted_incidence_gram(c, unit_counts):  # pragma: no cover - compiled
+    """``C' diag(1 / n_unit) C`` of the dense unit x level incidence ``c``.
+
+    A unit seen at most levels adds ``w c_u c_u'`` through its complement
+    ``e_u = 1 - c_u``: ``c_u c_u' = 11' - 1 e_u' - e_u 1' + e_u e_u'``, so only the
+    levels it misses cost work (none on a balanced panel); a unit seen at few levels
+    adds its own outer product.  Either way the cost is the smaller count squared,
+    not ``m^2`` per unit as in the dense product.
+    """
+    n_u, m = c.shape
+    direct = np.zeros((m, m))  # sum of w c_u c_u' over units taken directly
+    comp = np.zeros((m, m))  # sum of w e_u e_u' over units taken by complement
+    v = np.zeros(m)  # sum of w e_u over the same
+    s = 0.0  # sum of w over the same
+    idx = np.empty(m, dtype=np.intp)
+    val = np.empty(m)
+    for u in range(n_u):
+        w = 1.0 / unit_counts[u]
+        n_on = 0
+        for a in range(m):
+            if c[u, a] != 0.0:
+                n_on += 1
+        if 2 * n_on <= m:
+            k = 0
+            for a in range(m):
+                if c[u, a] != 0.0:
+                    idx[k] = a
+                    val[k] = c[u, a]
+                    k += 1
+            acc = direct
+        else:
+            s += w
+            k = 0
+            for a in range(m):
+                e = 1.0 - c[u, a]
+                if e != 0.0:
+                    idx[k] = a
+                    val[k] = e
+                    k += 1
+                    v[a] += w * e
+            acc = comp
+        for p in range(k):
+            wp = w * val[p]
+            for r in range(k):
+                acc[idx[p], idx[r]] += wp * val[r]
+    for a in range(m):
+        for b in range(m):
+            direct[a, b] += s - v[a] - v[b] + comp[a, b]
+    return direct
+
+
+@njit(cache=True, nogil=True)
+def treated_cell_sums(unit, time, d, first, eps, n_times):  # pragma: no cover - compiled
+    """Over the treated rows (``d == 1``): row counts and sums of ``eps`` by cohort x
+    period cell (key ``first[unit] * n_times + time``), their number and their sum."""
+    n_obs = np.zeros(n_times * n_times, dtype=np.int64)
+    sums = np.zeros(n_times * n_times)
+    n1 = 0
+    total = 0.0
+    for i in range(unit.shape[0]):
+        if d[i] == 1.0:
+            key = first[unit[i]] * n_times + time[i]
+            n_obs[key] += 1
+            sums[key] += eps[i]
+            n1 += 1
+            total += eps[i]
+    return n_obs, sums, n1, total
+
+
+@njit(cache=True, nogil=True)
+def std(y):  # pragma: no cover - compiled
+    """Population standard deviation of ``y`` (as ``np.std``) in two passes, no temporaries."""
+    n = y.shape[0]
+    if n == 0:
+        return np.nan
+    total = 0.0
+    for i in range(n):
+        total += y[i]
+    mean = total / n
+    ss = 0.0
+    for i in range(n):
+        ss += (y[i] - mean) ** 2
+    return np.sqrt(ss / n)
+
+
+@njit(cache=True, nogil=True)
+def pair_codes(a, b, n_b):  # pragma: no cover - compiled
+    """Codes ``0..L-1`` of the pairs ``(a, b)`` (codes of two effects, ``b`` in
+    ``0..n_b-1``) in order of first appearance, as ``pd.factorize(a * n_b + b)``."""
+    n_a = 0
+    for i in range(a.shape[0]):
+        if a[i] >= n_a:
+            n_a = a[i] + 1
+    table = np.full(n_a * n_b, -1, dtype=np.int64)
+    codes = np.empty(a.shape[0], dtype=np.intp)
+    k = 0
+    for i in range(a.shape[0]):
+        key = a[i] * n_b + b[i]
+        c = table[key]
+        if c < 0:
+            c = k
+            table[key] = k
+            k += 1
+        codes[i] = c
+    return codes

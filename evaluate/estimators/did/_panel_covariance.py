@@ -8,6 +8,7 @@ import numpy as np
 
 from evaluate.errors import SpecError
 from evaluate.estimators.did._absorb import one_blas_thread
+from evaluate.estimators.did._fe_kernels import nested_in
 from evaluate.estimators.did._within import PanelIndex, WithinFit, group_mean
 from evaluate.inference.covariance import (
     CovarianceEstimate,
@@ -91,8 +92,15 @@ def panel_covariance(
         if clusters is index.unit:  # the common case: skip two O(n) passes
             nested = (True, index.n_units == 1)
         else:
-            nested = (is_nested(index.unit, clusters), is_nested(index.time, clusters))
-        nested += tuple(bool(is_nested(e, clusters)) for e in index.extra)
+            nested = (
+                bool(nested_in(index.unit, clusters, index.n_units)),
+                bool(nested_in(index.time, clusters, index.n_times)),
+            )
+        # One compiled pass each that stops at the first level seen in two clusters.
+        nested += tuple(
+            bool(nested_in(e, clusters, lv))
+            for e, lv in zip(index.extra, index.extra_levels, strict=True)
+        )
     design = RegressionDesign(
         x=fit.x if root is None else fit.x * root[:, None],
         resid=fit.resid if root is None else fit.resid * root,

@@ -29,6 +29,8 @@ from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import EffectResult, NotApplicable, Provenance, hash_frame
 from evaluate.errors import DesignError, SpecError
+from evaluate.estimators.did._fe_kernels import pair_codes, treatment_timing
+from evaluate.estimators.did._fe_kernels import std as fe_std
 from evaluate.estimators.did._panel_covariance import panel_covariance
 from evaluate.estimators.did._treatment import binary_treatment, check_absorbing
 from evaluate.estimators.did._within import (
@@ -311,7 +313,8 @@ def twfe(
         )
     y = frame[outcome].to_numpy(dtype=float)
     d = binary_treatment(frame, treatment)
-    if not allow_switching and switches_off(index, d):
+    timing = treatment_timing(index.unit, index.time, d, index.n_units, index.n_times)
+    if not allow_switching and timing[1]:  # some unit's treatment switches off
         check_absorbing(frame, d, treatment, unit, time)  # names the unit and period
     w = analytic_weights(frame, weights)
     x = np.empty((index.n, 1 + len(covariates)), order="F")  # contiguous columns
@@ -320,7 +323,7 @@ def twfe(
         x[:, j] = frame[c].to_numpy(dtype=float)
     names = [treatment, *covariates]
     fit = fit_within(index, y, x, names, w)
-    scale = float(np.std(y))
+    scale = float(fe_std(y))  # rounding scale of the outcome
     clusters = cluster_codes(frame, cluster, unit, index)
     treated_by_cluster = None
     if clusters is not None:
@@ -387,6 +390,7 @@ def twfe(
             covariates=x[:, 1:] if covariates else None,
             tilde=fit.x if w is None else None,
             warn=True,
+            timing=timing,
         )
     data_hash, hash_method = hashing.result()
     return TWFEResult(
@@ -471,19 +475,19 @@ def _fe_columns(spec: str) -> list[str]:
 
 
 def _fe_codes(frame: pd.DataFrame, spec: str) -> np.ndarray:
-    """Integer codes ``0..L-1`` of a fixed effect (one level per combination)."""
-    codes = None
+    """Integer codes ``0..L-1`` of a fixed effect (one level per combination, in order
+    of first appearance)."""
+    codes, n_codes = None, 0
     for column in _fe_columns(spec):
         part, levels = factorize(frame[column], sort=False)
-        codes = part if codes is None else codes * len(levels) + part
-    return factorize(codes, sort=False)[0]
-
-
-def switches_off(index: PanelIndex, d: np.ndarray) -> bool:
-    """Whether some unit's treatment switches off (one compiled pass)."""
-    from evaluate.estimators.did._fe_kernels import treatment_timing
-
-    return bool(treatment_timing(index.unit, index.time, d, index.n_units, index.n_times)[1])
+        if codes is None:
+            codes = part
+        elif n_codes * len(levels) <= 4 * len(part) + 1024:
+            codes = pair_codes(codes, part, len(levels))  # one compiled pass, dense table
+        else:
+            codes = factorize(codes * len(levels) + part, sort=False)[0]
+        n_codes = int(codes.max()) + 1 if len(codes) else 0
+    return codes
 
 
 class _Fingerprint:

@@ -35,7 +35,7 @@ import pandas as pd
 from evaluate.data.validate import check_columns, check_frame, check_numeric, drop_missing
 from evaluate.effect import Diagnostic, NotApplicable
 from evaluate.errors import DataError, DesignError, NegativeWeightsWarning
-from evaluate.estimators.did._fe_kernels import treatment_timing
+from evaluate.estimators.did._fe_kernels import treated_cell_sums, treatment_timing
 from evaluate.estimators.did._within import PanelIndex, panel_index, within
 from evaluate.text import Num, Text
 
@@ -106,32 +106,29 @@ def _treatment_residual(
     return eps
 
 
-def _cohorts(index: PanelIndex, d: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Each row's cohort (first treated period of its unit, nan if never) and whether
-    treatment is absorbing (never switches off)."""
-    first, switches = treatment_timing(index.unit, index.time, d, index.n_units, index.n_times)
+def _cohorts(index: PanelIndex, first: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Each row's cohort: the first treated period of its unit (nan if never)."""
     n_t = index.n_times
     cohort = np.where(first < n_t, times[np.minimum(first, n_t - 1)], np.nan)
-    return cohort[index.unit], not switches
+    return cohort[index.unit]
 
 
-def _cells(index: PanelIndex, d: np.ndarray, times: np.ndarray, eps: np.ndarray, on):
+def _cells(index: PanelIndex, first: np.ndarray, eps: np.ndarray, d: np.ndarray, times):
     """Treated cohort x period cells (absorbing treatment, cohorts from the data):
-    counts and sums of ``eps`` by ``bincount``, as the group-by would give them."""
+    counts and sums of ``eps`` in one compiled pass, as the group-by would give them;
+    and the number of treated rows and their sum of ``eps``."""
     n_t = index.n_times
-    first, _ = treatment_timing(index.unit, index.time, d, index.n_units, n_t)
-    key = first[index.unit[on]] * n_t + index.time[on]
-    n_obs = np.bincount(key, minlength=n_t * n_t)
-    eps_sum = np.bincount(key, weights=eps[on], minlength=n_t * n_t)
+    n_obs, eps_sum, n1, denom = treated_cell_sums(index.unit, index.time, d, first, eps, n_t)
     cell = np.flatnonzero(n_obs)
-    return pd.DataFrame(
+    cells = pd.DataFrame(
         {
             "cohort": times[cell // n_t].astype(float),
             "time": times[cell % n_t],
-            "n_obs": n_obs[cell].astype(np.int64),
+            "n_obs": n_obs[cell],
             "eps_sum": eps_sum[cell],
         }
     )
+    return cells, n1, denom
 
 
 def _weights_from_arrays(
@@ -142,23 +139,25 @@ def _weights_from_arrays(
     covariates: np.ndarray | None = None,
     cohort: np.ndarray | None = None,
     tilde: np.ndarray | None = None,
+    timing: tuple[np.ndarray, bool] | None = None,
 ) -> TWFEWeights:
-    if not ((d == 0.0) | (d == 1.0)).all():
-        raise DataError("The treatment must be binary (0/1) for the TWFE weights.")
+    """The weights from the panel's arrays; ``timing``: ``treatment_timing``'s first
+    treated period per unit and whether treatment switches off, when the caller has
+    them (it has then checked that ``d`` is 0/1)."""
+    if timing is None:
+        if not ((d == 0.0) | (d == 1.0)).all():
+            raise DataError("The treatment must be binary (0/1) for the TWFE weights.")
+        timing = treatment_timing(index.unit, index.time, d, index.n_units, index.n_times)
+    first, switches = timing
     eps = _treatment_residual(index, d, covariates, tilde)
-    on = d == 1
-    denom = float(eps[on].sum())
-    if not on.any() or abs(denom) < 1e-12 * max(on.sum(), 1):
-        raise DesignError(
-            "The treatment has no variation left after removing unit and period effects."
-        )
-    _, switches = treatment_timing(index.unit, index.time, d, index.n_units, index.n_times)
     absorbing = not switches
     if absorbing and cohort is None and index.n_times <= 3000:
-        cells = _cells(index, d, times, eps, on)
+        cells, n1, denom = _cells(index, first, eps, d, times)
     else:
+        on = d == 1
+        n1, denom = int(on.sum()), float(eps[on].sum())
         if cohort is None:
-            cohort = _cohorts(index, d, times)[0]
+            cohort = _cohorts(index, first, times)
         key = cohort[on] if absorbing else unit_labels[index.unit[on]]
         cells = (
             pd.DataFrame({"cohort": key, "time": times[index.time[on]], "eps": eps[on]})
@@ -166,8 +165,11 @@ def _weights_from_arrays(
             .agg(n_obs=("eps", "size"), eps_sum=("eps", "sum"))
             .reset_index()
         )
+    if not n1 or abs(denom) < 1e-12 * n1:
+        raise DesignError(
+            "The treatment has no variation left after removing unit and period effects."
+        )
     cells["weight"] = cells["eps_sum"] / denom
-    n1 = int(on.sum())
     cells["weight_per_obs"] = cells["weight"] * n1 / cells["n_obs"]
     if absorbing:
         cells["event_time"] = cells["time"] - cells["cohort"]
@@ -249,6 +251,7 @@ def negative_weights_diagnostic(
     tilde: np.ndarray | None = None,
     warn: bool = False,
     stacklevel: int = 3,
+    timing: tuple[np.ndarray, bool] | None = None,
 ) -> Diagnostic | NotApplicable:
     """Whether a TWFE coefficient puts negative weight on treated cells, for :func:`twfe`.
 
@@ -259,12 +262,12 @@ def negative_weights_diagnostic(
     :class:`NegativeWeightsWarning` is then emitted.
     """
     d = np.asarray(d, dtype=float)
-    if not ((d == 0.0) | (d == 1.0)).all():
+    if timing is None and not ((d == 0.0) | (d == 1.0)).all():
         return NotApplicable("treatment is not binary (0/1)")
     times = np.arange(index.n_times, dtype=float)  # period codes suffice for the cells
     labels = np.arange(index.n_units)
     try:
-        w = _weights_from_arrays(index, d, times, labels, covariates, tilde=tilde)
+        w = _weights_from_arrays(index, d, times, labels, covariates, tilde=tilde, timing=timing)
     except DesignError as err:
         return NotApplicable(str(err))
     diag = Diagnostic(

@@ -194,3 +194,26 @@ def test_unbalanced_large_level_outcome_matches_pyfixest():
     )
     assert res.estimate == pytest.approx(float(ref.coef()["d"]), rel=RTOL)
     assert res.std_error == pytest.approx(float(ref.se()["d"]), rel=RTOL)
+
+
+def test_schur_gram_equals_dense_product():
+    # The compiled C' diag(1/n) C takes a unit by its levels or by the levels it
+    # misses, whichever are fewer: both branches (and counts above 1) against numpy.
+    from evaluate.estimators.did._fe_kernels import weighted_incidence_gram
+
+    rng = np.random.default_rng(3)
+    c = (rng.random((400, 30)) < np.linspace(0.05, 0.98, 400)[:, None]).astype(float)
+    c[c.sum(axis=1) == 0, 0] = 1.0
+    c[:7] *= 2.0  # a unit met twice at a level
+    n = c.sum(axis=1)
+    np.testing.assert_allclose(
+        weighted_incidence_gram(c, n), (c / n[:, None]).T @ c, rtol=0, atol=1e-12
+    )
+
+
+def test_pair_codes_match_pandas_factorize_of_the_combination():
+    from evaluate.estimators.did._fe_kernels import pair_codes
+
+    rng = np.random.default_rng(4)
+    a, b = rng.integers(0, 9, 5000), rng.integers(0, 13, 5000)
+    np.testing.assert_array_equal(pair_codes(a, b, 13), pd.factorize(a * 13 + b)[0])
