@@ -477,8 +477,8 @@ class StaggeredAggregate(EffectResult):
         )
 
 
-def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+def _fmt(value: Any) -> str:  # a number, or a calendar label (cohort "2022-11")
+    return value if isinstance(value, str) else f"{value:g}" if value % 1 else str(int(value))
 
 
 def plot_bands(
@@ -501,7 +501,8 @@ def plot_bands(
     if ax is None:
         _, ax = plt.subplots(figsize=(7.0, 4.0))
     palette = sns.color_palette("deep")
-    x = frame["period"].to_numpy(dtype=float)
+    named = not pd.api.types.is_numeric_dtype(frame["period"])  # calendar labels, in order
+    x = np.arange(len(frame), dtype=float) if named else frame["period"].to_numpy(dtype=float)
     est = frame["estimate"].to_numpy(dtype=float)
     pre = x < 0 if event_time else np.zeros(len(x), dtype=bool)
     if "ci_low_uniform" in frame.columns:
@@ -535,7 +536,7 @@ def plot_bands(
     if event_time:
         ax.axvline(-0.5, color="0.6", linewidth=0.8, linestyle=":")
     ax.set_xticks(x)
-    ax.set_xticklabels([_fmt(v) for v in x])
+    ax.set_xticklabels([_fmt(v) for v in (frame["period"] if named else x)])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"effect ({unit})")
     if title:
