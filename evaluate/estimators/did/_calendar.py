@@ -255,7 +255,7 @@ def _read_time(values: pd.Series, column: str) -> tuple[pd.Series, str, _DateRul
         raise DataError(f"Column {column!r} holds {bad!r} ({kind}), not a period. {_HOW}")
     text = values.mask(values.map(_blank)).map(lambda v: v.strip() if isinstance(v, str) else v)
     periods = parse_periods(text, column)  # a DataError names the unreadable value
-    if periods.dtype.freq.name == "D":  # dates as text: read as dates
+    if text.dropna().str.fullmatch(r"\d{4}-\d{2}-\d{2}").all():  # dates as text: as dates
         return _read_time(periods.dt.to_timestamp(), column)
     sample = text.dropna().iloc[0] if text.notna().any() else ""
     style = "statbank" if re.match(r"^\d{4}(M\d|K)", str(sample), re.I) else "period"
