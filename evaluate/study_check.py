@@ -274,7 +274,9 @@ def _check_periods(effect: EffectSpec, frame: pd.DataFrame, options: dict[str, A
         return [f"time = {time!r} has no periods"]
     problems = []
     if effect.design in _WHOLE_PERIODS:  # calendar periods are numbered by the design
-        return _check_calendar(effect, frame, options)
+        problems = _check_calendar(effect, frame, options)
+        if problems:
+            return problems
     first, last = series.min(), series.max()
     starts, raw = _each(options.get("start")), _each(effect.options.get("start"))
     for one, given in zip(starts, raw, strict=False):

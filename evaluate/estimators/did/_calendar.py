@@ -147,7 +147,7 @@ def _blank(value: Any) -> bool:
         return False
 
 
-def _first_other(values: pd.Series, kind: str) -> Any:
+def _first_other(values: Any, kind: str) -> Any:
     for v in values:
         if not _blank(v) and _kind(v) != kind:
             return v
@@ -234,10 +234,11 @@ def _read_time(values: pd.Series, column: str) -> tuple[pd.Series, str, _DateRul
         return stamps.dt.to_period(rule.freq), "date", rule
     if isinstance(values.dtype, pd.PeriodDtype):
         return values, "period", None
-    kinds = {_kind(v) for v in values if not _blank(v)}
+    distinct = pd.unique(values.to_numpy(dtype=object))  # in order of appearance
+    kinds = {_kind(v) for v in distinct if not _blank(v)}
     if len(kinds) > 1:
-        first = _kind(next(v for v in values if not _blank(v)))
-        bad = _first_other(values, first)
+        first = _kind(next(v for v in distinct if not _blank(v)))
+        bad = _first_other(distinct, first)
         raise DataError(
             f"Column {column!r} mixes kinds of value: {bad!r} ({_kind(bad)}) among "
             f"{first} values. {_HOW}"
@@ -329,15 +330,10 @@ def _read_cohort(
     """Ordinals of the cohort column and a state per row: 0 blank, 1 never, 2 treated."""
     never_codes = {0, float("inf"), *never_treated}
     never_text = {str(c).strip().lower() for c in never_codes} | {"0", "inf"}
-    raw = values.to_numpy(dtype=object)
-    state = np.zeros(len(raw), dtype=np.int8)
-    ordinal = np.zeros(len(raw), dtype=np.int64)
-    cache: dict[Any, tuple[int, int]] = {}
-    for i, v in enumerate(raw):
-        key = v if isinstance(v, (str, pd.Period, pd.Timestamp)) else repr(v)
-        if key not in cache:
-            cache[key] = _one_cohort(v, column, time, freq, rule, never_codes, never_text)
-        state[i], ordinal[i] = cache[key]
+    codes, distinct = pd.factorize(values)  # blanks (NaN, NaT, None) get code -1
+    found = [_one_cohort(v, column, time, freq, rule, never_codes, never_text) for v in distinct]
+    table = np.array([*found, (0, 0)], dtype=np.int64).reshape(-1, 2)  # last row: blank
+    state, ordinal = table[codes, 0].astype(np.int8), table[codes, 1]
     return ordinal, state
 
 
