@@ -29,6 +29,7 @@ from evaluate.data.kommuner import _lookup, _unknown, resolve_kommuner
 from evaluate.data.periods import parse_period, parse_periods, period_label
 from evaluate.data.readers import read_table
 from evaluate.errors import DataError, EvaluateError, SpecError
+from evaluate.estimators.did._calendar import calendar_frame, is_calendar
 from evaluate.spec import DataSource, EffectLineSpec, EffectSpec, StudySpec
 from evaluate.study_result import LoadedData
 from evaluate.study_snapshot import read_snapshot_entry, with_treatment
@@ -272,13 +273,10 @@ def _check_periods(effect: EffectSpec, frame: pd.DataFrame, options: dict[str, A
     if series.empty:
         return [f"time = {time!r} has no periods"]
     problems = []
-    if effect.design in _WHOLE_PERIODS and isinstance(series.dtype, pd.PeriodDtype):
-        problems.append(
-            f"design {effect.design!r} counts periods in whole numbers, but {time!r} holds "
-            f"{_shown(series.iloc[0])}-like periods; number them (e.g. a column month_number "
-            "= 1, 2, ...) and give the cohorts in the same numbers"
-        )
-        return problems
+    if effect.design in _WHOLE_PERIODS:  # calendar periods are numbered by the design
+        problems = _check_calendar(effect, frame, options)
+        if problems:
+            return problems
     first, last = series.min(), series.max()
     starts, raw = _each(options.get("start")), _each(effect.options.get("start"))
     for one, given in zip(starts, raw, strict=False):
@@ -299,6 +297,32 @@ def _check_periods(effect: EffectSpec, frame: pd.DataFrame, options: dict[str, A
         if isinstance(window, tuple) and len(window) == 2 and not window[0] <= window[1]:
             problems.append(f"{key} = {effect.options[key]!r}: the first period is after the last")
     return problems
+
+
+def _calendar_cohort(effect: EffectSpec, frame: pd.DataFrame, option: str) -> bool:
+    """The cohort column of a staggered design whose time column holds calendar
+    periods: it holds periods too, checked by :func:`_check_calendar`, not as numbers."""
+    time = effect.options.get("time")
+    return (
+        effect.design in _WHOLE_PERIODS
+        and option in ("group", "cohort")
+        and isinstance(time, str)
+        and time in frame.columns
+        and is_calendar(frame[time])
+    )
+
+
+def _check_calendar(effect: EffectSpec, frame: pd.DataFrame, options: dict[str, Any]) -> list[str]:
+    """Time and cohort columns of a staggered design on one regular calendar (numbers pass)."""
+    time = options["time"]
+    cohort = options.get("group" if effect.design == "callaway_santanna" else "cohort")
+    if not isinstance(cohort, str) or cohort not in frame.columns:
+        return []
+    try:
+        calendar_frame(frame, time, cohort, options.get("never_treated", ()))
+    except DataError as err:
+        return [str(err).rstrip(".")]
+    return []
 
 
 def _check_units(options: dict[str, Any], frame: pd.DataFrame) -> list[str]:
@@ -327,7 +351,7 @@ def _check_effect(effect: EffectSpec, loaded: LoadedData) -> list[tuple[type, st
         for column in columns:
             if column not in frame.columns:
                 problems.append((DataError, _no_column(column, frame, option)))
-            elif option in _NUMERIC:
+            elif option in _NUMERIC and not _calendar_cohort(effect, frame, option):
                 why = _not_numeric(frame, column, option, source)
                 if why is not None:
                     problems.append((DataError, why))

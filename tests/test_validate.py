@@ -210,12 +210,14 @@ def test_text_in_a_numeric_column_says_which_option_reads_it(tmp_path, capsys):
     assert 'has a decimal comma: set decimal = ","' in output
 
 
-def test_a_design_that_counts_periods_in_numbers_is_told_so(tmp_path, capsys):
+def test_a_staggered_design_wants_cohorts_on_the_calendar_of_the_periods(tmp_path, capsys):
+    # monthly periods ("2019M01") are numbered by the design; a 0/1 column is no cohort
     spec = SPEC.replace('design = "twfe"', 'design = "imputation_did"').replace(
         'treatment = "indsats"', 'cohort = "indsats"'
     )
     code, output = _validate(_study(tmp_path, spec), capsys)
-    assert code == 2 and "counts periods in whole numbers" in output
+    assert code == 2
+    assert "Column 'indsats' holds the number 1, but 'måned' holds monthly periods" in output
 
 
 def test_every_problem_is_listed_at_once(tmp_path, capsys):

@@ -31,6 +31,7 @@ from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import Diagnostic, EffectResult, NotApplicable, Provenance
 from evaluate.errors import DataError, DesignError, PreTrendWarning, SpecError
+from evaluate.estimators.did._calendar import calendar_frame
 from evaluate.estimators.did._cohorts import adoption_periods
 from evaluate.estimators.did._placebo import event_study_placebo
 from evaluate.estimators.did._within import analytic_weights
@@ -161,7 +162,9 @@ def event_study(
     ----------
     data : long panel, one row per unit and period (never modified).
     outcome, unit, time : column names; ``time`` is numeric and evenly spaced
-        (years, month numbers), so that ``time - cohort`` counts periods.
+        (years, month numbers), so that ``time - cohort`` counts periods, or holds
+        calendar periods (dates, pandas Periods, text such as "2023-01" or "2023K1"),
+        numbered on their calendar (:mod:`~evaluate.estimators.did._calendar`).
     cohort : the unit's adoption period (first treated period); blank (missing),
         ``0``, ``inf`` and values in ``never_treated`` mark never-treated units, the
         same rule as :func:`~evaluate.estimators.did.staggered.callaway_santanna`
@@ -213,6 +216,10 @@ def event_study(
         cols.append(weights)
     used = list(dict.fromkeys(cols))
     check_columns(data, used)
+    given_never = list(never_treated)
+    data, calendar = calendar_frame(data, time, cohort, never_treated)  # a copy, if any
+    if calendar is not None:
+        never_treated = (0,)  # the calendar coded them 0
     for c in (outcome, time):
         check_numeric(data, c)
     frame = data[used]
@@ -345,6 +352,8 @@ def event_study(
     )
     diagnostics = {Text("diag.pre_trend", "pre-trend"): pre}
     notes = [note] if note else []
+    if calendar is not None:
+        notes.insert(0, calendar.note(t.min(), t.max()))
     if isinstance(pre, Diagnostic) and pre.passed is False:
         warnings.warn(
             f"Pre-trend test rejects parallel pre-trends: {pre}", PreTrendWarning, stacklevel=2
@@ -424,7 +433,7 @@ def event_study(
                 "lags": lags,
                 "reference": reference,
                 "bin_endpoints": bin_endpoints,
-                "never_treated": list(never_treated),
+                "never_treated": given_never,
                 "cluster": cluster,
                 "inference": inference,
                 "weights": weights,

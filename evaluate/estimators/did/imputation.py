@@ -59,6 +59,7 @@ from evaluate.errors import (
     SmallSampleWarning,
     SpecError,
 )
+from evaluate.estimators.did._calendar import calendar_frame
 from evaluate.estimators.did._imputation_pretests import _pretrend_test
 from evaluate.estimators.did._twoway_solver import TwoWaySolver
 from evaluate.estimators.did._within import analytic_weights
@@ -113,7 +114,9 @@ def imputation_did(
     ----------
     data : long panel, one row per unit and period (never modified; may be unbalanced).
     outcome, unit, time : column names; ``time`` is numeric and evenly spaced, so
-        that ``time - cohort`` counts periods since adoption.
+        that ``time - cohort`` counts periods since adoption, or holds calendar
+        periods (dates, pandas Periods, text such as "2023-01" or "2023K1"), numbered
+        on their calendar (:mod:`~evaluate.estimators.did._calendar`).
     cohort : each unit's first treated period (constant within a unit); values in
         ``never_treated`` or missing mark never-treated units.  Units are treated
         from their cohort period on (adoption is absorbing).
@@ -162,7 +165,12 @@ def imputation_did(
         alpha=alpha,
         weights=weights,
     )
-    return replace(_fit(data, spec, name or outcome), unit=outcome_unit)
+    frame, calendar = calendar_frame(data, time, cohort, spec.never_treated)  # a copy, if any
+    if calendar is None:
+        return replace(_fit(data, spec, name or outcome), unit=outcome_unit)
+    result = _fit(frame, replace(spec, never_treated=(0,)), name or outcome)  # never coded 0
+    note = calendar.note(frame[time].min(), frame[time].max())
+    return replace(result, unit=outcome_unit, notes=(note, *result.notes))
 
 
 def _make_spec(**kw: Any) -> ImputationSpec:

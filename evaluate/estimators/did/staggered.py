@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -59,6 +59,7 @@ from evaluate.data.validate import check_frame
 from evaluate.effect import DesignTable, Diagnostic, EffectResult, Provenance, Unit, hash_frame
 from evaluate.errors import DesignError, PreTrendWarning, SpecError
 from evaluate.estimators._renamed import renamed_options
+from evaluate.estimators.did._calendar import Calendar, calendar_frame, relabel
 from evaluate.estimators.did._influence import DenseInfluence, difference_in_means
 from evaluate.estimators.did._staggered_prepare import (
     BasePeriod,
@@ -123,9 +124,11 @@ def callaway_santanna(
     Parameters
     ----------
     data : long panel, one row per unit and period (never modified).
-    outcome, unit, time : column names; ``time`` holds equally spaced integers.
+    outcome, unit, time : column names; ``time`` holds equally spaced integers, or
+        calendar periods (dates, pandas Periods, text such as "2023-01" or "2023K1"),
+        numbered on their calendar (:mod:`~evaluate.estimators.did._calendar`).
     group : column with the first treated period of each unit (constant within a
-        unit); blank, ``0`` or ``inf`` means never treated.
+        unit), in the form of ``time``; blank, ``0`` or ``inf`` means never treated.
     control : ``"never"`` (never-treated units) or ``"notyet"`` (never treated plus
         units not yet treated by the later of ``t`` and the base period).
     method : ``"dr"`` doubly robust, ``"ipw"`` or ``"reg"`` (identical without covariates).
@@ -190,11 +193,13 @@ def callaway_santanna(
         panel=panel,
         allow_unbalanced_panel=allow_unbalanced_panel,
     )
-    panel = prepare_panel(check_frame(data), spec)
+    frame, calendar = calendar_frame(check_frame(data), time, group)
+    panel = prepare_panel(frame, spec)
     gt, cells = fit_group_time(panel, spec)
     return _build_result(
-        gt, cells, panel, spec, name=name or outcome, unit=outcome_unit, population=population
-    )
+        gt, cells, panel, spec, name=name or outcome, unit=outcome_unit, population=population,
+        calendar=calendar,
+    )  # fmt: skip
 
 
 def _make_spec(**kw: Any) -> CSSpec:
@@ -324,6 +329,9 @@ class StaggeredResult(EffectResult):
     #: which estimators ran: "balanced panel", "unbalanced panel: ..." or
     #: "repeated cross-sections" (see ``panel`` and ``allow_unbalanced_panel``)
     data_structure: str = "balanced panel"
+    #: the calendar of a ``time`` column of dates or Periods (None: whole numbers);
+    #: ``att_gt`` and the group and calendar aggregations then show its labels
+    calendar: Calendar | None = None
 
     def aggregate(
         self,
@@ -352,7 +360,7 @@ class StaggeredResult(EffectResult):
         alpha = self.alpha if alpha is None else alpha
         if not 0 < alpha < 1:
             raise SpecError(f"alpha must lie strictly between 0 and 1, got {alpha!r}.")
-        return make_aggregate(
+        agg = make_aggregate(
             self.group_time,
             kind,
             alpha=alpha,
@@ -370,11 +378,16 @@ class StaggeredResult(EffectResult):
                 "base_period": self.spec.base_period,
             },
         )
+        if self.calendar is None or kind == "dynamic" or agg.periods is None:
+            return agg
+        labels = self.calendar.labels(agg.periods["period"])  # cohorts or calendar periods
+        vcov = None if agg.vcov is None else agg.vcov.set_axis(labels).set_axis(labels, axis=1)
+        return replace(agg, periods=agg.periods.assign(period=labels), vcov=vcov)
 
     def _extra_terms(self) -> list[dict[str, Any]]:
         return [
             {
-                "term": f"ATT(g={_num(r.group)}, t={_num(r.time)})",
+                "term": f"ATT(g={_label(r.group)}, t={_label(r.time)})",
                 "estimate": r.estimate,
                 "std_error": r.std_error,
                 "ci_low": r.ci_low,
@@ -433,6 +446,10 @@ class StaggeredResult(EffectResult):
         )
 
 
+def _label(value: Any) -> Any:
+    return value if isinstance(value, str) else _num(value)
+
+
 def _build_result(
     gt: GroupTimeEffects,
     cells: _Cells,
@@ -442,6 +459,7 @@ def _build_result(
     name: str,
     unit: Unit,
     population: str,
+    calendar: Calendar | None = None,
 ) -> StaggeredResult:
     se = gt.cell_std_errors()
     boot = gt.boot_cells
@@ -461,6 +479,9 @@ def _build_result(
     pre = pretest_leads(gt)
     diagnostics = {"pre-trend F test": pre, "pre-trend Wald test": pretest_wald(gt)}
     notes = list(panel.notes)
+    if calendar is not None:  # the user's labels, and say which calendar was read
+        table = relabel(table, calendar, ("group", "time", "base_period"))
+        notes.insert(0, calendar.note(panel.times[0], panel.times[-1]))
     if isinstance(pre, Diagnostic) and pre.p_value < spec.alpha:
         warnings.warn(
             f"The pre-period event-time effects differ jointly from zero ({pre.note}: "
@@ -526,6 +547,7 @@ def _build_result(
         critical_value=crit,
         group_time=gt,
         data_structure=structure,
+        calendar=calendar,
         **base,
     )
 

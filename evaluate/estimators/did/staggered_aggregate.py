@@ -28,8 +28,10 @@ from scipy import stats
 
 from evaluate.effect import EffectResult
 from evaluate.errors import SpecError
+from evaluate.estimators.did._bands import period_label as _fmt
+from evaluate.estimators.did._bands import plot_bands
 from evaluate.estimators.did._influence import Influence
-from evaluate.text import Num, Text, Unit, say
+from evaluate.text import Num, Text
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -484,87 +486,6 @@ class StaggeredAggregate(EffectResult):
             event_time=self.kind == "dynamic",
             ax=ax,
         )
-
-
-def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
-def plot_bands(
-    frame: pd.DataFrame,
-    *,
-    xlabel: str | Text,
-    unit: str,
-    title: str | Text = "",
-    event_time: bool = False,
-    ax: Axes | None = None,
-) -> Axes:
-    """Coefficient plot: pointwise CI as error bars, the sup-t band as a shaded bar.
-
-    With ``event_time``, pre-treatment effects (``period < 0``) are drawn in a
-    second colour and a dashed line marks treatment onset.  Every label is said
-    in the language being spoken (:func:`evaluate.text.say`), so the figure of a
-    Danish report is Danish.
-    """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7.0, 4.0))
-    palette = sns.color_palette("deep")
-    x = frame["period"].to_numpy(dtype=float)
-    est = frame["estimate"].to_numpy(dtype=float)
-    pre = x < 0 if event_time else np.zeros(len(x), dtype=bool)
-    if "ci_low_uniform" in frame.columns:
-        low_u = frame["ci_low_uniform"].to_numpy(dtype=float)
-        high_u = frame["ci_high_uniform"].to_numpy(dtype=float)
-        ax.bar(
-            x,
-            high_u - low_u,
-            bottom=low_u,
-            width=0.35,
-            color=palette[7],
-            alpha=0.35,
-            label=say(Text("plot.band_uniform", "uniform (sup-t) band")),
-        )
-    labels = (
-        (_BAND_LABELS["post"], _BAND_LABELS["pre"])
-        if event_time
-        else (_BAND_LABELS["pointwise"],) * 2
-    )
-    for mask, colour, label in ((~pre, palette[0], labels[0]), (pre, palette[1], labels[1])):
-        if not mask.any():
-            continue
-        low = frame["ci_low"].to_numpy(dtype=float)[mask]
-        high = frame["ci_high"].to_numpy(dtype=float)[mask]
-        err = np.nan_to_num(np.vstack([est[mask] - low, high - est[mask]]))
-        ax.errorbar(
-            x[mask],
-            est[mask],
-            yerr=err,
-            fmt="o",
-            color=colour,
-            capsize=4,
-            label=say(label),
-        )
-    ax.axhline(0.0, color="0.4", linewidth=0.8, linestyle="--")
-    if event_time:
-        ax.axvline(-0.5, color="0.6", linewidth=0.8, linestyle=":")
-    ax.set_xticks(x)
-    ax.set_xticklabels([_fmt(v) for v in x])
-    ax.set_xlabel(say(xlabel))
-    ax.set_ylabel(say(Text("plot.effect_axis", "effect ({unit})", unit=Unit(unit))))
-    if title:
-        ax.set_title(say(title))
-    ax.legend(frameon=False, fontsize="small")
-    return ax
-
-
-_BAND_LABELS = {
-    "post": Text("plot.band_post", "post: pointwise CI"),
-    "pre": Text("plot.band_pre", "pre: pointwise CI"),
-    "pointwise": Text("plot.band_pointwise", "pointwise CI"),
-}
 
 
 def make_aggregate(
