@@ -17,6 +17,7 @@ from scipy import sparse
 
 from evaluate.errors import DataError, DesignError, SpecError
 from evaluate.estimators.did._absorb import absorb, one_blas_thread
+from evaluate.estimators.did._fe_kernels import std as fe_std
 
 _EXACT_LIMIT = 500  # most levels of the non-absorbed fixed effects solved densely (m x m)
 _WEIGHTED_LIMIT = 2000  # largest fixed-effect dimension solved exactly with weights
@@ -152,10 +153,21 @@ def within(
         return out
     fes = [(index.unit, index.n_units), (index.time, index.n_times)]
     fes += list(zip(index.extra, index.extra_levels, strict=True))
+    if _fortran_floats(columns):
+        return absorb(fes, columns, _EXACT_LIMIT)  # read in place: absorb never writes x
     x = np.empty((index.n, len(cols)), order="F")  # contiguous columns in and out
     for j, c in enumerate(cols):
         x[:, j] = c
     return absorb(fes, x, _EXACT_LIMIT)
+
+
+def _fortran_floats(columns: object) -> bool:
+    return (
+        isinstance(columns, np.ndarray)
+        and columns.ndim == 2
+        and columns.dtype == np.float64
+        and columns.flags.f_contiguous
+    )
 
 
 def weighted_within(
@@ -214,14 +226,21 @@ def fit_within(
     x: np.ndarray,
     names: list[str],
     weights: np.ndarray | None = None,
+    yx: np.ndarray | None = None,
 ) -> WithinFit:
     """Least squares of within-transformed ``y`` on within-transformed ``x``
-    (weighted least squares with weighted demeaning when ``weights`` are given)."""
-    yx = within(index, [y, *(x[:, j] for j in range(x.shape[1]))], weights)
+    (weighted least squares with weighted demeaning when ``weights`` are given).
+
+    ``yx``: ``[y, x]`` already stacked in one Fortran-ordered float array (``y`` and
+    ``x`` its views), which saves a copy of the data on large panels.
+    """
+    stacked = yx if yx is not None else [y, *(x[:, j] for j in range(x.shape[1]))]
+    yx = within(index, stacked, weights)
     yd, xd = yx[:, 0], yx[:, 1:]
     if weights is None:  # the same numbers as with unit weights, fewer passes
         xw = xd
-        raw = ((x - x.mean(axis=0)) ** 2).sum(axis=0)
+        # Sums of squares about the mean, column by column (no n x k temporaries).
+        raw = np.array([x.shape[0] * fe_std(x[:, j]) ** 2 for j in range(x.shape[1])])
     else:
         xw = xd * weights[:, None]
         raw = np.average(

@@ -311,18 +311,22 @@ def twfe(
             f"TWFE needs at least 2 units and 2 periods; found {index.n_units} units and "
             f"{index.n_times} periods."
         )
-    y = frame[outcome].to_numpy(dtype=float)
+    # Outcome, treatment and covariates side by side in one Fortran array: contiguous
+    # columns, and the within transformation reads them in place.
+    yx = np.empty((index.n, 2 + len(covariates)), order="F")
+    yx[:, 0] = frame[outcome].to_numpy(dtype=float)
+    y = yx[:, 0]
     d = binary_treatment(frame, treatment)
     timing = treatment_timing(index.unit, index.time, d, index.n_units, index.n_times)
     if not allow_switching and timing[1]:  # some unit's treatment switches off
         check_absorbing(frame, d, treatment, unit, time)  # names the unit and period
     w = analytic_weights(frame, weights)
-    x = np.empty((index.n, 1 + len(covariates)), order="F")  # contiguous columns
+    x = yx[:, 1:]
     x[:, 0] = d
     for j, c in enumerate(covariates, start=1):
         x[:, j] = frame[c].to_numpy(dtype=float)
     names = [treatment, *covariates]
-    fit = fit_within(index, y, x, names, w)
+    fit = fit_within(index, y, x, names, w, yx=yx)
     scale = float(fe_std(y))  # rounding scale of the outcome
     clusters = cluster_codes(frame, cluster, unit, index)
     treated_by_cluster = None
