@@ -325,3 +325,22 @@ def test_a_study_spec_names_a_cohort_off_the_calendar(tmp_path, panel, capsys):
     assert main(["validate", str(tmp_path / "study.toml")]) == 2
     said = capsys.readouterr()
     assert "'2022-07-15' is not on the monthly calendar of 'month'" in said.out + said.err
+
+
+# --------------------------------------------------------------------------- text read once
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_text_periods_are_read_per_distinct_label_with_the_same_result(panel, dtype):
+    """Text is parsed once per distinct label and mapped back by code: the result is,
+    row for row, the one of the same periods given as pandas Periods (the reference
+    path, which reads no text), blanks and stray spaces included."""
+    text = _as(panel, "statbank text")
+    month = text["month"].where(text.index % 7 != 3, "  ")  # blank cells among the rows
+    month = month.where(text.index % 5 != 1, " " + month + " ")  # padded labels
+    frame = text.assign(month=month.astype(dtype))
+    out, cal = calendar_frame(frame, "month", "cohort")
+    ref_frame = panel.assign(month=panel["month"].where(text.index % 7 != 3, pd.NaT))
+    ref, ref_cal = calendar_frame(ref_frame, "month", "cohort")
+    pd.testing.assert_series_equal(out["month"], ref["month"])
+    pd.testing.assert_series_equal(out["cohort"], ref["cohort"])
+    assert (cal.freq, cal.offset, cal.style) == (ref_cal.freq, ref_cal.offset, "statbank")
+    assert out["month"].isna().sum() == (text.index % 7 == 3).sum()
