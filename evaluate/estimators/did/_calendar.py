@@ -111,6 +111,16 @@ class Calendar:
         )
 
 
+def say(calendar: Calendar | None, number: float) -> Any:
+    """A period or cohort number as a warning or error prints it.
+
+    On a calendar the user's label (``"2022-07"``; ``0``, never treated, stays ``0``),
+    otherwise the number as today (``2004``, not ``2004.0``).
+    """
+    whole = int(number) if float(number).is_integer() else float(number)
+    return whole if calendar is None or whole == 0 else calendar.label(whole)
+
+
 def _base(freq: str) -> str:
     code = freq.upper()
     return (
@@ -399,4 +409,4 @@ def relabel(frame: pd.DataFrame, calendar: Calendar | None, columns: Sequence[st
     return frame.assign(**{c: calendar.labels(frame[c]) for c in columns if c in frame.columns})
 
 
-__all__ = ["Calendar", "calendar_frame", "is_calendar", "relabel"]
+__all__ = ["Calendar", "calendar_frame", "is_calendar", "relabel", "say"]
