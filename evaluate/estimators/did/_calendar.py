@@ -111,6 +111,16 @@ class Calendar:
         )
 
 
+def say(calendar: Calendar | None, number: float) -> Any:
+    """A period or cohort number as a warning or error prints it.
+
+    On a calendar the user's label (``"2022-07"``; ``0``, never treated, stays ``0``),
+    otherwise the number as today (``2004``, not ``2004.0``).
+    """
+    whole = int(number) if float(number).is_integer() else float(number)
+    return whole if calendar is None or whole == 0 else calendar.label(whole)
+
+
 def _base(freq: str) -> str:
     code = freq.upper()
     return (
@@ -234,7 +244,10 @@ def _read_time(values: pd.Series, column: str) -> tuple[pd.Series, str, _DateRul
         return stamps.dt.to_period(rule.freq), "date", rule
     if isinstance(values.dtype, pd.PeriodDtype):
         return values, "period", None
-    distinct = pd.unique(values.to_numpy(dtype=object))  # in order of appearance
+    # every distinct value is read once and mapped back by its code: a column of
+    # millions of rows holds a few hundred periods (blanks get code -1)
+    codes, uniques = pd.factorize(values)  # in order of appearance; arrow text stays arrow
+    distinct = uniques.tolist()
     kinds = {_kind(v) for v in distinct if not _blank(v)}
     if len(kinds) > 1:
         first = _kind(next(v for v in distinct if not _blank(v)))
@@ -244,23 +257,31 @@ def _read_time(values: pd.Series, column: str) -> tuple[pd.Series, str, _DateRul
             f"{first} values. {_HOW}"
         )
     kind = kinds.pop() if kinds else "text"
+    present = [None if _blank(v) else v for v in distinct]
     if kind == "date":
-        return _read_time(_as_stamps(values.mask(values.map(_blank)), column), column)
+        stamps = _as_stamps(pd.Series(present, dtype=object), column)
+        return _read_time(_back(stamps, codes, values.index), column)
     if kind == "period":
-        freqs = {v.freqstr for v in values if not _blank(v)}
+        freqs = {v.freqstr for v in present if v is not None}
         if len(freqs) > 1:
             raise DataError(f"Column {column!r} mixes Period frequencies {sorted(freqs)}. {_HOW}")
-        return values.mask(values.map(_blank)).astype(pd.PeriodDtype(freqs.pop())), "period", None
+        periods = pd.Series(present, dtype=pd.PeriodDtype(freqs.pop()))
+        return _back(periods, codes, values.index), "period", None
     if kind != "text":
-        bad = next(v for v in values if not _blank(v))
+        bad = next(v for v in present if v is not None)
         raise DataError(f"Column {column!r} holds {bad!r} ({kind}), not a period. {_HOW}")
-    text = values.mask(values.map(_blank)).map(lambda v: v.strip() if isinstance(v, str) else v)
-    periods = parse_periods(text, column)  # a DataError names the unreadable value
+    text = pd.Series([v if v is None else v.strip() for v in present], dtype=object)
+    periods = _back(parse_periods(text, column), codes, values.index)  # a DataError names it
     if text.dropna().str.fullmatch(r"\d{4}-\d{2}-\d{2}").all():  # dates as text: as dates
         return _read_time(periods.dt.to_timestamp(), column)
     sample = text.dropna().iloc[0] if text.notna().any() else ""
     style = "statbank" if re.match(r"^\d{4}(M\d|K)", str(sample), re.I) else "period"
     return periods, style, None
+
+
+def _back(distinct: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """The values read for the distinct labels, one per row again (code -1: missing)."""
+    return pd.Series(distinct.array.take(codes, allow_fill=True), index=index)
 
 
 # --------------------------------------------------------------------------- front door
@@ -388,4 +409,4 @@ def relabel(frame: pd.DataFrame, calendar: Calendar | None, columns: Sequence[st
     return frame.assign(**{c: calendar.labels(frame[c]) for c in columns if c in frame.columns})
 
 
-__all__ = ["Calendar", "calendar_frame", "is_calendar", "relabel"]
+__all__ = ["Calendar", "calendar_frame", "is_calendar", "relabel", "say"]

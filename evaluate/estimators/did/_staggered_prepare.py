@@ -27,6 +27,7 @@ from evaluate.errors import (
     SmallSampleWarning,
     SpecError,
 )
+from evaluate.estimators.did._calendar import Calendar, say
 from evaluate.estimators.did._cohorts import adoption_periods, sorted_codes
 from evaluate.estimators.did.staggered_aggregate import BootstrapWeights
 
@@ -89,6 +90,7 @@ class _Panel:
     notes: tuple[str, ...]
     w: np.ndarray | None = None  # unit sampling weights, mean 1 (R did's weightsname)
     structure: str = "balanced panel"
+    calendar: Calendar | None = None  # messages name periods by its labels
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,6 +114,7 @@ class _RCPanel:
     notes: tuple[str, ...]
     structure: str  # "unbalanced panel" or "repeated cross-sections"
     w: None = None  # sampling weights are not yet taken by the cross-section estimators
+    calendar: Calendar | None = None  # messages name periods by its labels
 
 
 def check_structure(kw: dict[str, Any]) -> None:
@@ -142,13 +145,17 @@ def _integer_valued(values: np.ndarray, column: str) -> None:
         )
 
 
-def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
+def prepare_panel(
+    data: pd.DataFrame, spec: CSSpec, calendar: Calendar | None = None
+) -> _Panel | _RCPanel:
     """Validate the long data and reshape them for the cell estimators.
 
     A balanced panel (``panel=True``; units missing a period are dropped unless
     ``allow_unbalanced_panel``) becomes a wide :class:`_Panel`; repeated
     cross-sections (``panel=False``) and an unbalanced panel kept whole become a
     :class:`_RCPanel` of rows (estimated by :mod:`~evaluate.estimators.did._staggered_rc`).
+    ``calendar`` (periods numbered by :func:`~evaluate.estimators.did._calendar.calendar_frame`)
+    makes the warnings and notes name periods and cohorts by the user's labels.
     """
     cols = [spec.outcome, spec.unit, spec.time, spec.group, *spec.covariates]
     if spec.weights is not None:
@@ -182,7 +189,7 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
         missing = sorted(set(grid) - set(times))[:5]
         raise DataError(
             f"Periods in {spec.time!r} are unequally spaced (no rows at all for "
-            f"{[_num(m) for m in missing]}); the base period t-1 and event times would be "
+            f"{[say(calendar, m) for m in missing]}); the base period t-1 and event times would be "
             "ill-defined. Add the missing periods or aggregate to an even grid."
         )
     notes: list[str] = []
@@ -206,8 +213,8 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
             i = int(np.flatnonzero(g_min != g_max)[0])
             raise DataError(
                 f"Column {spec.group!r} is not constant within unit {_item(u_labels[i])!r} "
-                f"(values {_num(g_min[i])} and {_num(g_max[i])}; 0 stands for never treated: "
-                "blank, 0 or inf). It must hold each unit's "
+                f"(values {say(calendar, g_min[i])} and {say(calendar, g_max[i])}; 0 stands "
+                "for never treated: blank, 0 or inf). It must hold each unit's "
                 "first treated period; treatment that switches off is not a staggered "
                 "adoption design (recode to the first adoption period or drop such units)."
             )
@@ -231,8 +238,9 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
     late = cohort > times[-1]
     if late.any():
         cohort = np.where(late, 0.0, cohort)
+        last = "" if calendar is None else f" {say(calendar, times[-1])}"
         notes.append(
-            f"{int(late.sum())} {what} first treated after the last period are "
+            f"{int(late.sum())} {what} first treated after the last period{last} are "
             "treated as never treated (as R did)."
         )
     early = (cohort > 0) & (cohort - spec.anticipation <= times[0])
@@ -240,8 +248,8 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
         n_rows = int(early[ids].sum())
         warnings.warn(
             f"Dropped {int(early.sum())} {what} first treated at or before the first period "
-            f"{_num(times[0])} (+ anticipation {spec.anticipation}): they have no untreated "
-            f"base period ({n_rows} rows).",
+            f"{say(calendar, times[0])} (+ anticipation {spec.anticipation}): they have no "
+            f"untreated base period ({n_rows} rows).",
             DroppedRowsWarning,
             stacklevel=3,
         )
@@ -265,7 +273,7 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
     if not on_grid.all():
         bad = cohort[~on_grid][0]
         raise DataError(
-            f"Cohort {_num(bad)} in {spec.group!r} is not one of the periods in "
+            f"Cohort {say(calendar, bad)} in {spec.group!r} is not one of the periods in "
             f"{spec.time!r}; first treated periods must lie on the time grid."
         )
     period_keep = np.ones(len(times), dtype=bool)
@@ -279,8 +287,8 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
         period_keep = times < last - spec.anticipation
         cohort = np.where(cohort == last, 0.0, cohort)
         notes.append(
-            f"No never-treated units: cohort {_num(last)} serves as control and periods "
-            f">= {_num(last - spec.anticipation)} are dropped (as R did)."
+            f"No never-treated units: cohort {say(calendar, last)} serves as control and "
+            f"periods >= {say(calendar, last - spec.anticipation)} are dropped (as R did)."
         )
     if not np.any(cohort[keep] > 0) or period_keep.sum() < 2:
         raise DesignError("No treated cohort with a pre-treatment period remains to estimate.")
@@ -293,7 +301,7 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
     if structure != "balanced panel":
         rows = slice(None) if rows_keep is None else rows_keep
         return rc_panel(used, spec, ids[rows], cohort, t_map[t_idx[rows]],
-                        times_kept, n_dropped, notes, structure)  # fmt: skip
+                        times_kept, n_dropped, notes, structure, calendar)  # fmt: skip
     units = np.flatnonzero(keep)
     values, codes = sorted_codes(cohort[units])
     order = units[np.argsort(codes.astype(np.int16), kind="stable")]  # cohort, then unit
@@ -317,8 +325,9 @@ def prepare_panel(data: pd.DataFrame, spec: CSSpec) -> _Panel | _RCPanel:
                 "panel weights must be constant per unit (R did takes them so)."
             )
         w = w_unit[order] / w_unit[order].mean()
-    warn_single_unit_cohorts(values, np.bincount(index), "consist of a single unit")
-    return _Panel(y, x, times_kept, index, values, used, n_dropped, tuple(notes), w)
+    warn_single_unit_cohorts(values, np.bincount(index), "consist of a single unit", calendar)
+    return _Panel(y, x, times_kept, index, values, used, n_dropped, tuple(notes), w,
+                  calendar=calendar)  # fmt: skip
 
 
 def _wide(
@@ -370,6 +379,7 @@ def rc_panel(
     n_dropped: int,
     notes: list[str],
     structure: str,
+    calendar: Calendar | None = None,
 ) -> _RCPanel:
     """Rows of repeated cross-sections or of an unbalanced panel, ids renumbered."""
     if spec.weights is not None:
@@ -383,9 +393,11 @@ def rc_panel(
         per_period = np.zeros((len(values), len(times)))
         np.add.at(per_period, (index[first], t_idx), 1)
         fewest = np.where(per_period > 0, per_period, np.inf).min(axis=1)
-        warn_single_unit_cohorts(values, fewest, "have a single observation in some period")
+        warn_single_unit_cohorts(
+            values, fewest, "have a single observation in some period", calendar
+        )
     else:
-        warn_single_unit_cohorts(values, np.bincount(index), "consist of a single unit")
+        warn_single_unit_cohorts(values, np.bincount(index), "consist of a single unit", calendar)
     x = used[list(spec.covariates)].to_numpy(dtype=float) if spec.covariates else None
     if structure == "unbalanced panel":
         notes.append(
@@ -410,10 +422,13 @@ def rc_panel(
         n_dropped=n_dropped,
         notes=tuple(notes),
         structure=structure,
+        calendar=calendar,
     )
 
 
-def warn_single_unit_cohorts(values: np.ndarray, counts: np.ndarray, what: str) -> None:
+def warn_single_unit_cohorts(
+    values: np.ndarray, counts: np.ndarray, what: str, calendar: Calendar | None = None
+) -> None:
     """Warn about treated cohorts of one unit (or, in repeated cross-sections, one
     observation in some period): their ATT(g,t) rest on that one unit, and the
     influence-function standard error estimates its part of the variance from a
@@ -421,7 +436,7 @@ def warn_single_unit_cohorts(values: np.ndarray, counts: np.ndarray, what: str) 
     single = values[(values > 0) & (counts == 1)]
     if single.size:
         warnings.warn(
-            f"Cohort(s) {[_num(g) for g in single]} {what}: "
+            f"Cohort(s) {[say(calendar, g) for g in single]} {what}: "
             "their ATT(g,t) compare one unit with the controls, and their standard errors "
             "are unreliable. Report them with care, or pool small cohorts.",
             SmallSampleWarning,

@@ -59,7 +59,7 @@ from evaluate.errors import (
     SmallSampleWarning,
     SpecError,
 )
-from evaluate.estimators.did._calendar import calendar_frame
+from evaluate.estimators.did._calendar import Calendar, calendar_frame, say
 from evaluate.estimators.did._imputation_pretests import _pretrend_test
 from evaluate.estimators.did._twoway_solver import TwoWaySolver
 from evaluate.estimators.did._within import analytic_weights
@@ -168,7 +168,7 @@ def imputation_did(
     frame, calendar = calendar_frame(data, time, cohort, spec.never_treated)  # a copy, if any
     if calendar is None:
         return replace(_fit(data, spec, name or outcome), unit=outcome_unit)
-    result = _fit(frame, replace(spec, never_treated=(0,)), name or outcome)  # never coded 0
+    result = _fit(frame, replace(spec, never_treated=(0,)), name or outcome, calendar)  # never: 0
     note = calendar.note(frame[time].min(), frame[time].max())
     return replace(result, unit=outcome_unit, notes=(note, *result.notes))
 
@@ -194,8 +194,12 @@ def _make_spec(**kw: Any) -> ImputationSpec:
 
 
 # --------------------------------------------------------------------------- fit
-def _prepare(data: pd.DataFrame, spec: ImputationSpec) -> tuple[pd.DataFrame, int, list[str]]:
-    """Validated rows with columns ``_y, _t, _g (nan = never), _treated, _e``."""
+def _prepare(
+    data: pd.DataFrame, spec: ImputationSpec, calendar: Calendar | None = None
+) -> tuple[pd.DataFrame, int, list[str]]:
+    """Validated rows with columns ``_y, _t, _g (nan = never), _treated, _e``.
+
+    ``calendar``: messages name periods and cohorts by the user's labels."""
     cols = [spec.outcome, spec.unit, spec.time, spec.cohort]
     if spec.cluster not in (None, "unit", spec.unit):
         cols.append(spec.cluster)
@@ -221,10 +225,14 @@ def _prepare(data: pd.DataFrame, spec: ImputationSpec) -> tuple[pd.DataFrame, in
         order = np.argsort(frame[spec.time].to_numpy()[mine], kind="stable")
         gs, ts = g[mine][order], frame[spec.time].to_numpy()[mine][order]
         k = int(np.flatnonzero(~((gs == gs[0]) | (np.isnan(gs) & np.isnan(gs[0]))))[0])
-        shown = ["never treated" if np.isnan(v) else f"{v:g}" for v in (gs[0], gs[k])]
+        shown = [
+            "never treated" if np.isnan(v) else f"{v:g}" if calendar is None else say(calendar, v)
+            for v in (gs[0], gs[k])
+        ]
+        when = _item(ts[k]) if calendar is None else say(calendar, ts[k])
         raise DataError(
             f"Column {spec.cohort!r} varies within unit {_item(bad)!r}: {shown[0]} before "
-            f"period {_item(ts[k])!r}, {shown[1]} from then on "
+            f"period {when!r}, {shown[1]} from then on "
             f"({int(varies.sum())} unit(s) in all). It must hold each unit's first treated "
             "period (treatment that switches off is not a staggered adoption design: "
             "recode to the first adoption or drop such units)."
@@ -270,7 +278,7 @@ def _prepare(data: pd.DataFrame, spec: ImputationSpec) -> tuple[pd.DataFrame, in
     untreated_t = set(out.loc[~out["_treated"], "_t"])
     lost = out["_treated"].to_numpy() & ~out["_t"].isin(untreated_t).to_numpy()
     if lost.any():
-        periods = sorted(set(out.loc[lost, "_t"]))
+        periods = [say(calendar, p) if calendar else p for p in sorted(set(out.loc[lost, "_t"]))]
         warnings.warn(
             f"Dropped {int(lost.sum())} treated observations in periods {periods[:5]} with no "
             "untreated unit: their counterfactual cannot be imputed.",
@@ -295,8 +303,10 @@ def _prepare(data: pd.DataFrame, spec: ImputationSpec) -> tuple[pd.DataFrame, in
     return out, n_dropped, notes
 
 
-def _fit(data: pd.DataFrame, spec: ImputationSpec, name: str) -> ImputationResult:
-    frame, n_dropped, notes = _prepare(data, spec)
+def _fit(
+    data: pd.DataFrame, spec: ImputationSpec, name: str, calendar: Calendar | None = None
+) -> ImputationResult:
+    frame, n_dropped, notes = _prepare(data, spec, calendar)
     index = panel_index(frame["_unit"], frame["_t"])  # duplicate unit-periods -> DataError
     treated = frame["_treated"].to_numpy()
     y = frame["_y"].to_numpy()

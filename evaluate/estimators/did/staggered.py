@@ -59,7 +59,7 @@ from evaluate.data.validate import check_frame
 from evaluate.effect import DesignTable, Diagnostic, EffectResult, Provenance, Unit, hash_frame
 from evaluate.errors import DesignError, PreTrendWarning, SpecError
 from evaluate.estimators._renamed import renamed_options
-from evaluate.estimators.did._calendar import Calendar, calendar_frame, relabel
+from evaluate.estimators.did._calendar import Calendar, calendar_frame, relabel, say
 from evaluate.estimators.did._influence import DenseInfluence, difference_in_means
 from evaluate.estimators.did._staggered_prepare import (
     BasePeriod,
@@ -194,7 +194,7 @@ def callaway_santanna(
         allow_unbalanced_panel=allow_unbalanced_panel,
     )
     frame, calendar = calendar_frame(check_frame(data), time, group)
-    panel = prepare_panel(frame, spec)
+    panel = prepare_panel(frame, spec, calendar)
     gt, cells = fit_group_time(panel, spec)
     return _build_result(
         gt, cells, panel, spec, name=name or outcome, unit=outcome_unit, population=population,
@@ -257,7 +257,10 @@ def _cells(panel: _Panel, spec: CSSpec) -> _Cells:
             else:
                 ctrl = (cv == 0) | ((cv > times[max(ti, b)] + ant) & (cv != g))
             if not ctrl.any():
-                raise DesignError(f"No control units for cohort {_num(g)} in period {_num(t)}.")
+                raise DesignError(
+                    f"No control units for cohort {say(panel.calendar, g)} in period "
+                    f"{say(panel.calendar, t)}."
+                )
             rows.append((g, t, ti, b, code, ctrl, spec.base_period == "universal" and b == ti))
     cols = list(zip(*rows, strict=True))
     return _Cells(

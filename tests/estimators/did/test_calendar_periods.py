@@ -325,3 +325,96 @@ def test_a_study_spec_names_a_cohort_off_the_calendar(tmp_path, panel, capsys):
     assert main(["validate", str(tmp_path / "study.toml")]) == 2
     said = capsys.readouterr()
     assert "'2022-07-15' is not on the monthly calendar of 'month'" in said.out + said.err
+
+
+# --------------------------------------------------------------------------- text read once
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_text_periods_are_read_per_distinct_label_with_the_same_result(panel, dtype):
+    """Text is parsed once per distinct label and mapped back by code: the result is,
+    row for row, the one of the same periods given as pandas Periods (the reference
+    path, which reads no text), blanks and stray spaces included."""
+    text = _as(panel, "statbank text")
+    month = text["month"].where(text.index % 7 != 3, "  ")  # blank cells among the rows
+    month = month.where(text.index % 5 != 1, " " + month + " ")  # padded labels
+    frame = text.assign(month=month.astype(dtype))
+    out, cal = calendar_frame(frame, "month", "cohort")
+    ref_frame = panel.assign(month=panel["month"].where(text.index % 7 != 3, pd.NaT))
+    ref, ref_cal = calendar_frame(ref_frame, "month", "cohort")
+    pd.testing.assert_series_equal(out["month"], ref["month"])
+    pd.testing.assert_series_equal(out["cohort"], ref["cohort"])
+    assert (cal.freq, cal.offset, cal.style) == (ref_cal.freq, ref_cal.offset, "statbank")
+    assert out["month"].isna().sum() == (text.index % 7 == 3).sum()
+
+
+# --------------------------------------------------------------------------- messages
+def _cohort_of(frame: pd.DataFrame, unit: str, label: str, rows=None) -> pd.DataFrame:
+    """``frame`` with ``unit``'s cohort (all rows, or the rows where ``rows`` holds) set."""
+    mine = (frame["kommune"] == unit) & (True if rows is None else rows)
+    cohort = frame["cohort"].astype(object).mask(mine, pd.Period(label, "M"))
+    return frame.assign(cohort=cohort.astype(frame["cohort"].dtype))
+
+
+def _said(design: str, frame: pd.DataFrame, **options) -> str:
+    """Every warning, note and error message one fit on the Period columns produces."""
+    fn, key, _ = DESIGNS[design]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fit = fn(frame, outcome="y", unit="kommune", time="month", **{key: "cohort"}, **options)
+            said = [str(n) for n in fit.notes]
+        except (DataError, ev.errors.DesignError) as err:
+            said = [str(err)]
+    return " | ".join([*said, *(str(w.message) for w in caught)])
+
+
+MESSAGES = {  # case: (design, change to the panel, options, label said, number not said)
+    "treated at the first period": (
+        "callaway_santanna", lambda f: _cohort_of(f, "k01", "2022-01"), {},
+        "first period 2022-01 (", "first period 1 (",
+    ),
+    "treated after the last period": (
+        "callaway_santanna", lambda f: _cohort_of(f, "k03", "2024-03"), {},
+        "first treated after the last period 2023-12 are", "period 24",
+    ),
+    "a month with no rows": (
+        "callaway_santanna", lambda f: f[f["t"] != 20], {},
+        "no rows at all for ['2023-09']", "[21]",
+    ),
+    "cohort not constant": (
+        "callaway_santanna", lambda f: _cohort_of(f, "k01", "2022-11", f["t"] == 12), {},
+        "(values 2022-07 and 2022-11;", "values 7 and 11",
+    ),
+    "cohort off the time grid": (
+        "callaway_santanna", lambda f: f[f["t"] % 2 == 0], {},
+        "Cohort 2023-04 in 'cohort' is not one of the periods", "Cohort 16 ",
+    ),
+    "no never-treated units": (
+        "callaway_santanna", lambda f: f[f["g"].notna()], {"control": "notyet"},
+        "cohort 2023-04 serves as control and periods >= 2023-04", "cohort 16 ",
+    ),
+    "a cohort of one unit": (
+        "callaway_santanna", lambda f: _cohort_of(f, "k00", "2023-06"), {},
+        "Cohort(s) ['2023-06'] consist of a single unit", "[18]",
+    ),
+    "a cohort of one observation (cross-sections)": (
+        "callaway_santanna", lambda f: _cohort_of(f, "k00", "2023-06"), {"panel": False},
+        "Cohort(s) ['2023-06'] have a single observation", "[18]",
+    ),
+    "imputation: cohort not constant": (
+        "imputation_did", lambda f: _cohort_of(f, "k01", "2022-11", f["t"] >= 12), {},
+        "2022-07 before period '2023-01', 2022-11 from then on", "period 13",
+    ),
+    "imputation: periods with no untreated unit": (
+        "imputation_did", lambda f: f[f["g"].notna()], {},
+        "in periods ['2023-04', '2023-05', '2023-06', '2023-07', '2023-08'] with no untreated",
+        "[16, 17",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MESSAGES)
+def test_messages_name_calendar_periods_by_their_labels(panel, case):
+    design, change, options, label, number = MESSAGES[case]
+    said = _said(design, change(panel), **options)
+    assert label in said
+    assert number not in said
