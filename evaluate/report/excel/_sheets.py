@@ -29,6 +29,7 @@ from evaluate.report.excel._cells import (
 from evaluate.text import Unit, say
 
 if TYPE_CHECKING:
+    from evaluate.report.excel._inputs import Inputs
     from evaluate.report.excel._model import KeyCells
     from evaluate.study_result import StudyResult
 
@@ -234,6 +235,7 @@ def _assumptions(
     t: dict[str, str],
     keys: dict[str, KeyCells],
     formulas: Formulas,
+    inputs: Inputs,
 ) -> None:
     """Under the inputs table: the settings of each case and what each line is."""
     ws.cell(row=row, column=1, value=t["settings"]).font = BOLD
@@ -257,6 +259,7 @@ def _assumptions(
         row += 1
         sign = t["sign_municipal_short"] if case.sign == "municipal" else t["sign_plain_short"]
         base = case.years[0] if case.base_year is None else case.base_year
+        base_cell = inputs.cases[key].base_year
         write_row(
             ws,
             row,
@@ -273,6 +276,8 @@ def _assumptions(
             ],
             [None, None, None, None, None, "0", THOUSANDS, "0", None],
         )
+        if base_cell:  # the input cell, so the settings show a moved base year
+            formulas.put(ws, row, 6, base_cell, base, "0")
     row += 2
     ws.cell(row=row, column=1, value=t["lines"]).font = BOLD
     row += 1
