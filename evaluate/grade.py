@@ -72,15 +72,25 @@ RULES: dict[Grade, Text] = {
 
 @dataclass(frozen=True)
 class EvidenceGrade:
-    """The grade of one effect and the reasons, each a sentence."""
+    """The grade of one effect and the reasons, each a sentence.
+
+    ``short`` is the reason in one line (what decided the grade), for a table beside
+    the letter; it defaults to the first reason.
+    """
 
     effect: str
     grade: Grade
     reasons: tuple[Text, ...]
+    short: Text | None = None
 
     @property
     def rule(self) -> Text:
         return RULES[self.grade]
+
+    @property
+    def headline(self) -> Text:
+        """The one-line reason: ``short``, or the first reason."""
+        return self.short if self.short is not None else self.reasons[0]
 
     def __str__(self) -> str:
         return f"{self.grade} ({'; '.join(self.reasons)})"
@@ -106,24 +116,35 @@ def evidence_grade(effect: Effect) -> EvidenceGrade:
     """
     from evaluate.estimators.series.stated import StatedExpectationResult
 
-    if effect.uncertainty in ("point", "stated_range", "target", "prior") or isinstance(
-        effect, StatedExpectationResult
-    ):
-        reason = Text("grade.stated", "a stated figure from a source, not estimated here")
+    if effect.uncertainty in _NOT_ESTIMATED or isinstance(effect, StatedExpectationResult):
+        reason = _NOT_ESTIMATED.get(effect.uncertainty, _NOT_ESTIMATED["point"])
         return EvidenceGrade(effect.name, "D", (reason,))
     for rule in (_trial, _did, _synth):
         found = rule(effect)
         if found is not None:
-            return EvidenceGrade(effect.name, found[0], tuple(found[1]))
+            grade, reasons, short = found
+            return EvidenceGrade(effect.name, grade, tuple(reasons), short)
     reason = Text(
         "grade.other",
         "an estimate from data whose design has no checks this grade can read "
         "(selection on observables, a time series, a benchmark, a DiD without leads)",
     )
-    return EvidenceGrade(effect.name, "C", (reason,))
+    short = Text("grade.short_other", "estimated from data, no design checks to read")
+    return EvidenceGrade(effect.name, "C", (reason,), short)
 
 
-def _trial(effect: Effect) -> tuple[Grade, list[Text]] | None:
+_NOT_ESTIMATED: dict[str, Text] = {
+    "point": Text("grade.stated", "a stated figure from a source, not estimated here"),
+    "stated_range": Text(
+        "grade.stated_range", "a stated range from a source (scenarios), not estimated here"
+    ),
+    "target": Text("grade.target", "a target, not an estimate of an effect"),
+    "prior": Text("grade.prior", "a belief the study declares, not estimated here"),
+}
+"""Why a number that is not an estimate is graded D: what it is instead."""
+
+
+def _trial(effect: Effect) -> tuple[Grade, list[Text], Text] | None:
     from evaluate.estimators.trials.trial import TrialResult
 
     if not isinstance(effect, TrialResult):
@@ -157,15 +178,20 @@ def _trial(effect: Effect) -> tuple[Grade, list[Text]] | None:
                 share=Pct(0.0 if math.isnan(share) else share, 1),
             )
         )
+    randomized = Text("grade.randomized", "randomized")
     if not ok:
-        return "C", [Text("grade.randomized", "randomized"), *reasons]
+        failed = next(r for r in reasons if r.key != "grade.balanced")
+        short = Text("grade.short_randomized_but", "randomized, but {why}", why=failed)
+        return "C", [randomized, *reasons], short
     if not checked:
         reasons.insert(0, Text("grade.balance_unchecked", "no covariates to check balance"))
-        return "B", [Text("grade.randomized", "randomized"), *reasons]
-    return "A", [Text("grade.randomized", "randomized"), *reasons]
+        short = Text("grade.short_trial_b", "randomized, no covariates to check balance")
+        return "B", [randomized, *reasons], short
+    short = Text("grade.short_trial_a", "randomized, balanced, low attrition")
+    return "A", [randomized, *reasons], short
 
 
-def _did(effect: Effect) -> tuple[Grade, list[Text]] | None:
+def _did(effect: Effect) -> tuple[Grade, list[Text], Text] | None:
     from evaluate.switching import honest_for
 
     hd = honest_for(effect)
@@ -173,18 +199,17 @@ def _did(effect: Effect) -> tuple[Grade, list[Text]] | None:
         return None
     pre = [_passed(d) for d in _matching(effect, ("pre-trend",))]
     reasons: list[Text] = []
-    ok = True
+    failed: list[Text] = []  # the one-line reason of a C: the first check that failed
     if any(v is True for v in pre) and not any(v is False for v in pre):
         reasons.append(Text("grade.pretrend_pass", "pre-trend test passes"))
     else:
-        ok = False
         reasons.append(Text("grade.pretrend_fail", "pre-trend test fails or cannot be run"))
+        failed.append(reasons[-1])
     if isinstance(hd, NotApplicable):
-        ok = False
         reasons.append(Text("grade.no_honest", "no HonestDiD breakdown: {why}", why=hd.reason))
+        failed.append(Text("grade.short_no_honest", "no HonestDiD breakdown"))
     else:
         passed = hd.breakdown >= MIN_BREAKDOWN
-        ok = ok and passed
         reasons.append(
             Text(
                 "grade.breakdown",
@@ -195,10 +220,15 @@ def _did(effect: Effect) -> tuple[Grade, list[Text]] | None:
                 else Text("grade.below_1", "below 1"),
             )
         )
-    return ("B" if ok else "C"), reasons
+        if not passed:
+            failed.append(reasons[-1])
+    if failed:
+        return "C", reasons, failed[0]
+    short = Text("grade.short_did_b", "pre-trend test passes, HonestDiD breakdown at least 1")
+    return "B", reasons, short
 
 
-def _synth(effect: Effect) -> tuple[Grade, list[Text]] | None:
+def _synth(effect: Effect) -> tuple[Grade, list[Text], Text] | None:
     from evaluate.estimators.synthetic._synth_placebo import PlaceboDistribution
     from evaluate.estimators.synthetic._synth_pooled import PooledPlaceboDistribution
 
@@ -224,7 +254,10 @@ def _synth(effect: Effect) -> tuple[Grade, list[Text]] | None:
             else Text("grade.rank_high", "above 0.10"),
         )
     )
-    return ("B" if good_fit and low_rank else "C"), reasons
+    if good_fit and low_rank:
+        short = Text("grade.short_synth_b", "good pre-period fit, placebo p-value at most 0.10")
+        return "B", reasons, short
+    return "C", reasons, reasons[0] if not good_fit else reasons[1]
 
 
 # --------------------------------------------------------------------------- discount

@@ -137,6 +137,39 @@ def test_stated_figure_is_d_and_other_estimates_are_c():
     assert evidence_grade(estimated).grade == "C"
 
 
+def test_the_one_line_reason_names_what_decided_the_grade(trial_result, monkeypatch):
+    """``headline`` (shown beside the letter in the report's effects table) is the check
+    that failed for a C, a summary of the checks passed for A and B, and what the number
+    is instead of an estimate for a D."""
+    assert evidence_grade(_with(trial_result)).headline == "randomized, balanced, low attrition"
+    high = evidence_grade(_with(trial_result, missing=(30, 20)))
+    assert high.headline == "randomized, but attrition 25.0% (above 20 %)"
+    assert high.headline.key == "grade.short_randomized_but"
+    unbalanced = evidence_grade(_with(trial_result, balance_p=0.01))
+    assert unbalanced.headline == "randomized, but a joint balance test fails (p ≤ 0.05)"
+    assert evidence_grade(_synth(0.15, True)).headline.key == "grade.placebo_rank"
+    assert evidence_grade(_synth(0.05, False)).headline.key == "grade.fit_poor"
+
+    import evaluate.switching
+
+    monkeypatch.setattr(evaluate.switching, "honest_for", lambda e, a=None: _fake_honest(0.5))
+    effect = EffectResult(
+        name="es", estimand="x", distribution=ev.inference.distributions.Normal(1.0, 0.1),
+        method="event study", inference="CR1", unit="persons",
+        diagnostics={"pre-trend": Diagnostic("F", 1.0, 0.5, passed=True)},
+    )  # fmt: skip
+    assert evidence_grade(effect).headline == "HonestDiD breakdown M̄ = 0.5 (below 1)"
+
+    for kind, key in [("point", "grade.stated"), ("stated_range", "grade.stated_range"),
+                      ("target", "grade.target")]:  # fmt: skip
+        stated = ev.stated_effect(
+            estimate=5.0, estimate_range=None if kind == "point" else (3.0, 7.0), name="x",
+            outcome_unit="persons", kind=kind,
+        )  # fmt: skip
+        g = evidence_grade(stated)
+        assert (g.grade, g.headline.key, g.reasons) == ("D", key, (g.headline,))
+
+
 def test_discount_lowers_benefit_lines_by_grade_and_keeps_costs():
     stated = ev.stated_effect(estimate=10.0, name="off", outcome_unit="persons")
     case = ev.BusinessCase(

@@ -163,6 +163,21 @@ def _forests(result: StudyResult, f: Formatter) -> list[dict[str, Any]]:
     return forests
 
 
+def grade_context(effect: Effect, f: Formatter) -> dict[str, str]:
+    """The effect's evidence grade as the report shows it: the letter, the one-line
+    reason (beside the effect wherever it is listed) and every reason (where its
+    detail is shown).  The same :func:`~evaluate.grade.evidence_grade` the business
+    case's grade lines use, so the two never disagree."""
+    from evaluate.grade import evidence_grade
+
+    g = evidence_grade(effect)
+    return {
+        "letter": g.grade,
+        "short": f.say(g.headline),
+        "reasons": "; ".join(f.say(r) for r in g.reasons),
+    }
+
+
 def _effect_context(key: str, effect: Effect, f: Formatter, t: dict[str, str]) -> dict[str, Any]:
     rows = []
     for row in effect.to_frame().itertuples(index=False):
@@ -203,6 +218,7 @@ def _effect_context(key: str, effect: Effect, f: Formatter, t: dict[str, str]) -
         if effect.uncertainty in (*SCENARIO, "prior")
         else None,
         "name": effect.name,
+        "grade": grade_context(effect, f),
         "method": f.say(effect.method),
         "estimand": f.say(effect.estimand),
         "population": t["not_stated"]

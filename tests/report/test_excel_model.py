@@ -18,6 +18,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from evaluate.errors import SpecError
 from evaluate.money import monetize
 from evaluate.money.discount import DiscountSchedule
 from evaluate.money.payers import SOCIETY, payer_split
@@ -320,3 +321,70 @@ def test_libreoffice_recalculates_a_changed_rate_to_evaluates_number(built, tmp_
         changed.present_value, rel=REL
     )
     assert ws[f"B{rows[t['kf_bcr']]}"].value == pytest.approx(changed.benefit_cost_ratio, rel=REL)
+
+
+BASE_REL = 1e-9
+"""The base-year test's tolerance: the sheet's ``(1 + r)^n`` against numpy's product of
+``n`` factors differ by rounding only (about 1e-15 relative)."""
+
+
+def _discounting(values, path, t, key, case):
+    """The recomputed sheet's discount factors, present values and payback against the
+    BusinessCase, to ``BASE_REL``."""
+    sheet = Sheet(path, key, t)
+    factors = case._factors()
+    for j, year in enumerate(case.years):
+        got = values[sheet.at(t["discount_factor"], str(year))]
+        assert got == pytest.approx(factors[j], rel=BASE_REL), year
+    pv = case.present_values() / 1_000 * (1 if case.sign == "municipal" else -1)
+    for line in case.lines:
+        got = values[sheet.at(line.name, t["present_value"])]
+        assert got == pytest.approx(pv[line.name], rel=BASE_REL, abs=1e-12), line.name
+    got = values[sheet.at(t["kf_present_value"])] * 1_000
+    assert got == pytest.approx(case.present_value, rel=BASE_REL)
+    if case.payback_reason is None:
+        expected = t["never"] if case.payback_year is None else case.payback_year
+        assert _number(values[sheet.at(t["payback"])]) == expected
+    if not case.gross and case.benefit_cost_ratio is not None:
+        bcr = values[sheet.at(t["kf_bcr"])]
+        assert bcr == pytest.approx(case.benefit_cost_ratio, rel=BASE_REL)
+
+
+@pytest.mark.parametrize(("name", "key"), [("faxe_fleksjob", "simulated"),
+                                           ("register_caseload", None)])  # fmt: skip
+def test_a_moved_base_year_cell_discounts_as_evaluate_does_with_that_base_year(
+    built, tmp_path, name, key
+):
+    """The base year is an input cell: every discount factor counts its years from it,
+    and picks each year's rate step by it.  The workbook is written with the base year
+    one year before the first year, the cell is moved one year later (to the first
+    year) and 40 years earlier (every year then in the 2.5 % step), and the recomputed
+    present values equal evaluate's BusinessCase with that base year (1e-9 relative).
+    A base year after the first year, which evaluate refuses, gives #N/A."""
+    result, _ = built(name)
+    key = key or next(iter(result.business_cases))
+    t = excel_strings(result.spec.study.language)
+    case = result.business_cases[key]
+    first = case.years[0]
+    assert case.discount is not None and (case.base_year or first) == first
+    early = dataclasses.replace(case, base_year=first - 1)
+    cases = {**result.business_cases, key: early}
+    path = write_excel(dataclasses.replace(result, business_cases=cases), tmp_path / "r.xlsx")
+    cell = _input(path, t, key, "", t["in_base_year"])
+    _discounting(recompute(path), path, t, key, early)
+    for base in (first, first - 40):
+        moved = dataclasses.replace(case, base_year=base)
+        assert moved.present_value != pytest.approx(early.present_value, rel=1e-3)
+        values = recompute(path, {cell: base})
+        _discounting(values, path, t, key, moved)
+        _check_case(values, path, t, key, moved)
+    assert case.discount.rate(40) != case.discount.rate(1)  # a second step is reached
+    with pytest.raises(SpecError, match="after the first year"):
+        dataclasses.replace(case, base_year=first + 1)
+    late = recompute(path, {cell: first + 1})
+    sheet = Sheet(path, key, t)
+    assert str(late[sheet.at(t["discount_factor"], str(first))]) == "#N/A"
+    # the settings table shows the base year of the cell
+    ws = openpyxl.load_workbook(path)[t["sheet_assumptions"]]
+    (row,) = [r for r in ws.iter_rows() if r[0].value == key and r[1].value == case.title]
+    assert recompute(path, {cell: first - 40})[(ws.title, row[5].coordinate)] == first - 40

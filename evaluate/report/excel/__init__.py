@@ -145,7 +145,7 @@ def _workbook(
         key: case_sheet(cases[key], case, inputs.cases[key], t, formulas, assumptions.title)
         for key, case in result.business_cases.items()
     }
-    _assumptions(assumptions, last + 3, result, t, keys, formulas)
+    _assumptions(assumptions, last + 3, result, t, keys, formulas, inputs)
     widths(assumptions, {1: 24, 2: 40, 3: 48, 4: 8, 5: 16, 6: 20, 7: 80})
     _summary(summary, result, t, level, keys, formulas)
     _effects(effects, result, t, level)

@@ -83,7 +83,9 @@ class CaseCells:
     displacement: str
     optimism: str
     steps: list[tuple[float, str]] = field(default_factory=list)
-    """(upper year after the base year, rate cell) of each discount step used."""
+    """(upper year after the base year, rate cell) of every step of the discount schedule."""
+    base_year: str = ""
+    """The cell of the base year the case is discounted to (empty when undiscounted)."""
     evidence: dict[str, str] = field(default_factory=dict)
     """Line name -> the cell of its evidence-grade (optimism-bias) discount, where set."""
     lines: dict[str, LineCells] = field(default_factory=dict)
@@ -286,19 +288,45 @@ def _amounts(tab: _Table, key: str, line: CashFlowLine, t: dict) -> LineCells:
     return cells
 
 
+def _base_year(tab: _Table, key: str, case: BusinessCase, t: dict) -> str:
+    """The base year as an input cell, and a note on what it moves and what it does not.
+
+    The case sheets count each year's discounting from this cell (and pick each year's
+    rate step by it), so a changed base year moves the present values, the payback
+    year and the benefit-cost ratio as :class:`BusinessCase` with that ``base_year``
+    does.  The amounts do not move with it: they are at the stated price level, as in
+    ``evaluate`` (rates of each year, staff costs indexed from their own price year).
+    """
+    if case.discount is None:
+        return ""
+    default = case.base_year is None
+    base = case.years[0] if default else case.base_year
+    cell = tab.add(
+        key,
+        "",
+        t["in_base_year"],
+        None,
+        base,
+        t["unit_year"],
+        t["base_year_default"] if default else t["spec_source"],
+        "0",
+    )
+    tab.row += 1
+    tab.ws.cell(row=tab.row, column=1, value=value(key))
+    tab.ws.cell(row=tab.row, column=3, value=t["base_year_note"].format(first=case.years[0]))
+    return cell
+
+
 def _discount_steps(tab: _Table, key: str, case: BusinessCase, t: dict) -> list:
-    """One row per step of the discount schedule that the case's years reach."""
+    """One row per step of the discount schedule: every step, so that a base year moved
+    earlier (more years after it) finds the rate of each year in the sheet."""
     if case.discount is None:
         return []
     frame = case.discount.frame
-    base = case.years[0] if case.base_year is None else case.base_year
-    reach = case.years[-1] - base
     steps = []
     for step in frame.itertuples(index=False):
         upper = math.inf if np.isnan(step.to_year) else float(step.to_year)
         first = int(step.from_year)
-        if first > max(reach, 1) and steps:
-            break
         label = (
             t["in_discount_open"].format(first=first)
             if math.isinf(upper)
@@ -432,6 +460,7 @@ def write_inputs(
                 PERCENT,
             ),
         )
+        cells.base_year = _base_year(tab, key, case, t)
         cells.steps = _discount_steps(tab, key, case, t)
         for line_name, grade, share in case.evidence_discounts:
             cells.evidence[line_name] = tab.add(

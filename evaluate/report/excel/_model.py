@@ -53,15 +53,25 @@ class KeyCells:
     """Each line's Total cell (1,000 DKK, the case's sign)."""
 
 
-def _factor_formula(previous: str | None, years: range, steps: list[tuple[float, str]]) -> str:
-    """``previous / prod(1 + rate(t))`` over the years ``t`` since the previous column,
-    grouped by discount step (``(1+r)^n``)."""
-    counts: dict[str, int] = {}
-    for t in years:
-        cell = next(c for upper, c in steps if t <= upper)
-        counts[cell] = counts.get(cell, 0) + 1
-    denominator = "*".join(f"(1+{c})^{n}" for c, n in counts.items())
-    return f"{previous or 1}/({denominator})"
+def _factor_formula(year: int, base: str, steps: list[tuple[float, str]]) -> str:
+    """The discount factor of ``year``: ``1 / prod(1 + rate(s))`` over the years
+    ``s = 1..n`` after the base year (``n = year - base``), the rate of each ``s`` its
+    step's (:meth:`DiscountSchedule.rate`), grouped by step as ``(1+r)^count``.
+
+    ``base`` is the base-year input cell, so moving it moves every factor and the step
+    each year falls in.  A base year after ``year`` gives ``#N/A``: ``evaluate`` refuses
+    to discount to a base year after a cash flow.
+    """
+    n = f"({year}-{base})"
+    powers, lower = [], 0.0
+    for upper, cell in steps:
+        top = n if math.isinf(upper) else f"MIN({n},{upper:g})"
+        count = top if lower == 0 else f"MAX(0,{top}-{lower:g})"
+        powers.append(f"(1+{cell})^{count}")
+        lower = upper
+        if math.isinf(upper):
+            break
+    return f"IF({n}<0,NA(),1/({'*'.join(powers)}))"
 
 
 def case_sheet(
@@ -138,18 +148,9 @@ def case_sheet(
     # Discount factors and the cumulative net gain (plus = gain), year by year.
     if discounted:
         ws.cell(row=factor_row, column=1, value=t["discount_factor"])
-        base = years[0] if case.base_year is None else case.base_year
-        previous, since = None, base
         for j, year in enumerate(years):
-            col = 2 + j
-            if year == base:
-                ws.cell(row=factor_row, column=col, value=1.0).number_format = FACTOR
-            else:
-                formula = _factor_formula(
-                    previous, range(since + 1 - base, year + 1 - base), cells.steps
-                )
-                formulas.put(ws, factor_row, col, formula, float(factors[j]), FACTOR)
-            previous, since = f"{get_column_letter(col)}{factor_row}", year
+            formula = _factor_formula(year, cells.base_year, cells.steps)
+            formulas.put(ws, factor_row, 2 + j, formula, float(factors[j]), FACTOR)
     label = "cumulative_pv" if discounted else "cumulative"
     ws.cell(row=cumulative_row, column=1, value=t[label])
     running = 0.0

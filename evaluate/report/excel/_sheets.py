@@ -12,6 +12,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 import evaluate
 from evaluate.data.readers import read_as_text
+from evaluate.grade import evidence_grade
 from evaluate.report.excel._cells import (
     BOLD,
     P_VALUE,
@@ -28,6 +29,7 @@ from evaluate.report.excel._cells import (
 from evaluate.text import Unit, say
 
 if TYPE_CHECKING:
+    from evaluate.report.excel._inputs import Inputs
     from evaluate.report.excel._model import KeyCells
     from evaluate.study_result import StudyResult
 
@@ -126,12 +128,15 @@ def _summary(
             t["ci_high"].format(level=level),
             t["p_value"],
             t["unit"],
+            t["evidence_grade"],
+            t["grade_why"],
         ],
     )
     for key, effect in result.effects.items():
         row += 1
         main = effect.to_frame().iloc[0]
         fmt = unit_format(str(main["unit"]))
+        grade = evidence_grade(effect)
         write_row(
             ws,
             row,
@@ -144,10 +149,12 @@ def _summary(
                 main["ci_high"],
                 main["p_value"],
                 Unit(main["unit"]),
+                grade.grade,
+                grade.headline,
             ],
-            [None, None, None, fmt, fmt, fmt, P_VALUE, None],
+            [None, None, None, fmt, fmt, fmt, P_VALUE, None, None, None],
         )
-    widths(ws, {1: 24, 2: 44, 3: 36, **{c: 16 for c in range(4, 11)}})
+    widths(ws, {1: 24, 2: 44, 3: 36, **{c: 16 for c in range(4, 11)}, 12: 60})
 
 
 def _live_key_figures(
@@ -181,11 +188,15 @@ def _effects(ws: Worksheet, result: StudyResult, t: dict[str, str], level: str) 
         t["population"],
         t["source"],
         t["simulated"],
+        t["evidence_grade"],
+        t["grade_reasons"],
     ]
     header(ws, 1, labels)
     row = 1
     for key, effect in result.effects.items():
         prov = effect.provenance
+        grade = evidence_grade(effect)
+        reasons = "; ".join(say(r) for r in grade.reasons)
         for term in effect.to_frame().itertuples(index=False):
             row += 1
             fmt = unit_format(str(term.unit))
@@ -207,12 +218,14 @@ def _effects(ws: Worksheet, result: StudyResult, t: dict[str, str], level: str) 
                     effect.population,
                     prov.source,
                     t["yes"] if prov.simulated else t["no"],
+                    grade.grade,
+                    reasons,
                 ],
-                [None, None, fmt, fmt, fmt, fmt, P_VALUE, *[None] * 7],
+                [None, None, fmt, fmt, fmt, fmt, P_VALUE, *[None] * 9],
             )
     ws.freeze_panes = "C2"
     widths(ws, {1: 24, 2: 48, **{c: 14 for c in range(3, 8)}, 8: 18, 9: 36, 10: 40})
-    widths(ws, {11: 36, 12: 36, 13: 48, 14: 10})
+    widths(ws, {11: 36, 12: 36, 13: 48, 14: 10, 15: 10, 16: 80})
 
 
 def _assumptions(
@@ -222,6 +235,7 @@ def _assumptions(
     t: dict[str, str],
     keys: dict[str, KeyCells],
     formulas: Formulas,
+    inputs: Inputs,
 ) -> None:
     """Under the inputs table: the settings of each case and what each line is."""
     ws.cell(row=row, column=1, value=t["settings"]).font = BOLD
@@ -245,6 +259,7 @@ def _assumptions(
         row += 1
         sign = t["sign_municipal_short"] if case.sign == "municipal" else t["sign_plain_short"]
         base = case.years[0] if case.base_year is None else case.base_year
+        base_cell = inputs.cases[key].base_year
         write_row(
             ws,
             row,
@@ -261,6 +276,8 @@ def _assumptions(
             ],
             [None, None, None, None, None, "0", THOUSANDS, "0", None],
         )
+        if base_cell:  # the input cell, so the settings show a moved base year
+            formulas.put(ws, row, 6, base_cell, base, "0")
     row += 2
     ws.cell(row=row, column=1, value=t["lines"]).font = BOLD
     row += 1
