@@ -19,6 +19,7 @@ from numba import njit
 from threadpoolctl import threadpool_limits
 
 from evaluate.errors import DesignError
+from evaluate.estimators.did._panel_kernels import first_change
 from evaluate.estimators.did._staggered_prepare import _num
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def covariate_cells(panel: _Panel, cells: _Cells, spec: CSSpec) -> tuple[np.ndar
     are those of fitting each cell alone (R ``did`` fits each cell alone).
     """
     n, n_k = panel.y.shape[0], len(cells.group)
-    static = bool(np.all(panel.x == panel.x[:, :1, :]))  # covariates constant over time
+    static = first_change(panel.x) < 0  # covariates constant over time
     # Covariates centred and scaled per period, once: every DRDID estimator (and the
     # logit's fitted scores) is invariant to this affine change, and it keeps X'X
     # well conditioned for the normal equations in _drdid.
@@ -56,6 +57,9 @@ def covariate_cells(panel: _Panel, cells: _Cells, spec: CSSpec) -> tuple[np.ndar
     by_cohort: dict[int, list[tuple[tuple[int, bytes, int], list[int]]]] = {}
     for key, cols in groups.items():
         by_cohort.setdefault(key[0], []).append((key, cols))
+    # Threads take the cohorts with the most separate fits first, so that they end
+    # together; errors are raised in cohort order all the same.
+    longest_first = sorted(by_cohort, key=lambda c: len(by_cohort[c]), reverse=True)
 
     def fit_cohort(tasks: list[tuple[tuple[int, bytes, int], list[int]]]) -> None:
         fits: dict[int, np.ndarray] = {}  # the cohort's last logit: the next one's start
@@ -72,7 +76,9 @@ def covariate_cells(panel: _Panel, cells: _Cells, spec: CSSpec) -> tuple[np.ndar
     with threadpool_limits(limits=1):  # skinny products: BLAS threads only add overhead
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                list(pool.map(fit_cohort, by_cohort.values()))  # re-raises a cohort's error
+                done = {c: pool.submit(fit_cohort, by_cohort[c]) for c in longest_first}
+                for c in by_cohort:
+                    done[c].result()  # re-raises a cohort's error
         else:
             for tasks in by_cohort.values():
                 fit_cohort(tasks)

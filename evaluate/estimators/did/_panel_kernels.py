@@ -1,0 +1,67 @@
+"""Compiled passes that turn a long Callaway-Sant'Anna panel into wide arrays.
+
+The common input is a balanced panel sorted by unit and period (how panels are
+stored and simulated).  :func:`sorted_panel` recognises it in one pass over the
+unit and time columns, which then give the unit and period codes without sorting,
+hashing or a table of values; anything else returns 0 and the caller takes the
+general route (:func:`~evaluate.estimators.did._cohorts.sorted_codes`).
+:func:`first_change` finds the first unit whose values change over time, stopping
+there (a time-varying covariate is usually seen at its first unit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def _sorted_panel(units, times):  # pragma: no cover - compiled
+    n = units.shape[0]
+    n_t = 1
+    while n_t < n and units[n_t] == units[0]:
+        if not times[n_t] > times[n_t - 1]:
+            return 0
+        n_t += 1
+    if n_t < 2 or n % n_t != 0:
+        return 0
+    for start in range(n_t, n, n_t):
+        u = units[start]
+        if not u > units[start - 1]:
+            return 0
+        for j in range(n_t):
+            if units[start + j] != u or times[start + j] != times[j]:
+                return 0
+    return n_t
+
+
+def sorted_panel(units: np.ndarray, times: np.ndarray) -> int:
+    """The number of periods if the rows are a balanced panel sorted by unit then
+    period (every unit's block holds the same strictly increasing periods, units
+    strictly increasing), else 0.  Numbers only; no missing values."""
+    if units.dtype.kind not in "iuf" or times.dtype.kind not in "iuf" or len(units) < 2:
+        return 0
+    return int(_sorted_panel(units, times))
+
+
+@njit(cache=True, nogil=True)
+def _first_change(table):  # pragma: no cover - compiled
+    n, n_t, k = table.shape
+    for i in range(n):
+        for t in range(1, n_t):
+            for j in range(k):
+                if table[i, t, j] != table[i, 0, j]:
+                    return i
+    return -1
+
+
+def first_change(table: np.ndarray) -> int:
+    """The first unit (row of the ``units x periods x columns`` ``table``) whose
+    values differ between periods, or -1 if none does (``NaN`` counts as a change,
+    as ``==`` says)."""
+    if table.ndim == 2:
+        table = table[:, :, None]
+    return int(_first_change(table))
+
+
+__all__ = ["first_change", "sorted_panel"]
