@@ -64,4 +64,58 @@ def first_change(table: np.ndarray) -> int:
     return int(_first_change(table))
 
 
-__all__ = ["first_change", "sorted_panel"]
+@njit(cache=True, nogil=True)
+def _changes_in(table, keep):  # pragma: no cover - compiled
+    n, n_t = table.shape
+    for i in range(n):  # in memory order, not in the (cohort) order of the output
+        if keep[i]:
+            first = table[i, 0]
+            for t in range(1, n_t):
+                if table[i, t] != first:
+                    return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _gather(table, order, periods, out):  # pragma: no cover - compiled
+    for i in range(order.shape[0]):
+        r = order[i]
+        for p in range(periods.shape[0]):
+            out[i, p] = table[r, periods[p]]
+
+
+def wide_columns(
+    tables: list[np.ndarray], order: np.ndarray, periods: np.ndarray, *, static: bool = False
+) -> np.ndarray:
+    """``units x periods x columns``: rows ``order`` and columns ``periods`` of each
+    ``units x periods`` table, in one compiled pass per column (a new C-contiguous
+    array; the tables are only read).
+
+    With ``static``, if no unit in ``order`` changes over time in any table, only
+    the first period is kept (``units x 1 x columns``)."""
+    if static:
+        keep = np.zeros(len(tables[0]), dtype=np.bool_)
+        keep[order] = True
+    if static and not any(_changes_in(t, keep) for t in tables):
+        periods = np.zeros(1, dtype=np.intp)
+    out = np.empty((len(order), len(periods), len(tables)))
+    for j, table in enumerate(tables):
+        _gather(table, order, periods, out[:, :, j])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _first_fraction(values):  # pragma: no cover - compiled
+    for i in range(values.shape[0]):
+        v = values[i]
+        if np.isfinite(v) and v != np.round(v):
+            return i
+    return -1
+
+
+def first_fraction(values: np.ndarray) -> int:
+    """Index of the first finite value that is not a whole number, or -1."""
+    return int(_first_fraction(np.asarray(values, dtype=float)))
+
+
+__all__ = ["first_change", "first_fraction", "sorted_panel", "wide_columns"]

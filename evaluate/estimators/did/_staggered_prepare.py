@@ -30,7 +30,12 @@ from evaluate.errors import (
 )
 from evaluate.estimators.did._calendar import Calendar, say
 from evaluate.estimators.did._cohorts import adoption_periods, sorted_codes
-from evaluate.estimators.did._panel_kernels import first_change, sorted_panel
+from evaluate.estimators.did._panel_kernels import (
+    first_change,
+    first_fraction,
+    sorted_panel,
+    wide_columns,
+)
 from evaluate.estimators.did.staggered_aggregate import BootstrapWeights
 
 Control = Literal["never", "notyet"]
@@ -140,9 +145,9 @@ STRUCTURES = {
 
 
 def _integer_valued(values: np.ndarray, column: str) -> None:
-    finite = values[np.isfinite(values)]
-    if np.any(finite != np.round(finite)):
-        bad = finite[finite != np.round(finite)][0]
+    first = first_fraction(values)  # one compiled pass, no temporaries
+    if first >= 0:
+        bad = float(values[first])
         raise DataError(
             f"Column {column!r} must hold whole periods (integers); found {bad!r}. "
             "Code periods as integers (e.g. year, or months since a start date)."
@@ -193,7 +198,7 @@ def prepare_panel(
     cohorts, never, n_blank = adoption_periods(frame[spec.group], spec.group, times)
     group_v = np.where(never, 0.0, cohorts)  # 0 = never treated from here on
     _integer_valued(times, spec.time)
-    _integer_valued(pd.unique(group_v), spec.group)  # distinct values, in row order
+    _integer_valued(group_v, spec.group)
     if len(times) < 2:
         raise DesignError(f"Column {spec.time!r} has a single period; DiD needs at least two.")
     step = np.diff(times)
@@ -333,11 +338,11 @@ def prepare_panel(
     order = units[np.argsort(codes.astype(np.int16), kind="stable")]  # cohort, then unit
     index = np.sort(codes)
     slots = None if in_order else cell
-    y = _wide(frame[spec.outcome].to_numpy(dtype=float), slots, n_units, n_t, order, period_keep)
+    periods = np.flatnonzero(period_keep)
+    y = _wide(frame, [spec.outcome], slots, n_units, n_t, order, periods)[:, :, 0]
     x = None
     if spec.covariates:
-        x = _wide(frame[list(spec.covariates)].to_numpy(dtype=float), slots, n_units, n_t,
-                  order, period_keep, static=True)  # fmt: skip
+        x = _wide(frame, spec.covariates, slots, n_units, n_t, order, periods, static=True)
     w = None
     if spec.weights is not None:
         w_wide = np.full((n_units, n_t), np.nan)
@@ -357,42 +362,40 @@ def prepare_panel(
 
 
 def _wide(
-    values: np.ndarray,
+    frame: pd.DataFrame,
+    columns: tuple[str, ...] | list[str],
     cell: np.ndarray | None,
     n_units: int,
     n_t: int,
     order: np.ndarray,
-    period_keep: np.ndarray,
+    periods: np.ndarray,
     *,
     static: bool = False,
 ) -> np.ndarray:
-    """Long column(s) to ``units x periods (x columns)``, units in ``order``.
+    """Long columns to ``units x periods x columns``, units in ``order``.
 
     With ``static``, values that do not change over time within any unit are kept
     for the first period only (``units x 1 x columns``): covariates usually don't,
     and the cell estimators then read one period instead of all.
 
     ``cell`` is each row's ``unit * n_t + period`` slot (``None``: the rows are
-    already in that order).  Every row is written into a table of all units and
-    periods (one linear scatter), then the kept units are gathered in ``order``:
-    no sort and no per-unit or per-period copies of the panel.
+    already in that order, and each column is read in place as a ``units x
+    periods`` table).  Otherwise every row is written into a table of all units and
+    periods (one linear scatter).  The kept units and ``periods`` are then gathered
+    by a compiled pass per column (:func:`wide_columns`): no sort, no per-unit or
+    per-period copies and no ``rows x columns`` temporaries.
     """
-    tail = values.shape[1:]
-    if cell is None:
-        table = values.reshape(n_units, n_t, *tail)  # a view of the caller's column
-    else:
-        table = np.empty((n_units * n_t, *tail))
-        table[cell] = values
-        table = table.reshape(n_units, n_t, *tail)
-    if static and first_change(table) < 0:
-        table, period_keep = table[:, :1], np.ones(1, dtype=bool)
-    if len(order) != n_units or np.any(order != np.arange(n_units)):
-        table = table[order]
-    if not period_keep.all():
-        table = table[:, period_keep]
-    if np.may_share_memory(table, values):
-        table = table.copy()  # never hand out (or write into) the caller's data
-    return np.ascontiguousarray(table)
+    tables = []
+    for name in columns:
+        values = frame[name].to_numpy(dtype=float)
+        if cell is None:
+            table = values.reshape(n_units, n_t)  # a view of the caller's column: only read
+        else:
+            table = np.empty(n_units * n_t)
+            table[cell] = values
+            table = table.reshape(n_units, n_t)
+        tables.append(table)
+    return wide_columns(tables, order, periods, static=static)
 
 
 def rc_panel(
