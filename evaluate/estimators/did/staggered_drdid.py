@@ -43,15 +43,18 @@ def covariate_cells(panel: _Panel, cells: _Cells, spec: CSSpec) -> tuple[np.ndar
     # Covariates centred and scaled per period, once: every DRDID estimator (and the
     # logit's fitted scores) is invariant to this affine change, and it keeps X'X
     # well conditioned for the normal equations in _drdid.
+    # Only the centre and scale of each period used are computed here; each group's
+    # design is built from the raw covariates in one compiled pass (_design).
     raw = panel.x[:, :1, :] if static else panel.x
-    spread = raw.std(axis=0)
-    design = (raw - raw.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
     groups: dict[tuple[int, bytes, int], list[int]] = {}
     for j in range(n_k):
         member = cells.control[:, j].copy()
         member[cells.g_code[j]] = True
         early = 0 if static else min(cells.t_idx[j], cells.b_idx[j])  # as R: earlier period
         groups.setdefault((int(cells.g_code[j]), member.tobytes(), int(early)), []).append(j)
+    spread = raw.std(axis=0)  # over units, every period at once (contiguous rows)
+    centre, scale = raw.mean(axis=0), np.where(spread > 0, spread, 1.0)
+    design = (raw, {e: (centre[e], scale[e]) for e in range(raw.shape[1])})
     att = np.empty(n_k)
     influence = np.zeros((n, n_k), order="F")  # columns written one group at a time
     by_cohort: dict[int, list[tuple[tuple[int, bytes, int], list[int]]]] = {}
@@ -89,7 +92,7 @@ def _fit_group(
     key: tuple[int, bytes, int],
     cols: list[int],
     influence: np.ndarray,
-    design: np.ndarray,
+    design: tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray]]],
     panel: _Panel,
     cells: _Cells,
     spec: CSSpec,
@@ -121,7 +124,9 @@ def _fit_group(
         )
 
     d = (take(panel.cohort_index) == g_code).astype(float)
-    x = np.column_stack([np.ones(len(d)), take(design[:, early, :])])
+    rows = np.concatenate([np.arange(a, b) for a, b in runs])
+    raw, scaling = design
+    x = _design(raw, early, rows, *scaling[early])  # intercept, centred and scaled covariates
     j, n1 = cols[0], len(d)
     if min(d.sum(), n1 - d.sum()) < x.shape[1] + 1:
         raise DesignError(
@@ -129,7 +134,6 @@ def _fit_group(
             f"{int(d.sum())} treated and {int(n1 - d.sum())} control units are too few "
             f"for {x.shape[1]} covariate coefficients. Use fewer covariates or none."
         )
-    rows = np.concatenate([np.arange(a, b) for a, b in runs])
     t_idx, b_idx = cells.t_idx[cols], cells.b_idx[cols]
     where = (cells.group[j], cells.time[j])
     beta_ps = np.zeros(x.shape[1])
@@ -138,6 +142,19 @@ def _fit_group(
     fit = (panel.y, rows, t_idx, b_idx)
     att = _drdid(fit, d, x, spec.method, beta_ps, where, influence, cols, n / n1)
     return att
+
+
+@njit(cache=True, nogil=True)
+def _design(raw, early, rows, centre, scale):  # pragma: no cover - compiled
+    """``[1, (raw[rows, early] - centre) / scale]``: one group's design, in one pass."""
+    m, k = rows.shape[0], raw.shape[2]
+    x = np.empty((m, k + 1))
+    for i in range(m):
+        r = rows[i]
+        x[i, 0] = 1.0
+        for a in range(k):
+            x[i, a + 1] = (raw[r, early, a] - centre[a]) / scale[a]
+    return x
 
 
 @njit(cache=True, nogil=True)
