@@ -250,7 +250,9 @@ def _moments(y, rows, t_idx, b_idx, d, x, beta_ps, ipw):  # pragma: no cover - c
         r = rows[i]
         for jj in range(n_j):
             dy[jj] = y[r, t_idx[jj]] - y[r, b_idx[jj]]
-        c = 1.0 - d[i]
+        di = d[i]
+        c = 1.0 - di
+        wc = 0.0
         if ipw:
             eta = 0.0
             for a in range(k):
@@ -263,27 +265,29 @@ def _moments(y, rows, t_idx, b_idx, d, x, beta_ps, ipw):  # pragma: no cover - c
                 for b in range(a + 1):
                     xwx_ps[a, b] += xaw * x[i, b]
             pi = min(pi, 1.0 - 1e-6)
-            if d[i] == 0.0 and pi < _TRIM:
-                w_c[i] = pi / (1.0 - pi)
-        wt, wc = w_t[i], w_c[i]
-        for a in range(k):
+            if di == 0.0 and pi < _TRIM:
+                wc = pi / (1.0 - pi)
+                w_c[i] = wc
+        for a in range(k):  # w_t = d: its sums are those of d; matrices by lower triangle
             xa = x[i, a]
             xc, xw = xa * c, xa * wc
-            sums[0, a] += d[i] * xa
-            sums[1, a] += wt * xa
+            sums[0, a] += di * xa
             sums[2, a] += xw
-            for b in range(k):
+            for b in range(a + 1):
                 xtx[a, b] += xc * x[i, b]
                 xwx[a, b] += xw * x[i, b]
             for jj in range(n_j):
                 mom[a, jj] += xc * dy[jj]
                 mom[k + 2 + a, jj] += xw * dy[jj]
         for jj in range(n_j):
-            mom[k, jj] += wt * dy[jj]
+            mom[k, jj] += di * dy[jj]
             mom[k + 1, jj] += wc * dy[jj]
     for a in range(k):
+        sums[1, a] = sums[0, a]
         for b in range(a):
             xwx_ps[b, a] = xwx_ps[a, b]
+            xtx[b, a] = xtx[a, b]
+            xwx[b, a] = xwx[a, b]
     return mom, xtx, xwx, sums, p, xwx_ps, w_t, w_c
 
 
