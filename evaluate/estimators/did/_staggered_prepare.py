@@ -13,6 +13,7 @@ module docstring of :mod:`evaluate.estimators.did.staggered` lists the checks in
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -339,10 +340,15 @@ def prepare_panel(
     index = np.sort(codes)
     slots = None if in_order else cell
     periods = np.flatnonzero(period_keep)
-    y = _wide(frame, [spec.outcome], slots, n_units, n_t, order, periods)[:, :, 0]
+    args = (slots, n_units, n_t, order, periods)
     x = None
-    if spec.covariates:
-        x = _wide(frame, spec.covariates, slots, n_units, n_t, order, periods, static=True)
+    if spec.covariates:  # outcome and covariates gathered side by side (the passes drop the GIL)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            outcome = pool.submit(_wide, frame, [spec.outcome], *args)
+            x = _wide(frame, spec.covariates, *args, static=True)
+            y = outcome.result()[:, :, 0]
+    else:
+        y = _wide(frame, [spec.outcome], *args)[:, :, 0]
     w = None
     if spec.weights is not None:
         w_wide = np.full((n_units, n_t), np.nan)
