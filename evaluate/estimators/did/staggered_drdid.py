@@ -19,7 +19,7 @@ from numba import njit
 from threadpoolctl import threadpool_limits
 
 from evaluate.errors import DesignError
-from evaluate.estimators.did._panel_kernels import first_change
+from evaluate.estimators.did._panel_kernels import centre_scale, first_change
 from evaluate.estimators.did._staggered_prepare import _num
 
 if TYPE_CHECKING:
@@ -52,8 +52,8 @@ def covariate_cells(panel: _Panel, cells: _Cells, spec: CSSpec) -> tuple[np.ndar
         member[cells.g_code[j]] = True
         early = 0 if static else min(cells.t_idx[j], cells.b_idx[j])  # as R: earlier period
         groups.setdefault((int(cells.g_code[j]), member.tobytes(), int(early)), []).append(j)
-    spread = raw.std(axis=0)  # over units, every period at once (contiguous rows)
-    centre, scale = raw.mean(axis=0), np.where(spread > 0, spread, 1.0)
+    centre, spread = centre_scale(raw)  # over units, every period at once
+    scale = np.where(spread > 0, spread, 1.0)
     design = (raw, {e: (centre[e], scale[e]) for e in range(raw.shape[1])})
     att = np.empty(n_k)
     influence = np.zeros((n, n_k), order="F")  # columns written one group at a time

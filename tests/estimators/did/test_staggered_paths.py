@@ -15,6 +15,7 @@ import pytest
 from evaluate.datasets import mpdta
 from evaluate.errors import DataError
 from evaluate.estimators.did._panel_kernels import (
+    centre_scale,
     first_change,
     first_fraction,
     sorted_panel,
@@ -82,6 +83,14 @@ def test_compiled_helpers():
     a[:, 1:] = a[:, :1]
     a[0, 1] = -1.0  # a change in unit 0 only, which is not gathered: static
     assert wide_columns([a, b], np.array([3]), np.arange(3), static=True).shape == (1, 1, 2)
+
+
+@pytest.mark.parametrize("shape", [(1000, 6, 2), (1000, 1, 3), (1000, 1, 1), (7, 4, 1)])
+def test_centre_scale_is_numpys_mean_and_std(shape):
+    raw = np.random.default_rng(5).normal(size=shape) * 4.0 + 1e3
+    centre, spread = centre_scale(raw)
+    np.testing.assert_allclose(centre, raw.mean(axis=0), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(spread, raw.std(axis=0), rtol=1e-12, atol=0)
 
 
 def test_mpdta_takes_the_compiled_route():
