@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -128,6 +129,28 @@ def hash_frame(frame: pd.DataFrame) -> str:
     else:
         digest.update(pd.util.hash_pandas_object(index).to_numpy().tobytes())
     return digest.hexdigest()
+
+
+class FrameHash:
+    """:func:`hash_frame` of ``frame`` computed on a thread beside the caller's work.
+
+    hashlib releases the GIL on large buffers, so hashing a big frame overlaps an
+    estimator's fit.  :meth:`result` joins the thread; if hashing failed there, it
+    hashes again here so that the error reaches the caller.  Same string as
+    ``hash_frame(frame)``.
+    """
+
+    def __init__(self, frame: pd.DataFrame):
+        self._frame = frame
+        self._out: list[str] = []
+        self._thread = threading.Thread(
+            target=lambda: self._out.append(hash_frame(frame)), daemon=True
+        )
+        self._thread.start()
+
+    def result(self) -> str:
+        self._thread.join()
+        return self._out[0] if self._out else hash_frame(self._frame)
 
 
 def tidy_row(term: str, distribution: Distribution, alpha: float, unit: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ module docstring of :mod:`evaluate.estimators.did.staggered` lists the checks in
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from evaluate.data.validate import check_columns, check_no_duplicates, check_numeric, drop_missing
+from evaluate.effect import FrameHash
 from evaluate.errors import (
     DataError,
     DesignError,
@@ -29,6 +31,12 @@ from evaluate.errors import (
 )
 from evaluate.estimators.did._calendar import Calendar, say
 from evaluate.estimators.did._cohorts import adoption_periods, sorted_codes
+from evaluate.estimators.did._panel_kernels import (
+    first_change,
+    first_fraction,
+    sorted_panel,
+    wide_columns,
+)
 from evaluate.estimators.did.staggered_aggregate import BootstrapWeights
 
 Control = Literal["never", "notyet"]
@@ -91,6 +99,7 @@ class _Panel:
     w: np.ndarray | None = None  # unit sampling weights, mean 1 (R did's weightsname)
     structure: str = "balanced panel"
     calendar: Calendar | None = None  # messages name periods by its labels
+    hashing: FrameHash | None = None  # hash_frame(used), computing on a thread
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,6 +124,7 @@ class _RCPanel:
     structure: str  # "unbalanced panel" or "repeated cross-sections"
     w: None = None  # sampling weights are not yet taken by the cross-section estimators
     calendar: Calendar | None = None  # messages name periods by its labels
+    hashing: FrameHash | None = None  # hash_frame(used), computing on a thread
 
 
 def check_structure(kw: dict[str, Any]) -> None:
@@ -136,9 +146,9 @@ STRUCTURES = {
 
 
 def _integer_valued(values: np.ndarray, column: str) -> None:
-    finite = values[np.isfinite(values)]
-    if np.any(finite != np.round(finite)):
-        bad = finite[finite != np.round(finite)][0]
+    first = first_fraction(values)  # one compiled pass, no temporaries
+    if first >= 0:
+        bad = float(values[first])
         raise DataError(
             f"Column {column!r} must hold whole periods (integers); found {bad!r}. "
             "Code periods as integers (e.g. year, or months since a start date)."
@@ -174,13 +184,22 @@ def prepare_panel(
             raise DataError(f"Column {c!r} has {int(data[c].isna().sum())} missing values.")
     frame = data[cols]
     frame, _ = drop_missing(frame, [spec.outcome, *spec.covariates], allow=True, stacklevel=4)
+    hashing = FrameHash(frame)  # the data hash, on a thread while the panel is built
     n_input = len(data)
-    times, t_idx = sorted_codes(frame[spec.time].to_numpy())  # linear, unlike np.unique
+    unit_v, time_v = frame[spec.unit].to_numpy(), frame[spec.time].to_numpy()
+    # A balanced panel sorted by unit and period (the common layout) is recognised in
+    # one compiled pass and coded without sorting or hashing; else by sorted_codes.
+    n_sorted = sorted_panel(unit_v, time_v) if spec.panel else 0
+    if n_sorted:
+        times = time_v[:n_sorted].copy()
+        t_idx = np.tile(np.arange(n_sorted, dtype=np.intp), len(time_v) // n_sorted)
+    else:
+        times, t_idx = sorted_codes(time_v)  # linear, unlike np.unique
     times = times.astype(float)
     cohorts, never, n_blank = adoption_periods(frame[spec.group], spec.group, times)
     group_v = np.where(never, 0.0, cohorts)  # 0 = never treated from here on
     _integer_valued(times, spec.time)
-    _integer_valued(pd.unique(group_v), spec.group)  # distinct values, in row order
+    _integer_valued(group_v, spec.group)
     if len(times) < 2:
         raise DesignError(f"Column {spec.time!r} has a single period; DiD needs at least two.")
     step = np.diff(times)
@@ -196,17 +215,28 @@ def prepare_panel(
     if n_blank:
         notes.append(f"{n_blank} rows with a blank {spec.group!r} are never treated.")
     if spec.panel:
-        u_labels, u_codes = sorted_codes(frame[spec.unit].to_numpy())
-        n_units, n_t = len(u_labels), len(times)
-        cell = u_codes.astype(np.int64) * n_t + t_idx
-        # rows sorted by unit and period, every unit in every period: no duplicates,
-        # balanced, and the wide panel is a reshape (the common layout, checked in one pass)
-        in_order = len(cell) == n_units * n_t and bool(np.all(cell == np.arange(len(cell))))
-        if not in_order and np.bincount(cell, minlength=n_units * n_t).max() > 1:
-            check_no_duplicates(frame, [spec.unit, spec.time])
-        g_min = np.empty(n_units)
-        g_min[u_codes] = group_v  # one of each unit's values; all equal if constant
-        if np.any(g_min[u_codes] != group_v):
+        if n_sorted:
+            n_units, n_t = len(unit_v) // n_sorted, n_sorted
+            u_labels = unit_v[::n_t].copy()
+            u_codes = np.repeat(np.arange(n_units, dtype=np.intp), n_t)
+            cell, in_order = None, True
+        else:
+            u_labels, u_codes = sorted_codes(unit_v)
+            n_units, n_t = len(u_labels), len(times)
+            cell = u_codes.astype(np.int64) * n_t + t_idx
+            # rows sorted by unit and period, every unit in every period: no duplicates,
+            # balanced, and the wide panel is a reshape
+            in_order = len(cell) == n_units * n_t and bool(np.all(cell == np.arange(len(cell))))
+            if not in_order and np.bincount(cell, minlength=n_units * n_t).max() > 1:
+                check_no_duplicates(frame, [spec.unit, spec.time])
+        if in_order:  # each unit's first value; does any unit's change?
+            g_min = group_v[::n_t].copy()
+            varies = first_change(group_v.reshape(n_units, n_t)) >= 0
+        else:
+            g_min = np.empty(n_units)
+            g_min[u_codes] = group_v  # one of each unit's values; all equal if constant
+            varies = bool(np.any(g_min[u_codes] != group_v))
+        if varies:
             g_min, g_max = np.full(n_units, np.inf), np.full(n_units, -np.inf)
             np.minimum.at(g_min, u_codes, group_v)
             np.maximum.at(g_max, u_codes, group_v)
@@ -295,23 +325,30 @@ def prepare_panel(
     all_rows = bool(keep.all() and period_keep.all())
     rows_keep = None if all_rows else keep[ids] & period_keep[t_idx]
     used = frame if all_rows else frame.loc[rows_keep]  # same rows, same hash: no copy
+    if not all_rows:
+        hashing = FrameHash(used)
     n_dropped = n_input - len(used)  # missing values, unbalanced, early cohorts, trimmed periods
     times_kept = times[period_keep]
     t_map = np.cumsum(period_keep) - 1
     if structure != "balanced panel":
         rows = slice(None) if rows_keep is None else rows_keep
         return rc_panel(used, spec, ids[rows], cohort, t_map[t_idx[rows]],
-                        times_kept, n_dropped, notes, structure, calendar)  # fmt: skip
+                        times_kept, n_dropped, notes, structure, calendar, hashing)  # fmt: skip
     units = np.flatnonzero(keep)
     values, codes = sorted_codes(cohort[units])
     order = units[np.argsort(codes.astype(np.int16), kind="stable")]  # cohort, then unit
     index = np.sort(codes)
     slots = None if in_order else cell
-    y = _wide(frame[spec.outcome].to_numpy(dtype=float), slots, n_units, n_t, order, period_keep)
+    periods = np.flatnonzero(period_keep)
+    args = (slots, n_units, n_t, order, periods)
     x = None
-    if spec.covariates:
-        x = _wide(frame[list(spec.covariates)].to_numpy(dtype=float), slots, n_units, n_t,
-                  order, period_keep, static=True)  # fmt: skip
+    if spec.covariates:  # outcome and covariates gathered side by side (the passes drop the GIL)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            outcome = pool.submit(_wide, frame, [spec.outcome], *args)
+            x = _wide(frame, spec.covariates, *args, static=True)
+            y = outcome.result()[:, :, 0]
+    else:
+        y = _wide(frame, [spec.outcome], *args)[:, :, 0]
     w = None
     if spec.weights is not None:
         w_wide = np.full((n_units, n_t), np.nan)
@@ -327,46 +364,44 @@ def prepare_panel(
         w = w_unit[order] / w_unit[order].mean()
     warn_single_unit_cohorts(values, np.bincount(index), "consist of a single unit", calendar)
     return _Panel(y, x, times_kept, index, values, used, n_dropped, tuple(notes), w,
-                  calendar=calendar)  # fmt: skip
+                  calendar=calendar, hashing=hashing)  # fmt: skip
 
 
 def _wide(
-    values: np.ndarray,
+    frame: pd.DataFrame,
+    columns: tuple[str, ...] | list[str],
     cell: np.ndarray | None,
     n_units: int,
     n_t: int,
     order: np.ndarray,
-    period_keep: np.ndarray,
+    periods: np.ndarray,
     *,
     static: bool = False,
 ) -> np.ndarray:
-    """Long column(s) to ``units x periods (x columns)``, units in ``order``.
+    """Long columns to ``units x periods x columns``, units in ``order``.
 
     With ``static``, values that do not change over time within any unit are kept
     for the first period only (``units x 1 x columns``): covariates usually don't,
     and the cell estimators then read one period instead of all.
 
     ``cell`` is each row's ``unit * n_t + period`` slot (``None``: the rows are
-    already in that order).  Every row is written into a table of all units and
-    periods (one linear scatter), then the kept units are gathered in ``order``:
-    no sort and no per-unit or per-period copies of the panel.
+    already in that order, and each column is read in place as a ``units x
+    periods`` table).  Otherwise every row is written into a table of all units and
+    periods (one linear scatter).  The kept units and ``periods`` are then gathered
+    by a compiled pass per column (:func:`wide_columns`): no sort, no per-unit or
+    per-period copies and no ``rows x columns`` temporaries.
     """
-    tail = values.shape[1:]
-    if cell is None:
-        table = values.reshape(n_units, n_t, *tail)  # a view of the caller's column
-    else:
-        table = np.empty((n_units * n_t, *tail))
-        table[cell] = values
-        table = table.reshape(n_units, n_t, *tail)
-    if static and bool(np.all(table[:, 1:] == table[:, :1])):
-        table, period_keep = table[:, :1], np.ones(1, dtype=bool)
-    if len(order) != n_units or np.any(order != np.arange(n_units)):
-        table = table[order]
-    if not period_keep.all():
-        table = table[:, period_keep]
-    if np.may_share_memory(table, values):
-        table = table.copy()  # never hand out (or write into) the caller's data
-    return np.ascontiguousarray(table)
+    tables = []
+    for name in columns:
+        values = frame[name].to_numpy(dtype=float)
+        if cell is None:
+            table = values.reshape(n_units, n_t)  # a view of the caller's column: only read
+        else:
+            table = np.empty(n_units * n_t)
+            table[cell] = values
+            table = table.reshape(n_units, n_t)
+        tables.append(table)
+    return wide_columns(tables, order, periods, static=static)
 
 
 def rc_panel(
@@ -380,6 +415,7 @@ def rc_panel(
     notes: list[str],
     structure: str,
     calendar: Calendar | None = None,
+    hashing: FrameHash | None = None,
 ) -> _RCPanel:
     """Rows of repeated cross-sections or of an unbalanced panel, ids renumbered."""
     if spec.weights is not None:
@@ -423,6 +459,7 @@ def rc_panel(
         notes=tuple(notes),
         structure=structure,
         calendar=calendar,
+        hashing=hashing,
     )
 
 

@@ -528,7 +528,7 @@ def _build_result(
         "diagnostics": diagnostics,
         "provenance": Provenance(
             spec=asdict(spec),
-            data_hash=hash_frame(panel.used),
+            data_hash=panel.hashing.result() if panel.hashing else hash_frame(panel.used),
             n_rows=len(panel.used),
             n_dropped=panel.n_dropped,
         ),

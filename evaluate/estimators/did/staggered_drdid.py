@@ -19,6 +19,7 @@ from numba import njit
 from threadpoolctl import threadpool_limits
 
 from evaluate.errors import DesignError
+from evaluate.estimators.did._panel_kernels import centre_scale, first_change
 from evaluate.estimators.did._staggered_prepare import _num
 
 if TYPE_CHECKING:
@@ -38,24 +39,30 @@ def covariate_cells(panel: _Panel, cells: _Cells, spec: CSSpec) -> tuple[np.ndar
     are those of fitting each cell alone (R ``did`` fits each cell alone).
     """
     n, n_k = panel.y.shape[0], len(cells.group)
-    static = bool(np.all(panel.x == panel.x[:, :1, :]))  # covariates constant over time
+    static = first_change(panel.x) < 0  # covariates constant over time
     # Covariates centred and scaled per period, once: every DRDID estimator (and the
     # logit's fitted scores) is invariant to this affine change, and it keeps X'X
     # well conditioned for the normal equations in _drdid.
+    # Only the centre and scale of each period used are computed here; each group's
+    # design is built from the raw covariates in one compiled pass (_design).
     raw = panel.x[:, :1, :] if static else panel.x
-    spread = raw.std(axis=0)
-    design = (raw - raw.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
     groups: dict[tuple[int, bytes, int], list[int]] = {}
     for j in range(n_k):
         member = cells.control[:, j].copy()
         member[cells.g_code[j]] = True
         early = 0 if static else min(cells.t_idx[j], cells.b_idx[j])  # as R: earlier period
         groups.setdefault((int(cells.g_code[j]), member.tobytes(), int(early)), []).append(j)
+    centre, spread = centre_scale(raw)  # over units, every period at once
+    scale = np.where(spread > 0, spread, 1.0)
+    design = (raw, {e: (centre[e], scale[e]) for e in range(raw.shape[1])})
     att = np.empty(n_k)
     influence = np.zeros((n, n_k), order="F")  # columns written one group at a time
     by_cohort: dict[int, list[tuple[tuple[int, bytes, int], list[int]]]] = {}
     for key, cols in groups.items():
         by_cohort.setdefault(key[0], []).append((key, cols))
+    # Threads take the cohorts with the most separate fits first, so that they end
+    # together; errors are raised in cohort order all the same.
+    longest_first = sorted(by_cohort, key=lambda c: len(by_cohort[c]), reverse=True)
 
     def fit_cohort(tasks: list[tuple[tuple[int, bytes, int], list[int]]]) -> None:
         fits: dict[int, np.ndarray] = {}  # the cohort's last logit: the next one's start
@@ -72,7 +79,9 @@ def covariate_cells(panel: _Panel, cells: _Cells, spec: CSSpec) -> tuple[np.ndar
     with threadpool_limits(limits=1):  # skinny products: BLAS threads only add overhead
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                list(pool.map(fit_cohort, by_cohort.values()))  # re-raises a cohort's error
+                done = {c: pool.submit(fit_cohort, by_cohort[c]) for c in longest_first}
+                for c in by_cohort:
+                    done[c].result()  # re-raises a cohort's error
         else:
             for tasks in by_cohort.values():
                 fit_cohort(tasks)
@@ -83,7 +92,7 @@ def _fit_group(
     key: tuple[int, bytes, int],
     cols: list[int],
     influence: np.ndarray,
-    design: np.ndarray,
+    design: tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray]]],
     panel: _Panel,
     cells: _Cells,
     spec: CSSpec,
@@ -115,7 +124,9 @@ def _fit_group(
         )
 
     d = (take(panel.cohort_index) == g_code).astype(float)
-    x = np.column_stack([np.ones(len(d)), take(design[:, early, :])])
+    rows = np.concatenate([np.arange(a, b) for a, b in runs])
+    raw, scaling = design
+    x = _design(raw, early, rows, *scaling[early])  # intercept, centred and scaled covariates
     j, n1 = cols[0], len(d)
     if min(d.sum(), n1 - d.sum()) < x.shape[1] + 1:
         raise DesignError(
@@ -123,7 +134,6 @@ def _fit_group(
             f"{int(d.sum())} treated and {int(n1 - d.sum())} control units are too few "
             f"for {x.shape[1]} covariate coefficients. Use fewer covariates or none."
         )
-    rows = np.concatenate([np.arange(a, b) for a, b in runs])
     t_idx, b_idx = cells.t_idx[cols], cells.b_idx[cols]
     where = (cells.group[j], cells.time[j])
     beta_ps = np.zeros(x.shape[1])
@@ -132,6 +142,19 @@ def _fit_group(
     fit = (panel.y, rows, t_idx, b_idx)
     att = _drdid(fit, d, x, spec.method, beta_ps, where, influence, cols, n / n1)
     return att
+
+
+@njit(cache=True, nogil=True)
+def _design(raw, early, rows, centre, scale):  # pragma: no cover - compiled
+    """``[1, (raw[rows, early] - centre) / scale]``: one group's design, in one pass."""
+    m, k = rows.shape[0], raw.shape[2]
+    x = np.empty((m, k + 1))
+    for i in range(m):
+        r = rows[i]
+        x[i, 0] = 1.0
+        for a in range(k):
+            x[i, a + 1] = (raw[r, early, a] - centre[a]) / scale[a]
+    return x
 
 
 @njit(cache=True, nogil=True)
@@ -227,7 +250,9 @@ def _moments(y, rows, t_idx, b_idx, d, x, beta_ps, ipw):  # pragma: no cover - c
         r = rows[i]
         for jj in range(n_j):
             dy[jj] = y[r, t_idx[jj]] - y[r, b_idx[jj]]
-        c = 1.0 - d[i]
+        di = d[i]
+        c = 1.0 - di
+        wc = 0.0
         if ipw:
             eta = 0.0
             for a in range(k):
@@ -240,27 +265,29 @@ def _moments(y, rows, t_idx, b_idx, d, x, beta_ps, ipw):  # pragma: no cover - c
                 for b in range(a + 1):
                     xwx_ps[a, b] += xaw * x[i, b]
             pi = min(pi, 1.0 - 1e-6)
-            if d[i] == 0.0 and pi < _TRIM:
-                w_c[i] = pi / (1.0 - pi)
-        wt, wc = w_t[i], w_c[i]
-        for a in range(k):
+            if di == 0.0 and pi < _TRIM:
+                wc = pi / (1.0 - pi)
+                w_c[i] = wc
+        for a in range(k):  # w_t = d: its sums are those of d; matrices by lower triangle
             xa = x[i, a]
             xc, xw = xa * c, xa * wc
-            sums[0, a] += d[i] * xa
-            sums[1, a] += wt * xa
+            sums[0, a] += di * xa
             sums[2, a] += xw
-            for b in range(k):
+            for b in range(a + 1):
                 xtx[a, b] += xc * x[i, b]
                 xwx[a, b] += xw * x[i, b]
             for jj in range(n_j):
                 mom[a, jj] += xc * dy[jj]
                 mom[k + 2 + a, jj] += xw * dy[jj]
         for jj in range(n_j):
-            mom[k, jj] += wt * dy[jj]
+            mom[k, jj] += di * dy[jj]
             mom[k + 1, jj] += wc * dy[jj]
     for a in range(k):
+        sums[1, a] = sums[0, a]
         for b in range(a):
             xwx_ps[b, a] = xwx_ps[a, b]
+            xtx[b, a] = xtx[a, b]
+            xwx[b, a] = xwx[a, b]
     return mom, xtx, xwx, sums, p, xwx_ps, w_t, w_c
 
 
