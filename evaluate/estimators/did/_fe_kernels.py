@@ -355,3 +355,13 @@ def pair_codes(a, b, n_b):  # pragma: no cover - compiled
             k += 1
         codes[i] = c
     return codes
+
+
+@njit(cache=True, nogil=True)
+def any_nonzero_by_group(codes, x, n_groups):  # pragma: no cover - compiled
+    """Whether each group (codes ``0..n_groups-1``) has a row with ``x != 0``."""
+    out = np.zeros(n_groups, dtype=np.bool_)
+    for i in range(codes.shape[0]):
+        if x[i] != 0.0:
+            out[codes[i]] = True
+    return out

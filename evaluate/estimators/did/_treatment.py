@@ -14,12 +14,20 @@ import pandas as pd
 from evaluate.errors import DataError
 
 
-def binary_treatment(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """``column`` as 0.0/1.0; any other value is a :class:`DataError` listing them."""
+def binary_treatment(frame: pd.DataFrame, column: str, out: np.ndarray | None = None) -> np.ndarray:
+    """``column`` as 0.0/1.0; any other value is a :class:`DataError` listing them.
+
+    ``out``: a float array of the frame's length to write into (e.g. a column of the
+    caller's stacked regressors), saving a copy of the column on large panels.
+    """
     values = frame[column]
+    arr = np.empty(len(values)) if out is None else out
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":
+        arr[:] = values.to_numpy()  # cast while copying, no float temporary
+    else:
+        arr[:] = values.to_numpy(dtype=float)
     if pd.api.types.is_bool_dtype(values):
-        return values.to_numpy(dtype=float)
-    arr = values.to_numpy(dtype=float)
+        return arr
     odd = ~((arr == 0.0) | (arr == 1.0))  # as ~np.isin(arr, (0, 1)), in two passes
     if odd.any():
         shown = ", ".join(f"{v:g}" for v in np.unique(arr[odd])[:5])

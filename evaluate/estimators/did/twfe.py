@@ -29,7 +29,7 @@ from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
 from evaluate.effect import EffectResult, NotApplicable, Provenance, hash_frame
 from evaluate.errors import DesignError, SpecError
-from evaluate.estimators.did._fe_kernels import pair_codes, treatment_timing
+from evaluate.estimators.did._fe_kernels import any_nonzero_by_group, pair_codes, treatment_timing
 from evaluate.estimators.did._fe_kernels import std as fe_std
 from evaluate.estimators.did._panel_covariance import panel_covariance
 from evaluate.estimators.did._treatment import binary_treatment, check_absorbing
@@ -316,13 +316,12 @@ def twfe(
     yx = np.empty((index.n, 2 + len(covariates)), order="F")
     yx[:, 0] = frame[outcome].to_numpy(dtype=float)
     y = yx[:, 0]
-    d = binary_treatment(frame, treatment)
+    d = binary_treatment(frame, treatment, out=yx[:, 1])
     timing = treatment_timing(index.unit, index.time, d, index.n_units, index.n_times)
     if not allow_switching and timing[1]:  # some unit's treatment switches off
         check_absorbing(frame, d, treatment, unit, time)  # names the unit and period
     w = analytic_weights(frame, weights)
-    x = yx[:, 1:]
-    x[:, 0] = d
+    x = yx[:, 1:]  # the treatment is in place
     for j, c in enumerate(covariates, start=1):
         x[:, j] = frame[c].to_numpy(dtype=float)
     names = [treatment, *covariates]
@@ -332,7 +331,7 @@ def twfe(
     treated_by_cluster = None
     if clusters is not None:
         n_g = int(clusters.max()) + 1
-        treated_by_cluster = np.bincount(clusters, weights=(x[:, 0] != 0), minlength=n_g) > 0
+        treated_by_cluster = any_nonzero_by_group(clusters, x[:, 0], n_g)  # one pass
     placebo = clusters is index.unit and index.balanced and w is None and not absorbed
     method, note = resolve_inference(inference, clusters, treated_by_cluster, placebo=placebo)
     if w is not None and method == "wild":
