@@ -43,8 +43,8 @@ CASES = [
     ("unbalanced", 100_000, 50, 0.1, False, 3, 2),
     ("three effects", 100_000, 50, 0.0, True, 3, 2),
     ("three effects, unbalanced", 100_000, 50, 0.1, True, 3, 2),
-    ("balanced", 400_000, 50, 0.0, False, 2, 1),
-    ("unbalanced", 400_000, 50, 0.1, False, 2, 1),
+    ("balanced", 400_000, 50, 0.0, False, 3, 1),
+    ("unbalanced", 400_000, 50, 0.1, False, 3, 1),
 ]
 QUICK = [  # evaluate and pyfixest only, two rounds
     ("balanced", 1_000, 10, 0.0, False, 2, 3),
