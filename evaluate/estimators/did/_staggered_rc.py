@@ -33,7 +33,8 @@ import numpy as np
 from scipy.special import expit
 
 from evaluate.errors import DesignError
-from evaluate.estimators.did._staggered_prepare import STRUCTURES, _num
+from evaluate.estimators.did._calendar import say
+from evaluate.estimators.did._staggered_prepare import STRUCTURES
 from evaluate.text import Text
 
 if TYPE_CHECKING:
@@ -62,8 +63,10 @@ def fit_rc(
         rows = np.flatnonzero(((panel.t_idx == ti) | (panel.t_idx == bi)) & member[row_cohort])
         d = (row_cohort[rows] == gc).astype(float)
         post = (panel.t_idx[rows] == ti).astype(float)
-        where = (cells.group[j], cells.time[j])
-        _check_cell(d, post, where, panel.times[[bi, ti]])
+        # Cohort and period as messages print them: the user's labels on a calendar.
+        where = (say(panel.calendar, cells.group[j]), say(panel.calendar, cells.time[j]))
+        pair = [say(panel.calendar, v) for v in panel.times[[bi, ti]]]
+        _check_cell(d, post, where, pair)
         x = np.ones((len(rows), 1))
         if panel.x is not None:
             x = np.column_stack([x, panel.x[rows]])
@@ -102,13 +105,13 @@ def describe_structure(
     return method, inference, label
 
 
-def _check_cell(d: np.ndarray, post: np.ndarray, where: tuple[float, float], pair) -> None:
+def _check_cell(d: np.ndarray, post: np.ndarray, where: tuple, pair) -> None:
     for treated, label in ((1.0, "treated cohort"), (0.0, "control group")):
         for p, period in ((0.0, pair[0]), (1.0, pair[1])):
             if not np.any((d == treated) & (post == p)):
                 raise DesignError(
-                    f"ATT(g={_num(where[0])}, t={_num(where[1])}): the {label} has no "
-                    f"observation in period {_num(period)}, so this comparison cannot be "
+                    f"ATT(g={where[0]}, t={where[1]}): the {label} has no "
+                    f"observation in period {period}, so this comparison cannot be "
                     "made. Drop that cohort or period, or use control='notyet'."
                 )
 
@@ -121,7 +124,7 @@ def rc_did(
     x: np.ndarray,
     w: np.ndarray,
     method: Method,
-    where: tuple[float, float] = (np.nan, np.nan),
+    where: tuple = (np.nan, np.nan),
 ) -> tuple[float, np.ndarray]:
     """ATT and per-row influence function of DRDID's repeated-cross-section estimators.
 
@@ -158,7 +161,7 @@ def _ols(
     xpx = (x * ws[:, None]).T @ x / len(y)
     if sel.sum() < x.shape[1] or 1 / np.linalg.cond(xpx) < _EPS:
         raise DesignError(
-            f"ATT(g={_num(where[0])}, t={_num(where[1])}): the outcome regression of the "
+            f"ATT(g={where[0]}, t={where[1]}): the outcome regression of the "
             f"{label} is singular ({int(sel.sum())} rows for {x.shape[1]} coefficients). "
             "Use fewer covariates or none."
         )
@@ -181,13 +184,13 @@ def _logit(x: np.ndarray, d: np.ndarray, w: np.ndarray, where) -> tuple[np.ndarr
             break
     else:
         raise DesignError(
-            f"Propensity-score logit for cohort {_num(where[0])}, period {_num(where[1])} "
+            f"Propensity-score logit for cohort {where[0]}, period {where[1]} "
             "did not converge (separation?); use method='reg'."
         )
     p = expit(x @ beta)
     if not np.isfinite(p).all() or p[d == 1].max() >= 0.999:
         raise DesignError(
-            f"Overlap fails for cohort {_num(where[0])} in period {_num(where[1])}: a "
+            f"Overlap fails for cohort {where[0]} in period {where[1]}: a "
             "propensity score reaches 0.999. Use method='reg' or fewer covariates."
         )
     p = np.minimum(p, 1 - 1e-6)

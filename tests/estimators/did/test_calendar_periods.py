@@ -400,6 +400,10 @@ MESSAGES = {  # case: (design, change to the panel, options, label said, number 
         "callaway_santanna", lambda f: _cohort_of(f, "k00", "2023-06"), {"panel": False},
         "Cohort(s) ['2023-06'] have a single observation", "[18]",
     ),
+    "cross-sections: a cohort unobserved in its base period": (
+        "callaway_santanna", lambda f: f[~((f["g"] == 10) & (f["t"] == 9))], {"panel": False},
+        "ATT(g=2022-11, t=", "ATT(g=11,",
+    ),
     "imputation: cohort not constant": (
         "imputation_did", lambda f: _cohort_of(f, "k01", "2022-11", f["t"] >= 12), {},
         "2022-07 before period '2023-01', 2022-11 from then on", "period 13",
