@@ -28,7 +28,7 @@ _ROLE_WORDS = {
     "week uge quarter kvartal",
     "unit": "kommune municipality unit enhed id region state county store person cpr",
     "treatment": "treat treated treatment behandlet indsats intervention post d",
-    "cohort": "first cohort kohorte group gruppe",
+    "cohort": "first cohort kohorte group gruppe start adoption",
     "arm": "arm arms gruppe group condition treatment",
     "outcome": "outcome y antal count recipients modtagere fuldtidspersoner personer sale "
     "sales emp employment fte earnings income wage rate andel share",
@@ -112,8 +112,13 @@ def detect_columns(frame: pd.DataFrame) -> Columns:
         c for c in names if c not in taken and _is_binary(frame[c]) and _role(c, "treatment")
     ) or first(c for c in names if c not in taken and _is_binary(frame[c]))
     taken.add(treatment)
-    cohort = first(
-        c for c in numeric if c not in taken and _role(c, "cohort") and not _is_binary(frame[c])
+    cohort = first(  # first treated period: a number, or a period like the time column's
+        c
+        for c in names
+        if c not in taken
+        and _role(c, "cohort")
+        and not _is_binary(frame[c])
+        and (c in numeric or (time is not None and _looks_like_period(frame[c])))
     )
     taken.add(cohort)
     free = [c for c in numeric if c not in taken and not _is_binary(frame[c])]
@@ -214,7 +219,7 @@ _COMMENTS = {
     "unit": "the column that names each unit (kommune, person, ...)",
     "time": "the period column",
     "treatment": "1 for a unit in a period after its start, else 0",
-    "group": "the first treated period of each unit (0 = never treated)",
+    "group": "the first treated period of each unit (0 or blank = never treated)",
     "treated_unit": "GUESS - CHECK: the unit that received the intervention",
     "start": "GUESS - CHECK: the first period with the intervention",
     "arm": 'the column naming each person\'s arm; add control = "..." to name the control',

@@ -77,6 +77,29 @@ def test_new_panel_with_treatment_suggests_twfe_and_validates(tmp_path, capsys):
     assert "#" in out.read_text()  # every key explained
 
 
+def test_new_monthly_panel_with_a_start_month_suggests_callaway_santanna(tmp_path, capsys):
+    # Kommune data: months as text, each kommune's start month (blank: never started).
+    months = pd.period_range("2022-01", periods=12, freq="M")
+    rows = [
+        {
+            "kommune": f"K{u:02d}",
+            "maaned": str(m),
+            "start": {0: "2022-05", 1: "2022-08"}.get(u % 3, ""),
+            "ledige": 10.0 + u + (u % 3 < 2) * (m >= months[4 + 3 * (u % 3)]),
+        }
+        for u in range(12)
+        for m in months
+    ]
+    data = tmp_path / "monthly.csv"
+    pd.DataFrame(rows).to_csv(data, index=False)
+    out = tmp_path / "study.toml"
+    assert main(["new", "--data", str(data), "--out", str(out)]) == 0
+    effect = load_spec(out).effect[0]
+    assert effect.design == "callaway_santanna"
+    assert effect.options["group"] == "start" and effect.options["time"] == "maaned"
+    assert main(["validate", str(out)]) == 0  # the starting spec runs as written
+
+
 def test_new_single_series_marks_its_guesses(tmp_path):
     path = tmp_path / "series.csv"
     pd.DataFrame(
