@@ -336,13 +336,10 @@ def std(y):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def pair_codes(a, b, n_b):  # pragma: no cover - compiled
-    """Codes ``0..L-1`` of the pairs ``(a, b)`` (codes of two effects, ``b`` in
-    ``0..n_b-1``) in order of first appearance, as ``pd.factorize(a * n_b + b)``."""
-    n_a = 0
-    for i in range(a.shape[0]):
-        if a[i] >= n_a:
-            n_a = a[i] + 1
+def pair_codes(a, b, n_a, n_b):  # pragma: no cover - compiled
+    """Codes ``0..L-1`` of the pairs ``(a, b)`` (codes of two effects, ``a`` in
+    ``0..n_a-1`` and ``b`` in ``0..n_b-1``) in order of first appearance, as
+    ``pd.factorize(a * n_b + b)``, and their number ``L``."""
     table = np.full(n_a * n_b, -1, dtype=np.int64)
     codes = np.empty(a.shape[0], dtype=np.intp)
     k = 0
@@ -354,7 +351,7 @@ def pair_codes(a, b, n_b):  # pragma: no cover - compiled
             table[key] = k
             k += 1
         codes[i] = c
-    return codes
+    return codes, k
 
 
 @njit(cache=True, nogil=True)

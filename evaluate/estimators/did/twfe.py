@@ -18,7 +18,6 @@ wild cluster bootstrap.
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,7 +26,7 @@ import pandas as pd
 
 from evaluate.data.validate import check_columns, check_frame, check_numeric
 from evaluate.data.validate import drop_missing as _drop_missing
-from evaluate.effect import EffectResult, NotApplicable, Provenance, hash_frame
+from evaluate.effect import EffectResult, FrameHash, NotApplicable, Provenance, hash_frame
 from evaluate.errors import DesignError, SpecError
 from evaluate.estimators.did._fe_kernels import any_nonzero_by_group, pair_codes, treatment_timing
 from evaluate.estimators.did._fe_kernels import std as fe_std
@@ -303,7 +302,7 @@ def twfe(
         raise SpecError("fixed_effects cannot yet be combined with weights; drop one of them.")
     used = list(dict.fromkeys(cols))
     frame, n_dropped = _drop_missing(data[used], used, allow=drop_missing)
-    hashing = _Fingerprint(frame, used)  # in a thread, beside the fit
+    hashing = FrameHash(frame)  # hash_frame(used), on a thread beside the fit
     extra = tuple(_fe_codes(frame, spec) for spec in absorbed)
     index = panel_index(frame[unit], frame[time], extra)
     if index.n_times < 2 or index.n_units < 2:
@@ -395,7 +394,7 @@ def twfe(
             warn=True,
             timing=timing,
         )
-    data_hash, hash_method = hashing.result()
+    data_hash = hashing.result()
     return TWFEResult(
         name=name or outcome,
         estimand=Text(
@@ -484,30 +483,13 @@ def _fe_codes(frame: pd.DataFrame, spec: str) -> np.ndarray:
     for column in _fe_columns(spec):
         part, levels = factorize(frame[column], sort=False)
         if codes is None:
-            codes = part
+            codes, n_codes = part, len(levels)
         elif n_codes * len(levels) <= 4 * len(part) + 1024:
-            codes = pair_codes(codes, part, len(levels))  # one compiled pass, dense table
+            codes, n_codes = pair_codes(codes, part, n_codes, len(levels))  # dense table
         else:
-            codes = factorize(codes * len(levels) + part, sort=False)[0]
-        n_codes = int(codes.max()) + 1 if len(codes) else 0
+            codes, pairs = factorize(codes * len(levels) + part, sort=False)
+            n_codes = len(pairs)
     return codes
-
-
-class _Fingerprint:
-    """:func:`data_fingerprint` computed in a thread (hashlib releases the GIL)."""
-
-    def __init__(self, frame: pd.DataFrame, columns: list[str]):
-        self._args = (frame, columns)
-        self._out: list[tuple[str, str]] = []
-        self._thread = threading.Thread(
-            target=lambda: self._out.append(data_fingerprint(frame, columns)), daemon=True
-        )
-        self._thread.start()
-
-    def result(self) -> tuple[str, str]:
-        self._thread.join()
-        # If the thread failed, hash here so that its error is raised to the caller.
-        return self._out[0] if self._out else data_fingerprint(*self._args)
 
 
 def data_fingerprint(frame: pd.DataFrame, columns: list[str]) -> tuple[str, str]:

@@ -216,4 +216,6 @@ def test_pair_codes_match_pandas_factorize_of_the_combination():
 
     rng = np.random.default_rng(4)
     a, b = rng.integers(0, 9, 5000), rng.integers(0, 13, 5000)
-    np.testing.assert_array_equal(pair_codes(a, b, 13), pd.factorize(a * 13 + b)[0])
+    codes, n = pair_codes(a, b, 9, 13)
+    np.testing.assert_array_equal(codes, pd.factorize(a * 13 + b)[0])
+    assert n == len(np.unique(a * 13 + b))
