@@ -157,6 +157,22 @@ def _design(raw, early, rows, centre, scale):  # pragma: no cover - compiled
     return x
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _score_row(x, i, beta, xwx):  # pragma: no cover - compiled
+    """Row ``i``'s logit score ``p = 1 / (1 + exp(-x_i beta))``, with
+    ``p (1 - p) x_i x_i'`` added to the lower triangle of ``xwx``."""
+    eta = 0.0
+    for a in range(x.shape[1]):
+        eta += x[i, a] * beta[a]
+    pi = 1.0 / (1.0 + np.exp(-eta))
+    w = pi * (1.0 - pi)
+    for a in range(x.shape[1]):
+        xaw = x[i, a] * w
+        for b in range(a + 1):
+            xwx[a, b] += xaw * x[i, b]
+    return pi
+
+
 @njit(cache=True, nogil=True)
 def _score_pass(x, d, beta):  # pragma: no cover - compiled
     """One pass over the rows: fitted scores ``p``, ``X'WX`` and the score ``X'(d - p)``."""
@@ -165,19 +181,11 @@ def _score_pass(x, d, beta):  # pragma: no cover - compiled
     xwx = np.zeros((k, k))
     grad = np.zeros(k)
     for i in range(m):
-        eta = 0.0
-        for a in range(k):
-            eta += x[i, a] * beta[a]
-        pi = 1.0 / (1.0 + np.exp(-eta))
+        pi = _score_row(x, i, beta, xwx)
         p[i] = pi
-        w = pi * (1.0 - pi)
         r = d[i] - pi
         for a in range(k):
-            xa = x[i, a]
-            grad[a] += xa * r
-            xaw = xa * w
-            for b in range(a + 1):
-                xwx[a, b] += xaw * x[i, b]
+            grad[a] += x[i, a] * r
     for a in range(k):
         for b in range(a):
             xwx[b, a] = xwx[a, b]
@@ -254,16 +262,8 @@ def _moments(y, rows, t_idx, b_idx, d, x, beta_ps, ipw):  # pragma: no cover - c
         c = 1.0 - di
         wc = 0.0
         if ipw:
-            eta = 0.0
-            for a in range(k):
-                eta += x[i, a] * beta_ps[a]
-            pi = 1.0 / (1.0 + np.exp(-eta))
+            pi = _score_row(x, i, beta_ps, xwx_ps)
             p[i] = pi
-            w = pi * (1.0 - pi)
-            for a in range(k):
-                xaw = x[i, a] * w
-                for b in range(a + 1):
-                    xwx_ps[a, b] += xaw * x[i, b]
             pi = min(pi, 1.0 - 1e-6)
             if di == 0.0 and pi < _TRIM:
                 wc = pi / (1.0 - pi)
