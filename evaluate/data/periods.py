@@ -79,7 +79,7 @@ def _from_text(text: str) -> pd.Period:
     raise _Unreadable("not a period in a form evaluate reads")
 
 
-def _base(freq: str) -> str:
+def base_frequency(freq: str) -> str:
     """'M', 'Q', 'W', 'D' or 'Y' for a pandas period frequency string."""
     code = freq.upper()
     if code.startswith("W"):
@@ -151,7 +151,7 @@ def parse_periods(values: pd.Series, column: str) -> pd.Series:
                 f"Column {column!r}: {value!r} is not a period ({why}). Periods are "
                 f"{FORMATS}; fix the value or remove the row."
             ) from None
-    freqs = {_base(p.freqstr) for p in parsed.values()}
+    freqs = {base_frequency(p.freqstr) for p in parsed.values()}
     if freqs == {"D"}:
         month = _monthly_if_firsts(list(parsed.values()))
         if month:
@@ -160,7 +160,7 @@ def parse_periods(values: pd.Series, column: str) -> pd.Series:
     if len(freqs) > 1:
         examples = {}
         for value, period in parsed.items():
-            examples.setdefault(_base(period.freqstr), value)
+            examples.setdefault(base_frequency(period.freqstr), value)
         shown = ", ".join(f"{v!r} ({_NAMES[f]})" for f, v in sorted(examples.items()))
         raise DataError(
             f"Column {column!r} mixes kinds of period: {shown}. Use one kind throughout."
@@ -202,8 +202,8 @@ def parse_period(value: Any, freq: str | None = None, *, what: str = "period") -
         ) from None
     if freq is None:
         return period
-    want = _base(freq)
-    have = _base(period.freqstr)
+    want = base_frequency(freq)
+    have = base_frequency(period.freqstr)
     if have == "D" and want == "M" and period.day == 1:
         return period.asfreq("M")
     if have != want:
@@ -220,7 +220,7 @@ _EXAMPLES = {"M": "2021-01", "Q": "2021K1", "W": "2021-W05", "D": "2021-01-31", 
 
 def period_label(period: pd.Period) -> str:
     """A period as people write it: "2021-01", "2021K1", "2021-W05", "2021-01-31", "2021"."""
-    base = _base(period.freqstr)
+    base = base_frequency(period.freqstr)
     if base == "Q":
         return f"{period.year}K{period.quarter}"
     if base == "W":
@@ -229,4 +229,4 @@ def period_label(period: pd.Period) -> str:
     return str(period)
 
 
-__all__ = ["FORMATS", "WEEK", "parse_period", "parse_periods", "period_label"]
+__all__ = ["FORMATS", "WEEK", "base_frequency", "parse_period", "parse_periods", "period_label"]

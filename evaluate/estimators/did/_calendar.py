@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluate.data.periods import base_frequency as _base
 from evaluate.data.periods import parse_periods, period_label
 from evaluate.errors import DataError
 from evaluate.text import Text
@@ -111,7 +112,7 @@ class Calendar:
         )
 
 
-def say(calendar: Calendar | None, number: float) -> Any:
+def label_of(calendar: Calendar | None, number: float) -> Any:
     """A period or cohort number as a warning or error prints it.
 
     On a calendar the user's label (``"2022-07"``; ``0``, never treated, stays ``0``),
@@ -119,15 +120,6 @@ def say(calendar: Calendar | None, number: float) -> Any:
     """
     whole = int(number) if float(number).is_integer() else float(number)
     return whole if calendar is None or whole == 0 else calendar.label(whole)
-
-
-def _base(freq: str) -> str:
-    code = freq.upper()
-    return (
-        "W"
-        if code.startswith("W")
-        else {"A": "Y", "YE": "Y", "QE": "Q", "ME": "M"}.get(code.split("-")[0], code[:1])
-    )
 
 
 def is_calendar(values: pd.Series) -> bool:
@@ -409,4 +401,4 @@ def relabel(frame: pd.DataFrame, calendar: Calendar | None, columns: Sequence[st
     return frame.assign(**{c: calendar.labels(frame[c]) for c in columns if c in frame.columns})
 
 
-__all__ = ["Calendar", "calendar_frame", "is_calendar", "relabel", "say"]
+__all__ = ["Calendar", "calendar_frame", "is_calendar", "label_of", "relabel"]

@@ -29,7 +29,7 @@ from evaluate.errors import (
     SmallSampleWarning,
     SpecError,
 )
-from evaluate.estimators.did._calendar import Calendar, say
+from evaluate.estimators.did._calendar import Calendar, label_of
 from evaluate.estimators.did._cohorts import adoption_periods, sorted_codes
 from evaluate.estimators.did._panel_kernels import (
     first_change,
@@ -208,8 +208,8 @@ def prepare_panel(
         missing = sorted(set(grid) - set(times))[:5]
         raise DataError(
             f"Periods in {spec.time!r} are unequally spaced (no rows at all for "
-            f"{[say(calendar, m) for m in missing]}); the base period t-1 and event times would be "
-            "ill-defined. Add the missing periods or aggregate to an even grid."
+            f"{[label_of(calendar, m) for m in missing]}); the base period t-1 and event "
+            "times would be ill-defined. Add the missing periods or aggregate to an even grid."
         )
     notes: list[str] = []
     if n_blank:
@@ -243,8 +243,8 @@ def prepare_panel(
             i = int(np.flatnonzero(g_min != g_max)[0])
             raise DataError(
                 f"Column {spec.group!r} is not constant within unit {_item(u_labels[i])!r} "
-                f"(values {say(calendar, g_min[i])} and {say(calendar, g_max[i])}; 0 stands "
-                "for never treated: blank, 0 or inf). It must hold each unit's "
+                f"(values {label_of(calendar, g_min[i])} and {label_of(calendar, g_max[i])}; "
+                "0 stands for never treated: blank, 0 or inf). It must hold each unit's "
                 "first treated period; treatment that switches off is not a staggered "
                 "adoption design (recode to the first adoption period or drop such units)."
             )
@@ -268,7 +268,7 @@ def prepare_panel(
     late = cohort > times[-1]
     if late.any():
         cohort = np.where(late, 0.0, cohort)
-        last = "" if calendar is None else f" {say(calendar, times[-1])}"
+        last = "" if calendar is None else f" {label_of(calendar, times[-1])}"
         notes.append(
             f"{int(late.sum())} {what} first treated after the last period{last} are "
             "treated as never treated (as R did)."
@@ -278,8 +278,8 @@ def prepare_panel(
         n_rows = int(early[ids].sum())
         warnings.warn(
             f"Dropped {int(early.sum())} {what} first treated at or before the first period "
-            f"{say(calendar, times[0])} (+ anticipation {spec.anticipation}): they have no "
-            f"untreated base period ({n_rows} rows).",
+            f"{label_of(calendar, times[0])} (+ anticipation {spec.anticipation}): they "
+            f"have no untreated base period ({n_rows} rows).",
             DroppedRowsWarning,
             stacklevel=3,
         )
@@ -303,7 +303,7 @@ def prepare_panel(
     if not on_grid.all():
         bad = cohort[~on_grid][0]
         raise DataError(
-            f"Cohort {say(calendar, bad)} in {spec.group!r} is not one of the periods in "
+            f"Cohort {label_of(calendar, bad)} in {spec.group!r} is not one of the periods in "
             f"{spec.time!r}; first treated periods must lie on the time grid."
         )
     period_keep = np.ones(len(times), dtype=bool)
@@ -317,8 +317,8 @@ def prepare_panel(
         period_keep = times < last - spec.anticipation
         cohort = np.where(cohort == last, 0.0, cohort)
         notes.append(
-            f"No never-treated units: cohort {say(calendar, last)} serves as control and "
-            f"periods >= {say(calendar, last - spec.anticipation)} are dropped (as R did)."
+            f"No never-treated units: cohort {label_of(calendar, last)} serves as control and "
+            f"periods >= {label_of(calendar, last - spec.anticipation)} are dropped (as R did)."
         )
     if not np.any(cohort[keep] > 0) or period_keep.sum() < 2:
         raise DesignError("No treated cohort with a pre-treatment period remains to estimate.")
@@ -473,7 +473,7 @@ def warn_single_unit_cohorts(
     single = values[(values > 0) & (counts == 1)]
     if single.size:
         warnings.warn(
-            f"Cohort(s) {[say(calendar, g) for g in single]} {what}: "
+            f"Cohort(s) {[label_of(calendar, g) for g in single]} {what}: "
             "their ATT(g,t) compare one unit with the controls, and their standard errors "
             "are unreliable. Report them with care, or pool small cohorts.",
             SmallSampleWarning,

@@ -33,7 +33,7 @@ import numpy as np
 from scipy.special import expit
 
 from evaluate.errors import DesignError
-from evaluate.estimators.did._calendar import say
+from evaluate.estimators.did._calendar import label_of
 from evaluate.estimators.did._staggered_prepare import STRUCTURES
 from evaluate.text import Text
 
@@ -64,8 +64,9 @@ def fit_rc(
         d = (row_cohort[rows] == gc).astype(float)
         post = (panel.t_idx[rows] == ti).astype(float)
         # Cohort and period as messages print them: the user's labels on a calendar.
-        where = (say(panel.calendar, cells.group[j]), say(panel.calendar, cells.time[j]))
-        pair = [say(panel.calendar, v) for v in panel.times[[bi, ti]]]
+        cal = panel.calendar
+        where = (label_of(cal, cells.group[j]), label_of(cal, cells.time[j]))
+        pair = [label_of(cal, v) for v in panel.times[[bi, ti]]]
         _check_cell(d, post, where, pair)
         x = np.ones((len(rows), 1))
         if panel.x is not None:

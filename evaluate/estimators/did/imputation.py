@@ -59,7 +59,7 @@ from evaluate.errors import (
     SmallSampleWarning,
     SpecError,
 )
-from evaluate.estimators.did._calendar import Calendar, calendar_frame, say
+from evaluate.estimators.did._calendar import Calendar, calendar_frame, label_of
 from evaluate.estimators.did._imputation_pretests import _pretrend_test
 from evaluate.estimators.did._twoway_solver import TwoWaySolver
 from evaluate.estimators.did._within import analytic_weights
@@ -226,10 +226,14 @@ def _prepare(
         gs, ts = g[mine][order], frame[spec.time].to_numpy()[mine][order]
         k = int(np.flatnonzero(~((gs == gs[0]) | (np.isnan(gs) & np.isnan(gs[0]))))[0])
         shown = [
-            "never treated" if np.isnan(v) else f"{v:g}" if calendar is None else say(calendar, v)
+            "never treated"
+            if np.isnan(v)
+            else f"{v:g}"
+            if calendar is None
+            else label_of(calendar, v)
             for v in (gs[0], gs[k])
         ]
-        when = _item(ts[k]) if calendar is None else say(calendar, ts[k])
+        when = _item(ts[k]) if calendar is None else label_of(calendar, ts[k])
         raise DataError(
             f"Column {spec.cohort!r} varies within unit {_item(bad)!r}: {shown[0]} before "
             f"period {when!r}, {shown[1]} from then on "
@@ -278,7 +282,8 @@ def _prepare(
     untreated_t = set(out.loc[~out["_treated"], "_t"])
     lost = out["_treated"].to_numpy() & ~out["_t"].isin(untreated_t).to_numpy()
     if lost.any():
-        periods = [say(calendar, p) if calendar else p for p in sorted(set(out.loc[lost, "_t"]))]
+        lost_t = sorted(set(out.loc[lost, "_t"]))
+        periods = [label_of(calendar, p) if calendar else p for p in lost_t]
         warnings.warn(
             f"Dropped {int(lost.sum())} treated observations in periods {periods[:5]} with no "
             "untreated unit: their counterfactual cannot be imputed.",

@@ -59,7 +59,7 @@ from evaluate.data.validate import check_frame
 from evaluate.effect import DesignTable, Diagnostic, EffectResult, Provenance, Unit, hash_frame
 from evaluate.errors import DesignError, PreTrendWarning, SpecError
 from evaluate.estimators._renamed import renamed_options
-from evaluate.estimators.did._calendar import Calendar, calendar_frame, relabel, say
+from evaluate.estimators.did._calendar import Calendar, calendar_frame, label_of, relabel
 from evaluate.estimators.did._influence import DenseInfluence, difference_in_means
 from evaluate.estimators.did._staggered_prepare import (
     BasePeriod,
@@ -258,8 +258,8 @@ def _cells(panel: _Panel, spec: CSSpec) -> _Cells:
                 ctrl = (cv == 0) | ((cv > times[max(ti, b)] + ant) & (cv != g))
             if not ctrl.any():
                 raise DesignError(
-                    f"No control units for cohort {say(panel.calendar, g)} in period "
-                    f"{say(panel.calendar, t)}."
+                    f"No control units for cohort {label_of(panel.calendar, g)} in period "
+                    f"{label_of(panel.calendar, t)}."
                 )
             rows.append((g, t, ti, b, code, ctrl, spec.base_period == "universal" and b == ti))
     cols = list(zip(*rows, strict=True))
