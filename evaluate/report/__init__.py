@@ -20,7 +20,7 @@ import evaluate
 from evaluate.effect import DesignTable, Diagnostic, Effect, EffectResult, NotApplicable
 from evaluate.inference.kinds import SCENARIO
 from evaluate.plotting import plot_forest
-from evaluate.report.case import case_context
+from evaluate.report.case import case_context, grade_context
 from evaluate.report.figures import figure_name as _slug
 from evaluate.report.figures import render_png
 from evaluate.report.fmt import Formatter, strings
@@ -161,21 +161,6 @@ def _forests(result: StudyResult, f: Formatter) -> list[dict[str, Any]]:
             }
         )
     return forests
-
-
-def grade_context(effect: Effect, f: Formatter) -> dict[str, str]:
-    """The effect's evidence grade as the report shows it: the letter, the one-line
-    reason (beside the effect wherever it is listed) and every reason (where its
-    detail is shown).  The same :func:`~evaluate.grade.evidence_grade` the business
-    case's grade lines use, so the two never disagree."""
-    from evaluate.grade import evidence_grade
-
-    g = evidence_grade(effect)
-    return {
-        "letter": g.grade,
-        "short": f.say(g.headline),
-        "reasons": "; ".join(f.say(r) for r in g.reasons),
-    }
 
 
 def _effect_context(key: str, effect: Effect, f: Formatter, t: dict[str, str]) -> dict[str, Any]:

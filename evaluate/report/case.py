@@ -19,6 +19,7 @@ from evaluate.switching import switching_values
 
 if TYPE_CHECKING:
     from evaluate.business_case import BusinessCase
+    from evaluate.effect import Effect
     from evaluate.headline import Headline
 
 
@@ -86,19 +87,30 @@ def switching_lines(case: BusinessCase, f: Formatter, t: dict[str, Any]) -> list
     return out
 
 
-def grade_lines(case: BusinessCase, f: Formatter, t: dict[str, Any]) -> list[str]:
-    """The evidence grade of each priced effect, with its reasons."""
+def grade_context(effect: Effect, f: Formatter) -> dict[str, str]:
+    """The effect's evidence grade as the report shows it: the letter, the one-line
+    reason (beside the effect wherever it is listed) and every reason (where its
+    detail is shown, and in the business case's grade lines, so the two never
+    disagree)."""
     from evaluate.grade import evidence_grade
 
+    g = evidence_grade(effect)
+    return {
+        "letter": g.grade,
+        "short": f.say(g.headline),
+        "reasons": "; ".join(f.say(r) for r in g.reasons),
+    }
+
+
+def grade_lines(case: BusinessCase, f: Formatter, t: dict[str, Any]) -> list[str]:
+    """The evidence grade of each priced effect, with its reasons."""
     effects = {id(line.effect): line.effect for line in case.lines if line.effect is not None}
     out = []
     for effect in effects.values():
-        g = evidence_grade(effect)
+        g = grade_context(effect, f)
         out.append(
             t["grade_sentence"].format(
-                effect=f.say(effect.name),
-                grade=g.grade,
-                reasons="; ".join(f.say(r) for r in g.reasons),
+                effect=f.say(effect.name), grade=g["letter"], reasons=g["reasons"]
             )
         )
     return out
